@@ -1,0 +1,173 @@
+import { plainNumber, percentText } from '../nagios/number';
+import type { Perfdata } from '../nagios/perfdata';
+import { formatRange, type Range } from '../nagios/range';
+import type { Result } from '../nagios/result';
+import { State } from '../nagios/state';
+import { evaluate } from '../nagios/thresholds';
+import type { SysctlReading } from '../probes/sysctl';
+import type { TableMeasurement } from '../probes/table';
+import { entriesToPercent, percentToEntries } from './entry-ranges';
+import { describeRange } from './range-words';
+
+export interface TableCheckOptions {
+  readonly warning?: Range;
+  readonly critical?: Range;
+  /** The state to report when the kernel has no connection tracking at all. */
+  readonly notLoaded: State;
+}
+
+const CHECK = 'table';
+
+export const NOT_ACTIVE_SUMMARY = 'connection tracking is not active (nf_conntrack not loaded)';
+
+/** Why a number could not be had, in words that name the file and the way out. */
+export function readingProblem(reading: SysctlReading, what: string): string {
+  switch (reading.status) {
+    case 'ok':
+      return '';
+    case 'missing':
+      return `${what} not found (looked for ${reading.tried.join(', ')})`;
+    case 'denied':
+      return `cannot read ${reading.path}: permission denied (it is normally world-readable; check the mount options of /proc and any security module profile)`;
+    case 'invalid':
+      return `unexpected content in ${reading.path}: ${reading.reason}`;
+    case 'error':
+      return `cannot read ${reading.path}: ${reading.message}`;
+  }
+}
+
+function unknown(summary: string, details: string[] = []): Result {
+  return { check: CHECK, state: State.UNKNOWN, summary, details, perfdata: [] };
+}
+
+function moduleDetail(m: TableMeasurement): string {
+  const kernel = m.kernelRelease ? ` (kernel ${m.kernelRelease})` : '';
+  switch (m.module) {
+    case 'builtin':
+      return `${m.moduleName}: built into the kernel${kernel}`;
+    case 'loadable':
+      return `${m.moduleName}: loaded as a module${kernel}`;
+    case 'absent':
+      return `nf_conntrack: no /sys/module entry${kernel}`;
+  }
+}
+
+function notPresent(m: TableMeasurement, options: TableCheckOptions): Result {
+  if (m.count.status !== 'missing') throw new Error('notPresent needs a missing count');
+  if (m.module !== 'absent') {
+    // The kernel has conntrack, yet the count file is not where it must be:
+    // most often --proc names a tree that is not this host's /proc.
+    return unknown(
+      `${m.moduleName} is ${m.module === 'builtin' ? 'built into the kernel' : 'loaded'} but ${m.count.tried.join(' and ')} ${m.count.tried.length > 1 ? 'are' : 'is'} missing: is --proc this host's /proc?`,
+      [moduleDetail(m)],
+    );
+  }
+  return {
+    check: CHECK,
+    state: options.notLoaded,
+    summary: NOT_ACTIVE_SUMMARY,
+    details: [
+      `none of ${m.count.tried.join(', ')} exists and there is no /sys/module/nf_conntrack: the kernel tracks no connections, so the table cannot fill`,
+      'choose the state for this case with --not-loaded ok|warning|critical|unknown',
+    ],
+    perfdata: [],
+  };
+}
+
+function thresholdWords(entries: Range | undefined, max: number, name: string): string {
+  if (!entries) return `${name}: none`;
+  const percent = entriesToPercent(entries, max);
+  return `${name} ${describeRange(entries, ' entries')} (${describeRange(percent, '%')})`;
+}
+
+export function checkTable(m: TableMeasurement, options: TableCheckOptions): Result {
+  if (m.count.status === 'missing') return notPresent(m, options);
+  if (m.count.status !== 'ok') return unknown(readingProblem(m.count, 'conntrack count'), [moduleDetail(m)]);
+  if (m.max.status !== 'ok') return unknown(readingProblem(m.max, 'nf_conntrack_max'), [moduleDetail(m)]);
+
+  const count = m.count.value;
+  const max = m.max.value;
+  const trace = [`read ${m.count.path}: ${count}`, `read ${m.max.path}: ${max}`];
+  const details: string[] = [];
+  const notes: string[] = [];
+
+  if (m.buckets.status === 'ok') {
+    trace.push(`read ${m.buckets.path}: ${m.buckets.value}`);
+  } else if (m.buckets.status !== 'missing') {
+    notes.push(readingProblem(m.buckets, 'nf_conntrack_buckets'));
+  }
+
+  if (max === 0) return unlimited(m, options, count, trace, notes);
+
+  const warning = options.warning && percentToEntries(options.warning, max);
+  const critical = options.critical && percentToEntries(options.critical, max);
+  const state = evaluate(count, { warning, critical });
+  const usage = percentText(count, max);
+
+  details.push(`table: ${count} of ${max} entries used (${usage}%), ${max - count} free`);
+  details.push(`${thresholdWords(warning, max, 'warning')}; ${thresholdWords(critical, max, 'critical')}`);
+  if (m.buckets.status === 'ok' && m.buckets.value > 0) {
+    const buckets = m.buckets.value;
+    details.push(
+      `hash table: ${buckets} buckets, max/buckets ${plainNumber(max / buckets, 2)}, ${plainNumber((count * 2) / buckets, 2)} entries per bucket now`,
+    );
+  }
+  details.push(moduleDetail(m));
+
+  const perfdata: Perfdata[] = [
+    {
+      label: 'entries',
+      value: count,
+      warning: warning && formatRange(warning, plainNumber),
+      critical: critical && formatRange(critical, plainNumber),
+      min: 0,
+      max,
+    },
+    {
+      label: 'usage',
+      value: Number(usage),
+      uom: '%',
+      warning: warning && formatRange(options.warning!.percent ? options.warning! : entriesToPercent(warning, max), plainNumber),
+      critical: critical && formatRange(options.critical!.percent ? options.critical! : entriesToPercent(critical, max), plainNumber),
+      min: 0,
+      max: 100,
+    },
+  ];
+
+  return {
+    check: CHECK,
+    state,
+    summary: `${usage}% of table used (${count} of ${max} entries)`,
+    details,
+    notes,
+    trace,
+    perfdata,
+  };
+}
+
+/** nf_conntrack_max = 0 lifts the limit (the kernel skips the check): only entry thresholds apply. */
+function unlimited(m: TableMeasurement, options: TableCheckOptions, count: number, trace: string[], notes: string[]): Result {
+  const usable = (r: Range | undefined) => (r && !r.percent ? r : undefined);
+  const warning = usable(options.warning);
+  const critical = usable(options.critical);
+  if (options.warning?.percent || options.critical?.percent) {
+    notes.push('nf_conntrack_max is 0, so the table has no limit and percentage thresholds do not apply; give thresholds in entries to alert on the count');
+  }
+  return {
+    check: CHECK,
+    state: evaluate(count, { warning, critical }),
+    summary: `${count} entries (no table limit: nf_conntrack_max is 0)`,
+    details: [`table: ${count} entries, no limit`, moduleDetail(m)],
+    notes,
+    trace,
+    perfdata: [
+      {
+        label: 'entries',
+        value: count,
+        warning: warning && formatRange(warning, plainNumber),
+        critical: critical && formatRange(critical, plainNumber),
+        min: 0,
+      },
+    ],
+  };
+}

@@ -1,0 +1,54 @@
+import { readSmallFile, pathExists } from './file-read';
+import { procPath, sysPath, type HostPaths } from './host-paths';
+import { readSysctlNumber, type SysctlReading } from './sysctl';
+
+/** How connection tracking is present in the kernel, as /sys/module shows it. */
+export type ConntrackModule = 'loadable' | 'builtin' | 'absent';
+
+export interface TableMeasurement {
+  readonly count: SysctlReading;
+  readonly max: SysctlReading;
+  readonly buckets: SysctlReading;
+  readonly module: ConntrackModule;
+  readonly moduleName?: string;
+  readonly kernelRelease?: string;
+}
+
+/** Names by kernel era: nf_conntrack (2.6.15+), ip_conntrack compatibility and RHEL 5. */
+export const COUNT_FILES = ['sys/net/netfilter/nf_conntrack_count', 'sys/net/ipv4/netfilter/ip_conntrack_count'];
+export const MAX_FILES = [
+  'sys/net/netfilter/nf_conntrack_max',
+  'sys/net/nf_conntrack_max',
+  'sys/net/ipv4/netfilter/ip_conntrack_max',
+  'sys/net/ipv4/ip_conntrack_max',
+];
+export const BUCKETS_FILES = ['sys/net/netfilter/nf_conntrack_buckets', 'sys/net/ipv4/netfilter/ip_conntrack_buckets'];
+
+/**
+ * /sys/module/NAME exists when the code is built in or loaded; `initstate`
+ * exists only for a loadable module. This works without /proc/modules, which a
+ * kernel without module support does not have.
+ */
+function probeModule(host: HostPaths): { module: ConntrackModule; moduleName?: string } {
+  for (const name of ['nf_conntrack', 'ip_conntrack']) {
+    const dir = sysPath(host, `module/${name}`);
+    if (!pathExists(dir)) continue;
+    return { module: pathExists(`${dir}/initstate`) ? 'loadable' : 'builtin', moduleName: name };
+  }
+  return { module: 'absent' };
+}
+
+function probeKernelRelease(host: HostPaths): string | undefined {
+  const read = readSmallFile(procPath(host, 'sys/kernel/osrelease'));
+  return read.status === 'ok' ? read.text.trim() || undefined : undefined;
+}
+
+export function probeTable(host: HostPaths): TableMeasurement {
+  return {
+    count: readSysctlNumber(host, COUNT_FILES),
+    max: readSysctlNumber(host, MAX_FILES),
+    buckets: readSysctlNumber(host, BUCKETS_FILES),
+    ...probeModule(host),
+    kernelRelease: probeKernelRelease(host),
+  };
+}

@@ -1,0 +1,103 @@
+import { Command, CommanderError, Option } from 'commander';
+import { version } from '../../package.json';
+import { State } from '../nagios/state';
+import { parseRange } from '../nagios/range';
+import {
+  directoryArgument,
+  MAX_VERBOSITY,
+  rangeArgument,
+  stateArgument,
+  timeoutArgument,
+  type Options,
+} from './options';
+
+export const PROGRAM = 'check_conntrack';
+
+export type CliOutcome =
+  | { kind: 'run'; options: Options }
+  /** --help or --version: text for stdout, then UNKNOWN as the guidelines say. */
+  | { kind: 'info'; text: string }
+  | { kind: 'usage-error'; message: string; usage: string[] };
+
+const HELP_FOOTER = `
+Ranges (-w, -c): [@]start:end, Nagios syntax. Alert outside start..end (ends
+inclusive), or inside it with @. start defaults to 0, ~ is minus infinity, an
+empty end is infinity. A % after a number makes the range a percentage of
+nf_conntrack_max; otherwise it counts entries.
+  80%      more than 80% of the table      200000   more than 200000 entries
+  ~:80%    the same, written out           @50:60%  between 50% and 60%
+
+Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for --help, --version).
+
+Examples:
+  ${PROGRAM}                          warn at 80%, critical at 90%
+  ${PROGRAM} -w 70% -c 85% -v         tighter thresholds, with details
+  ${PROGRAM} --proc /host/proc        a host's /proc mounted into a container
+`;
+
+function buildCommand(): Command {
+  return new Command(PROGRAM)
+    .description('Checks how full the Linux connection-tracking table (nf_conntrack) is.')
+    .helpOption('-h, --help', 'show this help and exit (UNKNOWN)')
+    .version(version, '-V, --version', 'show the version and exit (UNKNOWN)')
+    .addOption(
+      new Option('-w, --warning <range>', 'warning threshold on table usage').default(parseRange('80%'), '80%').argParser(rangeArgument),
+    )
+    .addOption(
+      new Option('-c, --critical <range>', 'critical threshold on table usage').default(parseRange('90%'), '90%').argParser(rangeArgument),
+    )
+    .addOption(
+      new Option('--not-loaded <state>', 'state when the kernel tracks no connections at all: ok, warning, critical or unknown')
+        .default(State.OK, 'ok')
+        .argParser(stateArgument),
+    )
+    .option('-t, --timeout <seconds>', 'give up and report UNKNOWN after this long', timeoutArgument, 10)
+    .option('-v, --verbose', 'more detail; repeat for more (up to -vvv)', (_value: string, previous: number) => previous + 1, 0)
+    .option('--proc <dir>', 'where /proc is (a host /proc mounted elsewhere)', directoryArgument, '/proc')
+    .option('--sys <dir>', 'where /sys is', directoryArgument, '/sys')
+    .addHelpText('after', HELP_FOOTER)
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureHelp({ sortOptions: false });
+}
+
+export function shortUsage(): string[] {
+  return [
+    `Usage: ${PROGRAM} [-w RANGE] [-c RANGE] [-t SECONDS] [-v] [--not-loaded STATE] [--proc DIR] [--sys DIR]`,
+    `Try '${PROGRAM} --help' for more information.`,
+  ];
+}
+
+export function parseCommandLine(argv: readonly string[]): CliOutcome {
+  const command = buildCommand();
+  let out = '';
+  let err = '';
+  command.configureOutput({
+    writeOut: (s) => (out += s),
+    writeErr: (s) => (err += s),
+    outputError: (s) => (err += s),
+  });
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+      return { kind: 'info', text: out };
+    }
+    const message = (err.trim() || e.message).replace(/^error: /, '');
+    return { kind: 'usage-error', message, usage: shortUsage() };
+  }
+  const o = command.opts();
+  return {
+    kind: 'run',
+    options: {
+      warning: o.warning,
+      critical: o.critical,
+      notLoaded: o.notLoaded,
+      timeoutSeconds: o.timeout,
+      verbosity: Math.min(o.verbose, MAX_VERBOSITY),
+      procRoot: o.proc,
+      sysRoot: o.sys,
+    },
+  };
+}
