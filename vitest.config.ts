@@ -12,7 +12,8 @@ export default defineConfig({
         test: {
           name: 'kernel',
           include: ['test/kernel/**/*.test.ts'],
-          fileParallelism: false,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
           sequence: { concurrent: false },
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { constants } from 'node:fs';
+import { access, open } from 'node:fs/promises';
 
 /** The outcome of reading one small file, with the reasons a user can act on kept apart. */
 export type FileRead =
@@ -8,17 +9,18 @@ export type FileRead =
   | { readonly path: string; readonly status: 'error'; readonly message: string };
 
 /**
- * /proc/sys and /sys attributes hold a few bytes; a cap keeps a hostile or
+ * /proc/sys and /sys attributes hold a few bytes; the cap keeps a hostile or
  * mistaken path (a fixture pointing at a huge file, /dev/zero) from costing
- * memory. Reads are synchronous on purpose: these files answer from kernel
- * memory at once, and a thread-pool round trip per file would cost more.
+ * memory. O_NONBLOCK matters: a FIFO planted where a sysctl should be would
+ * otherwise block a thread-pool thread in open(), and Node joins those threads
+ * on exit, so even the timeout could not end the process.
  */
 const MAX_BYTES = 64 * 1024;
 
-export function readSmallFile(path: string, maxBytes = MAX_BYTES): FileRead {
-  let fd: number;
+export async function readSmallFile(path: string, maxBytes = MAX_BYTES): Promise<FileRead> {
+  let handle;
   try {
-    fd = openSync(path, 'r');
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     return failure(path, err);
   }
@@ -26,15 +28,15 @@ export function readSmallFile(path: string, maxBytes = MAX_BYTES): FileRead {
     const buf = Buffer.alloc(maxBytes);
     let length = 0;
     while (length < maxBytes) {
-      const n = readSync(fd, buf, length, maxBytes - length, null);
-      if (n === 0) break;
-      length += n;
+      const { bytesRead } = await handle.read(buf, length, maxBytes - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
     }
     return { path, status: 'ok', text: buf.toString('utf8', 0, length) };
   } catch (err) {
     return failure(path, err);
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 
@@ -45,6 +47,11 @@ function failure(path: string, err: unknown): FileRead {
   return { path, status: 'error', message: (err as Error).message };
 }
 
-export function pathExists(path: string): boolean {
-  return existsSync(path);
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

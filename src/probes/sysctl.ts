@@ -15,11 +15,11 @@ export type SysctlReading =
  * Only a missing file moves on to the next name: a file that exists but cannot
  * be read or parsed is the answer, and the user must hear about it.
  */
-export function readSysctlNumber(host: HostPaths, candidates: readonly string[]): SysctlReading {
+export async function readSysctlNumber(host: HostPaths, candidates: readonly string[]): Promise<SysctlReading> {
   const tried: string[] = [];
   for (const relative of candidates) {
     const path = procPath(host, relative);
-    const read = readSmallFile(path);
+    const read = await readSmallFile(path);
     switch (read.status) {
       case 'missing':
         tried.push(path);

@@ -29,26 +29,27 @@ export const BUCKETS_FILES = ['sys/net/netfilter/nf_conntrack_buckets', 'sys/net
  * exists only for a loadable module. This works without /proc/modules, which a
  * kernel without module support does not have.
  */
-function probeModule(host: HostPaths): { module: ConntrackModule; moduleName?: string } {
+async function probeModule(host: HostPaths): Promise<{ module: ConntrackModule; moduleName?: string }> {
   for (const name of ['nf_conntrack', 'ip_conntrack']) {
     const dir = sysPath(host, `module/${name}`);
-    if (!pathExists(dir)) continue;
-    return { module: pathExists(`${dir}/initstate`) ? 'loadable' : 'builtin', moduleName: name };
+    if (!(await pathExists(dir))) continue;
+    return { module: (await pathExists(`${dir}/initstate`)) ? 'loadable' : 'builtin', moduleName: name };
   }
   return { module: 'absent' };
 }
 
-function probeKernelRelease(host: HostPaths): string | undefined {
-  const read = readSmallFile(procPath(host, 'sys/kernel/osrelease'));
+async function probeKernelRelease(host: HostPaths): Promise<string | undefined> {
+  const read = await readSmallFile(procPath(host, 'sys/kernel/osrelease'));
   return read.status === 'ok' ? read.text.trim() || undefined : undefined;
 }
 
-export function probeTable(host: HostPaths): TableMeasurement {
-  return {
-    count: readSysctlNumber(host, COUNT_FILES),
-    max: readSysctlNumber(host, MAX_FILES),
-    buckets: readSysctlNumber(host, BUCKETS_FILES),
-    ...probeModule(host),
-    kernelRelease: probeKernelRelease(host),
-  };
+export async function probeTable(host: HostPaths): Promise<TableMeasurement> {
+  const [count, max, buckets, module, kernelRelease] = await Promise.all([
+    readSysctlNumber(host, COUNT_FILES),
+    readSysctlNumber(host, MAX_FILES),
+    readSysctlNumber(host, BUCKETS_FILES),
+    probeModule(host),
+    probeKernelRelease(host),
+  ]);
+  return { count, max, buckets, ...module, kernelRelease };
 }

@@ -11,6 +11,6 @@ import type { Options } from './options';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars
 export async function collect(options: Options, _signal: AbortSignal): Promise<Result[]> {
   const host: HostPaths = { procRoot: options.procRoot, sysRoot: options.sysRoot };
-  const table = probeTable(host);
+  const table = await probeTable(host);
   return [checkTable(table, options)];
 }

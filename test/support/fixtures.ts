@@ -1,0 +1,29 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const FIXTURES = resolve(__dirname, '../fixtures');
+
+export function fixture(name: string): { proc: string; sys: string; dir: string } {
+  const dir = join(FIXTURES, name);
+  return { dir, proc: join(dir, 'proc'), sys: join(dir, 'sys') };
+}
+
+/** Arguments that point the plugin at a fixture tree. */
+export function rootArgs(dir: string): string[] {
+  return ['--proc', join(dir, 'proc'), '--sys', join(dir, 'sys')];
+}
+
+/**
+ * A writable copy of a fixture tree, for tests that change a file (a count at a
+ * boundary, a mode git cannot store). The caller removes it with `dispose`.
+ */
+export function copyFixture(name: string): { dir: string; write(relative: string, text: string): void; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `cc-fixture-${name}-`));
+  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  return {
+    dir,
+    write: (relative, text) => writeFileSync(join(dir, relative), text),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
