@@ -3,7 +3,10 @@ import { version } from '../../package.json';
 import { State } from '../nagios/state';
 import { parseRange } from '../nagios/range';
 import {
+  countRangeArgument,
   directoryArgument,
+  durationArgument,
+  kernelLogArgument,
   MAX_VERBOSITY,
   rangeArgument,
   stateArgument,
@@ -51,6 +54,33 @@ function buildCommand(): Command {
         .default(State.OK, 'ok')
         .argParser(stateArgument),
     )
+    .addOption(new Option('--drop-warning <range>', 'warning on packets dropped since the last check').argParser(countRangeArgument))
+    .addOption(
+      new Option('--drop-critical <range>', 'critical on packets dropped since the last check').default(parseRange('0'), '0: any drop').argParser(countRangeArgument),
+    )
+    .addOption(
+      new Option('--early-drop-warning <range>', 'warning on entries evicted early since the last check (the table was full)')
+        .default(parseRange('0'), '0: any eviction')
+        .argParser(countRangeArgument),
+    )
+    .addOption(new Option('--early-drop-critical <range>', 'critical on early evictions since the last check').argParser(countRangeArgument))
+    .addOption(new Option('--insert-failed-warning <range>', 'warning on failed insertions since the last check').argParser(countRangeArgument))
+    .addOption(new Option('--insert-failed-critical <range>', 'critical on failed insertions since the last check').argParser(countRangeArgument))
+    .addOption(
+      new Option('--kernel-log <source>', "where to look for 'table full' messages: auto, kmsg, dmesg, journal, none or a file path")
+        .default('auto' as const)
+        .argParser(kernelLogArgument),
+    )
+    .addOption(
+      new Option('--log-window <duration>', 'on the first run, how far back the kernel log counts').default(3600, '1h').argParser(durationArgument),
+    )
+    .addOption(new Option('--log-drops-warning <range>', "warning on 'table full' messages since the last check").argParser(countRangeArgument))
+    .addOption(
+      new Option('--log-drops-critical <range>', "critical on 'table full' messages since the last check").default(parseRange('0'), '0: any message').argParser(countRangeArgument),
+    )
+    .option('--state-file <path>', 'where to keep counters between runs (default: /var/tmp/check_conntrack-UID/)')
+    .option('--no-state', 'keep nothing between runs (counters are then compared with nothing)')
+    .option('--sudo', "run the privileged readers through 'sudo -n' (see the README for the sudoers lines)", false)
     .option('-t, --timeout <seconds>', 'give up and report UNKNOWN after this long', timeoutArgument, 10)
     .option('-v, --verbose', 'more detail; repeat for more (up to -vvv)', (_value: string, previous: number) => previous + 1, 0)
     .option('--proc <dir>', 'where /proc is (a host /proc mounted elsewhere)', directoryArgument, '/proc')
@@ -63,7 +93,7 @@ function buildCommand(): Command {
 
 export function shortUsage(): string[] {
   return [
-    `Usage: ${PROGRAM} [-w RANGE] [-c RANGE] [-t SECONDS] [-v] [--not-loaded STATE] [--proc DIR] [--sys DIR]`,
+    `Usage: ${PROGRAM} [-w RANGE] [-c RANGE] [--drop-critical RANGE] [--kernel-log SOURCE] [--state-file PATH] [-t SECONDS] [-v] [--sudo]`,
     `Try '${PROGRAM} --help' for more information.`,
   ];
 }
@@ -98,6 +128,18 @@ export function parseCommandLine(argv: readonly string[]): CliOutcome {
       verbosity: Math.min(o.verbose, MAX_VERBOSITY),
       procRoot: o.proc,
       sysRoot: o.sys,
+      stateFile: o.state === false ? false : o.stateFile,
+      dropWarning: o.dropWarning,
+      dropCritical: o.dropCritical,
+      earlyDropWarning: o.earlyDropWarning,
+      earlyDropCritical: o.earlyDropCritical,
+      insertFailedWarning: o.insertFailedWarning,
+      insertFailedCritical: o.insertFailedCritical,
+      kernelLog: o.kernelLog,
+      logWindowSeconds: o.logWindow,
+      logDropsWarning: o.logDropsWarning,
+      logDropsCritical: o.logDropsCritical,
+      sudo: o.sudo,
     },
   };
 }

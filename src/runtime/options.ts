@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../checks/duration';
+import type { LogChoice } from '../probes/kernel-log';
 import { parseRange, RangeSyntaxError, type Range } from '../nagios/range';
 import { parseStateName, State } from '../nagios/state';
 
@@ -11,6 +13,19 @@ export interface Options {
   verbosity: number;
   procRoot: string;
   sysRoot: string;
+  /** undefined: the default per-user file; false: --no-state. */
+  stateFile?: string | false;
+  dropWarning?: Range;
+  dropCritical?: Range;
+  earlyDropWarning?: Range;
+  earlyDropCritical?: Range;
+  insertFailedWarning?: Range;
+  insertFailedCritical?: Range;
+  kernelLog: LogChoice;
+  logWindowSeconds: number;
+  logDropsWarning?: Range;
+  logDropsCritical?: Range;
+  sudo: boolean;
 }
 
 export const MAX_VERBOSITY = 3;
@@ -41,4 +56,25 @@ export function stateArgument(value: string): State {
 export function directoryArgument(value: string): string {
   if (value === '') throw new InvalidArgumentError('the directory name is empty');
   return value;
+}
+
+export function durationArgument(value: string): number {
+  const seconds = parseDuration(value);
+  if (seconds === undefined || seconds <= 0) throw new InvalidArgumentError(`'${value}' is not a duration such as 90s, 15m, 1h or 2d`);
+  return seconds;
+}
+
+/** A range on an increase (a count of events): percentages make no sense there. */
+export function countRangeArgument(value: string): Range {
+  const range = rangeArgument(value);
+  if (range.percent) throw new InvalidArgumentError(`'${value}' is a percentage, but this threshold counts events`);
+  return range;
+}
+
+const LOG_SOURCES = ['auto', 'kmsg', 'dmesg', 'journal', 'none'] as const;
+
+export function kernelLogArgument(value: string): LogChoice {
+  if ((LOG_SOURCES as readonly string[]).includes(value)) return value as LogChoice;
+  if (value.startsWith('/')) return { file: value };
+  throw new InvalidArgumentError(`'${value}' is not one of ${LOG_SOURCES.join(', ')} or an absolute file path`);
 }

@@ -1,0 +1,24 @@
+/**
+ * How much a per-CPU kernel counter grew between two runs. The kernel keeps
+ * each CPU's value in 32 bits, so a CPU's counter may wrap; a counter that went
+ * down by less than half the range did not wrap, it was reset (the namespace
+ * was recreated, its inode reused).
+ */
+export type CounterDelta = { kind: 'delta'; value: number } | { kind: 'reset'; reason: string };
+
+const RANGE = 2 ** 32;
+
+export function counterDelta(previous: readonly number[], current: readonly number[]): CounterDelta {
+  if (previous.length !== current.length) {
+    return { kind: 'reset', reason: `the number of CPU rows changed from ${previous.length} to ${current.length}` };
+  }
+  let total = 0;
+  for (let cpu = 0; cpu < current.length; cpu++) {
+    const before = previous[cpu]!;
+    const now = current[cpu]!;
+    if (now >= before) total += now - before;
+    else if (before - now > RANGE / 2) total += now + RANGE - before;
+    else return { kind: 'reset', reason: `it went down on CPU ${cpu} (from ${before} to ${now})` };
+  }
+  return { kind: 'delta', value: total };
+}

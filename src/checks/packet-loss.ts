@@ -1,0 +1,141 @@
+import { REPORTED_COUNTERS } from '../parse/conntrack-stat';
+import type { Perfdata } from '../nagios/perfdata';
+import type { Result } from '../nagios/result';
+import { State, worst } from '../nagios/state';
+import { evaluate, type Thresholds } from '../nagios/thresholds';
+import type { CountersMeasurement } from '../probes/counters';
+import type { LogScan } from '../probes/kernel-log';
+import type { Baseline } from '../state/baseline';
+import { counterDelta } from './counter-delta';
+import { formatDuration } from './duration';
+
+export interface PacketLossOptions {
+  readonly drop: Thresholds;
+  readonly earlyDrop: Thresholds;
+  readonly insertFailed: Thresholds;
+  readonly logDrops: Thresholds;
+  readonly logWindowSeconds: number;
+}
+
+/** The counters that get thresholds, and how to say that one of them grew. */
+const WATCHED: ReadonlyArray<{ name: string; option: keyof PacketLossOptions; say(n: number): string }> = [
+  { name: 'drop', option: 'drop', say: (n) => `${n} ${n === 1 ? 'packet' : 'packets'} dropped since last check (table full)` },
+  { name: 'early_drop', option: 'earlyDrop', say: (n) => `${n} ${n === 1 ? 'entry' : 'entries'} evicted early since last check (table full)` },
+  { name: 'insert_failed', option: 'insertFailed', say: (n) => `${n} ${n === 1 ? 'insertion' : 'insertions'} failed since last check` },
+];
+
+export const LOG_FIX =
+  'to let check_conntrack read it: add the user to group adm or systemd-journal (journal, /var/log/kern.log), ' +
+  "or use --sudo with the sudoers line 'nagios ALL=(root) NOPASSWD: /usr/bin/dmesg -r'";
+
+function counterPerfdata(m: CountersMeasurement): Perfdata[] {
+  if (m.status !== 'ok') return [];
+  return REPORTED_COUNTERS.filter((name) => name in m.stats.totals).map((name) => ({ label: name, value: m.stats.totals[name]!, uom: 'c' as const }));
+}
+
+export function checkCounters(m: CountersMeasurement, baseline: Baseline, options: PacketLossOptions, nowMs: number): Result {
+  if (m.status !== 'ok') {
+    const why = m.status === 'unavailable' ? m.reasons.join('; ') : m.reason;
+    return { check: 'counters', state: State.OK, summary: '', details: [], notes: [`drop counters unavailable: ${why}`], perfdata: [] };
+  }
+  const totals = m.stats.totals;
+  const present = REPORTED_COUNTERS.filter((name) => name in totals);
+  const listing = present.map((n) => `${n} ${totals[n]}`).join(', ');
+  const source = `${m.source}, ${m.stats.cpus} CPU ${m.stats.cpus === 1 ? 'row' : 'rows'}`;
+  const perfdata = counterPerfdata(m);
+
+  if (!baseline.counters) {
+    const drops = totals.drop ?? 0;
+    return {
+      check: 'counters',
+      state: State.OK,
+      summary: `${baseline.missing ?? 'first check'}: drop counters recorded as the baseline${drops > 0 ? ` (${drops} dropped before)` : ''}`,
+      details: [`counters since the namespace was created (${source}): ${listing}`],
+      perfdata,
+    };
+  }
+
+  const previous = baseline.counters;
+  const elapsed = formatDuration(Math.max(0, (nowMs - previous.timeMs) / 1000));
+  const states: State[] = [];
+  const alerts: string[] = [];
+  const notes: string[] = [];
+  const growth: string[] = [];
+  for (const name of present) {
+    const before = previous.perCpu[name];
+    const now = m.stats.perCpu[name];
+    if (!before || !now) continue;
+    const delta = counterDelta(before, now);
+    if (delta.kind === 'reset') {
+      notes.push(`counter ${name} ${delta.reason}: counting again from this check`);
+      continue;
+    }
+    growth.push(`${name} +${delta.value}`);
+    const watched = WATCHED.find((w) => w.name === name);
+    if (!watched) continue;
+    const state = evaluate(delta.value, options[watched.option] as Thresholds);
+    states.push(state);
+    if (state !== State.OK || (name === 'drop' && delta.value > 0)) alerts.push(watched.say(delta.value));
+  }
+  return {
+    check: 'counters',
+    state: worst(states),
+    summary: alerts.join(', '),
+    details: [`counters (${source}): ${listing}; since last check ${elapsed} ago: ${growth.join(', ') || 'not comparable'}`],
+    notes,
+    perfdata,
+  };
+}
+
+function describeLog(scan: Extract<LogScan, { status: 'ok' }>, windowSeconds: number): string {
+  return scan.sinceLastRun ? 'since last check' : `in the last ${formatDuration(windowSeconds)}`;
+}
+
+export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Result | undefined {
+  if (scan.status === 'disabled') return undefined;
+  if (scan.status === 'unreadable') {
+    const tried = scan.attempts.map((a) => `${a.source}: ${a.reason}`).join('; ');
+    return { check: 'kernel-log', state: State.OK, summary: '', details: [], notes: [`kernel log not readable (${tried}); ${LOG_FIX}`], perfdata: [] };
+  }
+  const n = scan.matches.length;
+  const when = describeLog(scan, options.logWindowSeconds);
+  const state = evaluate(n, options.logDrops);
+  const newest = scan.matches.reduce<number | undefined>((t, m) => (m.timeMs !== undefined && (t === undefined || m.timeMs > t) ? m.timeMs : t), undefined);
+  const namespaces = [...new Set(scan.matches.map((m) => m.netns).filter((x): x is number => x !== undefined))];
+  const facts: string[] = [];
+  if (newest !== undefined) facts.push(`newest ${new Date(newest).toISOString().replace(/\.\d+Z$/, 'Z')}`);
+  if (namespaces.length) facts.push(`netns ${namespaces.join(', ')}`);
+  if (scan.suppressed) facts.push(`${scan.suppressed} more suppressed`);
+  const headline = n > 0 ? `${n} 'table full' ${n === 1 ? 'message' : 'messages'} in the kernel log ${when}${facts.length ? ` (${facts.join(', ')})` : ''}` : '';
+  const details = [`kernel log (${scan.source}): ${n} 'table full' ${n === 1 ? 'message' : 'messages'} ${when}`];
+  for (const m of scan.matches.slice(-3)) details.push(`  ${m.text}`);
+  return {
+    check: 'kernel-log',
+    state,
+    summary: state !== State.OK || n > 0 ? headline : '',
+    details,
+    notes: scan.notes,
+    trace: scan.attempts.map((a) => `kernel log: ${a.source} not used: ${a.reason}`),
+    perfdata: [],
+  };
+}
+
+/**
+ * Never a false OK: when neither the counters nor the log could be read, the
+ * check cannot say that no packets were lost.
+ */
+export function checkPacketLoss(counters: CountersMeasurement, scan: LogScan, baseline: Baseline, options: PacketLossOptions, nowMs: number): Result[] {
+  const results = [checkCounters(counters, baseline, options, nowMs)];
+  const log = checkKernelLog(scan, options);
+  if (log) results.push(log);
+  if (counters.status !== 'ok' && scan.status !== 'ok') {
+    results.push({
+      check: 'packet-loss',
+      state: State.UNKNOWN,
+      summary: 'cannot tell whether packets were dropped: no drop counters and no readable kernel log',
+      details: [],
+      perfdata: [],
+    });
+  }
+  return results;
+}

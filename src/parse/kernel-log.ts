@@ -1,0 +1,386 @@
+/**
+ * Kernel log lines about conntrack drops, from each place a check may read them:
+ * /dev/kmsg, `dmesg -r`, `journalctl -k -o short-unix` and syslog files. A log can
+ * hold millions of lines, so every parser looks at a bounded part of its line with
+ * anchored or sticky regexes, and `mightMatter` lets a caller skip nearly all of them
+ * with two substring searches.
+ */
+
+/** What a kernel log message says about conntrack drops. */
+export type LogEvent =
+  | { kind: 'table-full'; netns?: number }
+  | { kind: 'suppressed'; count: number };
+
+/** One kernel message with whatever position/time its source gives. */
+export interface LogRecord {
+  text: string;
+  /** /dev/kmsg sequence number. */
+  seq?: number;
+  /** Microseconds since boot (kmsg, dmesg -r, kern.log's "[  152.332874]" prefix). */
+  bootUsec?: number;
+  /** Wall-clock time, ms since the epoch (journal, syslog files). */
+  wallMs?: number;
+  /** facility * 8 + level, where the source gives it (kmsg, dmesg -r). Facility 0 is the kernel itself. */
+  prio?: number;
+  /**
+   * rsyslog folds identical lines into "message repeated N times: [ text ]"; `text` is
+   * then the inner message and this is N, so a caller counting drops can multiply.
+   */
+  repeated?: number;
+}
+
+// Both needles are in every message classifyMessage accepts, and in every line that
+// carries one, so a false from mightMatter can never hide an event.
+const TABLE_FULL = 'table full';
+const SUPPRESSED = 'suppressed';
+
+/** Cheap test to run before any parsing: true when a line might be a drop or suppression message. */
+export function mightMatter(line: string): boolean {
+  return typeof line === 'string' && (line.includes(TABLE_FULL) || line.includes(SUPPRESSED));
+}
+
+// The prefix is looked for only in the few characters before "table full", so its
+// length must be bounded: 1 + 13 + 4 + 13 + 4 = 35 characters at most, which the
+// window of 40 covers; a match can then only touch ^ at the real start of the text.
+// The character before the prefix may be anything but a word character or a quote:
+// "kernel: ", "<4>", "] " and the mangled "Kernel:ip_conntrack" pass, while a
+// user-space line quoting "'nf_conntrack: table full, ...'" does not.
+const DROP_PREFIX = /(?:^|[^\w'"`])(?:nf|ip)_conntrack:[ \t]{0,4}(?:(?:nf|ip)_conntrack:[ \t]{0,4})?$/i;
+const DROP_PREFIX_WINDOW = 40;
+// Case-insensitive for copies such as "table full, Dropping packet." seen in the wild;
+// "expectation table full" fails the prefix test, "falling back to vmalloc" never gets here.
+const DROP_REST = /table full(?: in netns (\d+))?,[ \t]{0,4}dropping packet/iy;
+
+// "<name>: N callbacks suppressed" (ratelimit state named by its function since the
+// 2.6.3x kernels) and "printk: N messages suppressed." (2.6.18). Only the name's last
+// character is needed, which keeps the window bounded: 1 + 1 + 4 + 16 + 4 + 9 = 35.
+const SUPPRESSED_HEAD = /[^\s:]:[ \t]{0,4}(\d{1,16})[ \t]{1,4}(?:callbacks|messages)$/;
+const SUPPRESSED_WINDOW = 40;
+const SUPPRESSED_TAIL = ' ' + SUPPRESSED;
+
+// A real message holds one needle; a mangled copy that glued several messages into
+// one line holds a few. The cap keeps a hostile line of repeated needles cheap.
+const MAX_TRIES = 16;
+
+/** Classifies a message text (timestamp/prefix already removed). undefined for anything else. */
+export function classifyMessage(text: string): LogEvent | undefined {
+  if (typeof text !== 'string') return undefined;
+  let tries = 0;
+  for (let at = text.indexOf(TABLE_FULL); at !== -1 && tries < MAX_TRIES; at = text.indexOf(TABLE_FULL, at + 1), tries++) {
+    const event = dropAt(text, at);
+    if (event) return event;
+  }
+  tries = 0;
+  for (let at = text.indexOf(SUPPRESSED_TAIL); at !== -1 && tries < MAX_TRIES; at = text.indexOf(SUPPRESSED_TAIL, at + 1), tries++) {
+    const event = suppressedAt(text, at);
+    if (event) return event;
+  }
+  return undefined;
+}
+
+function dropAt(text: string, at: number): LogEvent | undefined {
+  if (!DROP_PREFIX.test(text.slice(Math.max(0, at - DROP_PREFIX_WINDOW), at))) return undefined;
+  DROP_REST.lastIndex = at;
+  const m = DROP_REST.exec(text);
+  if (!m) return undefined;
+  if (m[1] === undefined) return { kind: 'table-full' };
+  const netns = Number(m[1]);
+  // A namespace number is an inode number (32 bits); a longer one is corruption, but
+  // the packet was still dropped.
+  return Number.isSafeInteger(netns) ? { kind: 'table-full', netns } : { kind: 'table-full' };
+}
+
+function suppressedAt(text: string, at: number): LogEvent | undefined {
+  const m = SUPPRESSED_HEAD.exec(text.slice(Math.max(0, at - SUPPRESSED_WINDOW), at));
+  if (!m || m[1] === undefined) return undefined;
+  const count = Number(m[1]);
+  return Number.isSafeInteger(count) ? { kind: 'suppressed', count } : undefined;
+}
+
+/** A line read from a file or a pipe may keep its end-of-line characters. */
+function chomp(line: string): string {
+  let end = line.length;
+  if (end > 0 && line.charCodeAt(end - 1) === 10) end--;
+  if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+  return end === line.length ? line : line.slice(0, end);
+}
+
+/** "152" and "332874" -> 152332874; fractions other than 6 digits are scaled. */
+function bootUsecOf(seconds: string, fraction: string): number | undefined {
+  if (seconds.length > 15) return undefined;
+  const usec = Number(seconds) * 1_000_000 + Number((fraction + '000000').slice(0, 6));
+  return Number.isSafeInteger(usec) ? usec : undefined;
+}
+
+// kmsg header: prio,seq,usec,flags and, on newer kernels, more comma fields such as
+// "caller=T123". The header holds no ';', so the first one ends it.
+const KMSG_HEADER = /^(\d{1,10}),(\d{1,20}),(\d{1,20}),[^,;]*(?:,[^;]*)?$/;
+const KMSG_MAX_HEADER = 256;
+
+/** "4,350,152332874,-;text": /dev/kmsg record (ignore continuation lines starting with a space: return undefined). */
+export function parseKmsgRecord(record: string): LogRecord | undefined {
+  if (typeof record !== 'string' || record.length === 0 || record.charCodeAt(0) === 32) return undefined;
+  const semi = record.slice(0, KMSG_MAX_HEADER + 1).indexOf(';');
+  if (semi < 0) return undefined;
+  const m = KMSG_HEADER.exec(record.slice(0, semi));
+  if (!m || m[1] === undefined || m[2] === undefined || m[3] === undefined) return undefined;
+  const seq = Number(m[2]);
+  const bootUsec = Number(m[3]);
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(bootUsec)) return undefined;
+  // One read() of /dev/kmsg returns the record and its " KEY=value" continuation
+  // lines; the message ends at the first newline (real newlines in it are escaped).
+  const newline = record.indexOf('\n', semi + 1);
+  const text = record.slice(semi + 1, newline < 0 ? record.length : newline);
+  return { text, seq, bootUsec, prio: Number(m[1]) };
+}
+
+const DMESG_PRIO = /<(\d+)>/y;
+// dmesg pads the seconds to 5 columns; a longer run of spaces is not a timestamp.
+const BOOT_STAMP = /\[ {0,12}(\d+)\.(\d+)\] ?/y;
+
+/**
+ * Strips a "[  152.332874] " prefix at `from`. null when the prefix is there but its
+ * number is unusable, so the caller can refuse the line rather than guess.
+ */
+function takeBootStamp(line: string, from: number): { bootUsec?: number; next: number } | null {
+  if (line.charCodeAt(from) !== 91 /* [ */) return { next: from };
+  BOOT_STAMP.lastIndex = from;
+  const m = BOOT_STAMP.exec(line);
+  // "[drm] ..." and the like are message text, not a timestamp.
+  if (!m || m[1] === undefined || m[2] === undefined) return { next: from };
+  const bootUsec = bootUsecOf(m[1], m[2]);
+  return bootUsec === undefined ? null : { bootUsec, next: BOOT_STAMP.lastIndex };
+}
+
+/** `dmesg -r` line: "<4>[  152.332874] text"; also tolerate "[  152.332874] text" and "<4>text" (no timestamp, CONFIG_PRINTK_TIME off). */
+export function parseDmesgLine(line: string): LogRecord | undefined {
+  if (typeof line !== 'string') return undefined;
+  line = chomp(line);
+  if (line.length === 0) return undefined;
+  const record: LogRecord = { text: '' };
+  let pos = 0;
+  DMESG_PRIO.lastIndex = 0;
+  const p = DMESG_PRIO.exec(line);
+  if (p && p[1] !== undefined) {
+    const prio = Number(p[1]);
+    if (!Number.isSafeInteger(prio)) return undefined;
+    record.prio = prio;
+    pos = DMESG_PRIO.lastIndex;
+  }
+  const stamp = takeBootStamp(line, pos);
+  if (stamp === null) return undefined;
+  if (stamp.bootUsec !== undefined) record.bootUsec = stamp.bootUsec;
+  record.text = line.slice(stamp.next);
+  return record;
+}
+
+const HOST_MAX = 255;
+const KERNEL_TAG = /kernel(?:\[\d{1,10}\])?:/y;
+
+/**
+ * After the time: "host kernel: text". Returns where the text starts, or -1 when the
+ * line is not from the kernel. Only one space is eaten after the colon, so a message
+ * keeps its own indentation.
+ */
+function kernelTextStart(line: string, from: number): number {
+  const space = line.indexOf(' ', from);
+  if (space <= from || space - from > HOST_MAX) return -1;
+  KERNEL_TAG.lastIndex = space + 1;
+  if (!KERNEL_TAG.test(line)) return -1;
+  const next = KERNEL_TAG.lastIndex;
+  return line.charCodeAt(next) === 32 ? next + 1 : next;
+}
+
+const JOURNAL_TIME = /^(\d{1,12})(?:\.(\d{1,9}))? /;
+
+/** `journalctl -k -o short-unix` line: "1700000000.123456 host kernel: text". Lines starting with "-- " are journal markers: undefined. */
+export function parseJournalLine(line: string): LogRecord | undefined {
+  if (typeof line !== 'string') return undefined;
+  line = chomp(line);
+  if (line.startsWith('-- ')) return undefined;
+  const m = JOURNAL_TIME.exec(line);
+  if (!m || m[1] === undefined) return undefined;
+  const wallMs = Number(m[1]) * 1000 + Number(((m[2] ?? '') + '000').slice(0, 3));
+  if (!Number.isSafeInteger(wallMs)) return undefined;
+  // journalctl -k shows every record of /dev/kmsg, including those user space wrote
+  // there (systemd[1]: ...); only the "kernel" identifier is the kernel speaking.
+  const start = kernelTextStart(line, m[0].length);
+  if (start < 0) return undefined;
+  return kernelText(line, start, { text: '', wallMs });
+}
+
+/** The message after the tag, with an optional boot stamp and rsyslog's repeat wrapper taken off. */
+function kernelText(line: string, start: number, record: LogRecord): LogRecord | undefined {
+  let text = line.slice(start);
+  const repeat = REPEATED.exec(text);
+  if (repeat && repeat[1] !== undefined && repeat[2] !== undefined) {
+    const repeated = Number(repeat[1]);
+    if (!Number.isSafeInteger(repeated)) return undefined;
+    record.repeated = repeated;
+    text = repeat[2];
+  }
+  const stamp = takeBootStamp(text, 0);
+  if (stamp === null) return undefined;
+  if (stamp.bootUsec !== undefined) record.bootUsec = stamp.bootUsec;
+  record.text = stamp.next === 0 ? text : text.slice(stamp.next);
+  return record;
+}
+
+// rsyslog: 'message repeated %d times: [%.800s]', the message keeping its leading space.
+const REPEATED = /^message repeated (\d{1,16}) times: \[ ?(.*)\]$/s;
+
+const MONTHS: Record<string, number> = {
+  Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
+};
+const TRADITIONAL_TIME = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) /;
+const RFC3339_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2})) /;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A syslog file line (kern.log, messages): traditional "Dec 14 15:00:05 host kernel: text" (local time, no year:
+ * take the year of `now`, and the previous year if that would put it more than a day in the future) or RFC 3339
+ * "2024-05-01T10:00:00.123456+02:00 host kernel: text". Only lines from the kernel ("kernel:" tag) count: others
+ * return undefined. Strip an optional "[  152.332874] " prefix into bootUsec.
+ */
+export function parseSyslogLine(line: string, now: Date): LogRecord | undefined {
+  if (typeof line !== 'string') return undefined;
+  line = chomp(line);
+  const code = line.charCodeAt(0);
+  const time = code >= 48 && code <= 57 ? rfc3339Time(line) : traditionalTime(line, now);
+  if (time === undefined) return undefined;
+  const start = kernelTextStart(line, time.length);
+  if (start < 0) return undefined;
+  return kernelText(line, start, { text: '', wallMs: time.wallMs });
+}
+
+interface LineTime {
+  wallMs: number;
+  /** Characters up to and including the space after the time. */
+  length: number;
+}
+
+function traditionalTime(line: string, now: Date): LineTime | undefined {
+  const m = TRADITIONAL_TIME.exec(line);
+  if (!m) return undefined;
+  const [, mon = '', day = '', hh = '', mm = '', ss = ''] = m;
+  const month = MONTHS[mon];
+  if (month === undefined || !(now instanceof Date)) return undefined;
+  const nowMs = now.getTime();
+  if (Number.isNaN(nowMs)) return undefined;
+  const at = (year: number): number | undefined => localTime(year, month, Number(day), Number(hh), Number(mm), Number(ss));
+  const year = now.getFullYear();
+  // A line from late December read on New Year's Day would otherwise land almost a
+  // year ahead; a day of slack allows for clocks and time zones that disagree.
+  let wallMs = at(year);
+  if (wallMs === undefined || wallMs > nowMs + DAY_MS) wallMs = at(year - 1);
+  return wallMs === undefined ? undefined : { wallMs, length: m[0].length };
+}
+
+/** Local time; undefined for a date the calendar lacks (Feb 29 in a common year) rather than Date's rollover. */
+function localTime(year: number, month: number, day: number, h: number, min: number, s: number): number | undefined {
+  if (h > 23 || min > 59 || s > 60) return undefined;
+  const d = new Date(year, month, day, h, min, s);
+  return d.getMonth() === month && d.getDate() === day ? d.getTime() : undefined;
+}
+
+function rfc3339Time(line: string): LineTime | undefined {
+  const m = RFC3339_TIME.exec(line);
+  if (!m) return undefined;
+  const [, y = '', mo = '', d = '', hh = '', mi = '', ss = '', frac = '', zulu, sign, oh = '0', om = '0'] = m;
+  const month = Number(mo) - 1;
+  const day = Number(d);
+  if (Number(hh) > 23 || Number(mi) > 59 || Number(ss) > 60 || Number(oh) > 23 || Number(om) > 59) return undefined;
+  const utc = new Date(Date.UTC(Number(y), month, day, Number(hh), Number(mi), Number(ss)));
+  if (utc.getUTCMonth() !== month || utc.getUTCDate() !== day) return undefined;
+  const offsetMs = zulu !== undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;
+  const wallMs = utc.getTime() - offsetMs + Number((frac + '000').slice(0, 3));
+  return Number.isSafeInteger(wallMs) ? { wallMs, length: m[0].length } : undefined;
+}
+
+// One pass of V8's regex engine over a one-byte string finds both needles faster than
+// two Buffer.indexOf passes or per-line includes (about 1 GB/s less work on 1M lines).
+const NEEDLES = /table full|suppressed/g;
+/** Kernel and syslog lines are at most a few KiB; anything longer is not a log line. */
+const MAX_LINE_BYTES = 1 << 20;
+
+/**
+ * Calls `visit` with each line of `text` for which mightMatter is true, in order,
+ * without splitting the text into lines: the cost is one regex scan of the text.
+ */
+export function forEachCandidateLine(text: string, visit: (line: string) => void): void {
+  if (typeof text !== 'string') return;
+  scanRegion(text, 0, text.length, (from, to) => visit(text.slice(from, to)));
+}
+
+/** Finds needle hits in text[from, to) and reports the line around each once. */
+function scanRegion(text: string, from: number, to: number, report: (lineStart: number, lineEnd: number) => void): void {
+  NEEDLES.lastIndex = from;
+  for (let m = NEEDLES.exec(text); m !== null && m.index < to; m = NEEDLES.exec(text)) {
+    const lineStart = Math.max(from, text.lastIndexOf('\n', m.index) + 1);
+    const newline = text.indexOf('\n', m.index);
+    const lineEnd = newline < 0 || newline > to ? to : newline;
+    report(lineStart, lineEnd);
+    if (lineEnd >= to) break;
+    NEEDLES.lastIndex = lineEnd + 1;
+  }
+}
+
+/**
+ * The same for a file read in chunks (64 KiB reads are fastest): feed each chunk to
+ * `push` and call `end` after the last. Lines are decoded as UTF-8 (bad bytes become
+ * U+FFFD, never an error); a line longer than 1 MiB is skipped whole. The scanner
+ * copies what it keeps, so the caller may reuse its read buffer.
+ */
+export class LogScanner {
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  private skipping = false;
+
+  constructor(private readonly visit: (line: string) => void) {}
+
+  push(chunk: Uint8Array): void {
+    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const first = data.indexOf(10);
+    if (first < 0) {
+      this.keep(data);
+      return;
+    }
+    // The line that began in an earlier chunk ends here.
+    this.finishCarry(data.subarray(0, first));
+    const last = data.lastIndexOf(10);
+    if (last > first) {
+      // Bytes map one to one onto a latin1 string, so string positions are byte
+      // offsets, and the ASCII needles and newlines are found whatever the encoding.
+      const text = data.toString('latin1', first + 1, last);
+      scanRegion(text, 0, text.length, (from, to) => this.visit(data.toString('utf8', first + 1 + from, first + 1 + to)));
+    }
+    this.keep(data.subarray(last + 1));
+  }
+
+  end(): void {
+    this.finishCarry(Buffer.alloc(0));
+  }
+
+  private keep(part: Buffer): void {
+    if (part.length === 0 || this.skipping) return;
+    if (this.carryBytes + part.length > MAX_LINE_BYTES) {
+      this.carry = [];
+      this.carryBytes = 0;
+      this.skipping = true;
+      return;
+    }
+    this.carry.push(Buffer.from(part));
+    this.carryBytes += part.length;
+  }
+
+  private finishCarry(tail: Buffer): void {
+    const skipped = this.skipping || this.carryBytes + tail.length > MAX_LINE_BYTES;
+    const parts = this.carry;
+    this.carry = [];
+    this.carryBytes = 0;
+    this.skipping = false;
+    if (skipped || (parts.length === 0 && tail.length === 0)) return;
+    const line = Buffer.concat([...parts, tail]).toString('utf8');
+    if (mightMatter(line)) this.visit(line);
+  }
+}

@@ -1,0 +1,32 @@
+import { readlink } from 'node:fs/promises';
+import { readSmallFile } from './file-read';
+import { procPath, type HostPaths } from './host-paths';
+
+/** Which boot and which network namespace this run sees, and when. */
+export interface RunIdentity {
+  /** Changes every boot: counters and log positions from another boot mean nothing. */
+  bootId?: string;
+  /** Inode of the network namespace the plugin runs in (the number the kernel prints as "netns N"). */
+  netns?: number;
+  /** Seconds since boot, to place kmsg and dmesg timestamps in time. */
+  uptimeSeconds?: number;
+  /** Wall-clock time of the run, ms since the epoch. */
+  nowMs: number;
+}
+
+export function parseNetnsLink(link: string): number | undefined {
+  const m = /^net:\[(\d+)\]$/.exec(link);
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+export async function probeIdentity(host: HostPaths, pid: number | 'self' = 'self'): Promise<RunIdentity> {
+  const [boot, uptime, netns] = await Promise.all([
+    readSmallFile(procPath(host, 'sys/kernel/random/boot_id')),
+    readSmallFile(procPath(host, 'uptime')),
+    readlink(procPath(host, `${pid}/ns/net`)).then(parseNetnsLink, () => undefined),
+  ]);
+  const bootId = boot.status === 'ok' && /^[0-9a-f-]{36}$/.test(boot.text.trim()) ? boot.text.trim() : undefined;
+  const up = uptime.status === 'ok' ? Number(uptime.text.split(' ')[0]) : NaN;
+  return { bootId, netns, uptimeSeconds: Number.isFinite(up) && up >= 0 ? up : undefined, nowMs: Date.now() };
+}

@@ -1,0 +1,419 @@
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import {
+  classifyMessage,
+  mightMatter,
+  parseDmesgLine,
+  parseJournalLine,
+  parseKmsgRecord,
+  parseSyslogLine,
+  type LogRecord,
+} from '../parse/kernel-log';
+import type { SavedLogPosition } from '../state/schema';
+import { DMESG, journalKernel } from './commands';
+import type { RunIdentity } from './identity';
+import type { Privileges } from './privileges';
+import { runCommand } from './run-command';
+
+export type LogChoice = 'auto' | 'kmsg' | 'dmesg' | 'journal' | 'none' | { file: string };
+
+export interface LogMatch {
+  netns?: number;
+  /** Wall-clock time, ms since the epoch, when the source tells. */
+  timeMs?: number;
+  text: string;
+}
+
+export interface LogAttempt {
+  source: string;
+  reason: string;
+}
+
+export type LogScan =
+  | { status: 'disabled' }
+  | {
+      status: 'ok';
+      source: string;
+      matches: LogMatch[];
+      /** Messages the kernel's rate limiter swallowed: the drop lines are a lower bound. */
+      suppressed: number;
+      position: SavedLogPosition;
+      /** True when "new" means since the previous run, false when it means the window. */
+      sinceLastRun: boolean;
+      /** Sources tried before this one, and why they failed. */
+      attempts: LogAttempt[];
+      notes: string[];
+    }
+  | { status: 'unreadable'; attempts: LogAttempt[] };
+
+export interface LogRequest {
+  choice: LogChoice;
+  /** The previous run's position, only when it is from this boot. */
+  previous?: SavedLogPosition;
+  windowSeconds: number;
+  identity: RunIdentity;
+  privileges: Privileges;
+  sudo: boolean;
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+/** Where "new" starts: the first of these the source can compare against decides. */
+interface Cutoff {
+  seq?: number;
+  bootUsec?: number;
+  wallMs: number;
+  sinceLastRun: boolean;
+}
+
+const SYSLOG_FILES = ['/var/log/kern.log', '/var/log/messages'];
+const JOURNAL_DIRS = ['/run/log/journal', '/var/log/journal'];
+const KMSG = '/dev/kmsg';
+const MAX_LOG_BYTES = 64 * 1024 * 1024;
+
+/** Wall-clock ms of a record, from its own time or from seconds since boot. */
+function wallTime(record: LogRecord, bootTimeMs: number | undefined): number | undefined {
+  if (record.wallMs !== undefined) return record.wallMs;
+  if (record.bootUsec !== undefined && bootTimeMs !== undefined) return bootTimeMs + record.bootUsec / 1000;
+  return undefined;
+}
+
+function cutoffFor(request: LogRequest): Cutoff {
+  const { previous, identity, windowSeconds } = request;
+  if (previous) {
+    return {
+      seq: previous.source === 'kmsg' ? previous.seq : undefined,
+      bootUsec: previous.bootUsec,
+      wallMs: previous.wallMs ?? identity.nowMs - windowSeconds * 1000,
+      sinceLastRun: true,
+    };
+  }
+  const bootUsec = identity.uptimeSeconds !== undefined ? Math.max(0, (identity.uptimeSeconds - windowSeconds) * 1e6) : undefined;
+  return { bootUsec, wallMs: identity.nowMs - windowSeconds * 1000, sinceLastRun: false };
+}
+
+/** Collects matches and the position of the last record read. */
+class Collector {
+  readonly matches: LogMatch[] = [];
+  suppressed = 0;
+  undated = 0;
+  lastSeq?: number;
+  lastBootUsec?: number;
+  lastWallMs?: number;
+
+  constructor(
+    private readonly cutoff: Cutoff,
+    private readonly bootTimeMs: number | undefined,
+  ) {}
+
+  isNew(record: LogRecord): boolean {
+    const c = this.cutoff;
+    if (c.seq !== undefined && record.seq !== undefined) return record.seq > c.seq;
+    if (c.bootUsec !== undefined && record.bootUsec !== undefined) return record.bootUsec > c.bootUsec;
+    const wall = wallTime(record, this.bootTimeMs);
+    if (wall !== undefined) return wall > c.wallMs;
+    this.undated++;
+    return false;
+  }
+
+  /** Every record read moves the position, matching or not. */
+  advance(record: LogRecord): void {
+    if (record.seq !== undefined) this.lastSeq = record.seq;
+    if (record.bootUsec !== undefined) this.lastBootUsec = record.bootUsec;
+    const wall = wallTime(record, this.bootTimeMs);
+    if (wall !== undefined) this.lastWallMs = Math.round(wall);
+  }
+
+  offer(record: LogRecord, alwaysNew = false): void {
+    const event = classifyMessage(record.text);
+    if (!event || !(alwaysNew || this.isNew(record))) return;
+    if (event.kind === 'table-full') {
+      this.matches.push({ netns: event.netns, timeMs: wallTime(record, this.bootTimeMs), text: record.text.trim() });
+    } else if (event.kind === 'suppressed') {
+      // A suppression line counts only when it follows drop messages: other
+      // subsystems share net_ratelimit.
+      if (this.matches.length > 0) this.suppressed += event.count;
+    }
+  }
+
+  position(source: string, previous: SavedLogPosition | undefined, cutoff: Cutoff): SavedLogPosition {
+    return {
+      source,
+      seq: this.lastSeq ?? (previous?.source === source ? previous.seq : undefined),
+      bootUsec: this.lastBootUsec ?? cutoff.bootUsec,
+      wallMs: Math.round(this.lastWallMs ?? cutoff.wallMs),
+    };
+  }
+}
+
+function bootTime(identity: RunIdentity): number | undefined {
+  return identity.uptimeSeconds !== undefined ? identity.nowMs - identity.uptimeSeconds * 1000 : undefined;
+}
+
+/**
+ * /dev/kmsg, non-blocking: each read() returns one record; EAGAIN is the end;
+ * EPIPE means the ring buffer overwrote records since the last read (reading
+ * goes on from the oldest record still there). Synchronous reads are safe
+ * here because O_NONBLOCK makes none of them wait.
+ */
+function readKmsg(request: LogRequest, cutoff: Cutoff): LogScan | LogAttempt {
+  let fd: number;
+  try {
+    fd = openSync(KMSG, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    return { source: KMSG, reason: (err as Error).message };
+  }
+  const collector = new Collector(cutoff, bootTime(request.identity));
+  const notes: string[] = [];
+  const buf = Buffer.alloc(16 * 1024);
+  let records = 0;
+  let firstSeq: number | undefined;
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') break;
+        if (code === 'EPIPE') {
+          notes.push('the kernel ring buffer overwrote records while it was read: some messages were lost');
+          continue;
+        }
+        if (records === 0) return { source: KMSG, reason: (err as Error).message };
+        break;
+      }
+      if (n === 0) break;
+      records++;
+      const record = parseKmsgRecord(buf.toString('utf8', 0, n));
+      if (!record) continue;
+      firstSeq ??= record.seq;
+      collector.advance(record);
+      if (mightMatter(record.text)) collector.offer(record);
+      if (records > 1_000_000) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  // Sequence numbers are dense: a first record past the saved one + 1 means
+  // the ring buffer overwrote messages between runs, unread.
+  if (cutoff.seq !== undefined && firstSeq !== undefined && firstSeq > cutoff.seq + 1) {
+    notes.push(`${firstSeq - cutoff.seq - 1} kernel messages were overwritten in the ring buffer before this check could read them`);
+  }
+  return finish('kmsg', KMSG, collector, request, cutoff, notes);
+}
+
+function finish(source: string, label: string, c: Collector, request: LogRequest, cutoff: Cutoff, notes: string[] = []): LogScan {
+  if (c.undated > 0) notes.push(`${c.undated} messages in ${label} carry no time and were not counted`);
+  return {
+    status: 'ok',
+    source: label,
+    matches: c.matches,
+    suppressed: c.suppressed,
+    position: c.position(source, request.previous, cutoff),
+    sinceLastRun: cutoff.sinceLastRun,
+    attempts: [],
+    notes,
+  };
+}
+
+function scanLines(text: string, parse: (line: string) => LogRecord | undefined, c: Collector): void {
+  let start = 0;
+  let lastLine = '';
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    if (line === '') continue;
+    lastLine = line;
+    if (mightMatter(line)) {
+      const record = parse(line);
+      if (record) c.offer(record);
+    }
+  }
+  // Only the last line's time matters for the position.
+  const last = lastLine ? parse(lastLine) : undefined;
+  if (last) c.advance(last);
+}
+
+async function readDmesg(request: LogRequest, cutoff: Cutoff, sudo: boolean): Promise<LogScan | LogAttempt> {
+  const outcome = await runCommand(DMESG, { signal: request.signal, timeoutMs: request.timeoutMs, sudo, maxBytes: MAX_LOG_BYTES });
+  if (outcome.status !== 'ok') return { source: outcome.label, reason: outcome.reason ?? outcome.status };
+  const c = new Collector(cutoff, bootTime(request.identity));
+  scanLines(outcome.stdout, parseDmesgLine, c);
+  return finish('dmesg', outcome.label, c, request, cutoff, outcome.truncated ? ['dmesg output was cut off at 64 MiB'] : []);
+}
+
+async function readJournal(request: LogRequest, cutoff: Cutoff): Promise<LogScan | LogAttempt> {
+  // --since takes whole seconds: ask from the second before, and let the
+  // collector drop what is not newer than the cutoff.
+  const outcome = await runCommand(journalKernel(cutoff.wallMs / 1000), { signal: request.signal, timeoutMs: request.timeoutMs, maxBytes: MAX_LOG_BYTES });
+  if (outcome.status !== 'ok') return { source: outcome.label, reason: outcome.reason ?? outcome.status };
+  const c = new Collector(cutoff, bootTime(request.identity));
+  scanLines(outcome.stdout, parseJournalLine, c);
+  return finish('journal', outcome.label, c, request, cutoff);
+}
+
+/**
+ * A log file, read in chunks and searched as bytes: only lines that contain a
+ * message worth parsing are decoded, so a million-line kern.log costs about
+ * what grep costs. A file read before (same inode, not shorter) is read from
+ * where the last run stopped.
+ */
+async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): Promise<LogScan | LogAttempt> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    return { source: path, reason: (err as Error).message };
+  }
+  const c = new Collector(cutoff, bootTime(request.identity));
+  const notes: string[] = [];
+  const now = new Date(request.identity.nowMs);
+  const parse = (line: string) => parseSyslogLine(line, now) ?? parseDmesgLine(line) ?? parseKmsgRecord(line) ?? parseJournalLine(line);
+  let offset = 0;
+  let resumed = false;
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return { source: path, reason: 'not a regular file' };
+    const prev = request.previous?.file;
+    if (prev && prev.path === path && prev.ino === st.ino && prev.offset <= st.size) {
+      offset = prev.offset;
+      resumed = true;
+    }
+    const chunk = Buffer.alloc(1024 * 1024);
+    let carry = Buffer.alloc(0);
+    let read = 0;
+    let lastLine = '';
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+      const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      const lastNewline = data.lastIndexOf(10);
+      const complete = lastNewline >= 0 ? data.subarray(0, lastNewline + 1) : Buffer.alloc(0);
+      carry = Buffer.from(lastNewline >= 0 ? data.subarray(lastNewline + 1) : data);
+      scanBuffer(complete, parse, c, resumed);
+      if (complete.length > 1) {
+        const prevNewline = complete.lastIndexOf(10, complete.length - 2);
+        lastLine = complete.toString('utf8', prevNewline + 1, complete.length - 1);
+      }
+      if (read >= MAX_LOG_BYTES * 16) {
+        notes.push(`stopped reading ${path} after ${read} bytes`);
+        break;
+      }
+      if (carry.length > 1024 * 1024) carry = Buffer.alloc(0);
+    }
+    const last = lastLine ? parse(lastLine) : undefined;
+    if (last) c.advance(last);
+    const scan = finish('file', path, c, request, cutoff, notes);
+    if (scan.status === 'ok') {
+      // The carried partial line is not consumed: the next run reads it whole.
+      scan.position.file = { path, ino: st.ino, offset: offset + read - carry.length };
+      scan.sinceLastRun = resumed || cutoff.sinceLastRun;
+    }
+    return scan;
+  } catch (err) {
+    return { source: path, reason: (err as Error).message };
+  } finally {
+    await handle.close();
+  }
+}
+
+const NEEDLES = [Buffer.from('table full'), Buffer.from('suppressed')];
+
+function scanBuffer(data: Buffer, parse: (line: string) => LogRecord | undefined, c: Collector, alwaysNew: boolean): void {
+  // Hits in buffer order, so that a suppression line is seen after the drops it follows.
+  const starts = new Set<number>();
+  for (const needle of NEEDLES) {
+    let at = data.indexOf(needle);
+    while (at >= 0) {
+      const start = data.lastIndexOf(10, at) + 1;
+      starts.add(start);
+      const end = data.indexOf(10, at);
+      at = end < 0 ? -1 : data.indexOf(needle, end);
+    }
+  }
+  for (const start of [...starts].sort((a, b) => a - b)) {
+    let end = data.indexOf(10, start);
+    if (end < 0) end = data.length;
+    const record = parse(data.toString('utf8', start, end));
+    if (record) c.offer(record, alwaysNew);
+  }
+}
+
+async function journalReadable(privileges: Privileges): Promise<string | undefined> {
+  let present = false;
+  for (const dir of JOURNAL_DIRS) {
+    try {
+      const st = await stat(dir);
+      if (st.isDirectory()) present = true;
+    } catch {
+      // not there
+    }
+  }
+  if (!present) return 'no journal on this host (neither /run/log/journal nor /var/log/journal)';
+  if (privileges.root || privileges.logGroups.some((g) => g === 'systemd-journal' || g === 'adm' || g === 'wheel')) return undefined;
+  return 'the system journal needs root or membership of systemd-journal or adm';
+}
+
+function kernelLogRefusal(p: Privileges): string | undefined {
+  if (p.mayReadKernelLog) return undefined;
+  return `kernel.dmesg_restrict=${p.dmesgRestrict ?? '?'} and this process lacks CAP_SYSLOG`;
+}
+
+export async function scanKernelLog(request: LogRequest): Promise<LogScan> {
+  const { choice, privileges } = request;
+  if (choice === 'none') return { status: 'disabled' };
+  const cutoff = cutoffFor(request);
+  const attempts: LogAttempt[] = [];
+  const take = (r: LogScan | LogAttempt): LogScan | undefined => {
+    if ('status' in r) {
+      if (r.status === 'ok') r.attempts = attempts;
+      return r;
+    }
+    attempts.push(r);
+    return undefined;
+  };
+
+  if (typeof choice === 'object') return take(await readLogFile(choice.file, request, cutoff)) ?? { status: 'unreadable', attempts };
+
+  const refusal = kernelLogRefusal(privileges);
+  if (choice === 'auto' || choice === 'kmsg') {
+    // Learnt from /proc: a source the kernel will refuse is not even tried.
+    if (refusal) attempts.push({ source: KMSG, reason: refusal });
+    else {
+      const scan = take(readKmsg(request, cutoff));
+      if (scan) return scan;
+    }
+    if (choice === 'kmsg') return { status: 'unreadable', attempts };
+  }
+  if (choice === 'auto' || choice === 'dmesg') {
+    if (!refusal || request.sudo) {
+      const scan = take(await readDmesg(request, cutoff, Boolean(refusal) && request.sudo));
+      if (scan) return scan;
+    } else attempts.push({ source: DMESG.program, reason: refusal });
+    if (choice === 'dmesg') return { status: 'unreadable', attempts };
+  }
+  if (choice === 'auto' || choice === 'journal') {
+    const why = await journalReadable(privileges);
+    if (why) attempts.push({ source: 'journalctl -k', reason: why });
+    else {
+      const scan = take(await readJournal(request, cutoff));
+      if (scan) return scan;
+    }
+    if (choice === 'journal') return { status: 'unreadable', attempts };
+  }
+  for (const file of SYSLOG_FILES) {
+    try {
+      await stat(file);
+    } catch {
+      attempts.push({ source: file, reason: 'not present' });
+      continue;
+    }
+    const scan = take(await readLogFile(file, request, cutoff));
+    if (scan) return scan;
+  }
+  return { status: 'unreadable', attempts };
+}

@@ -1,0 +1,58 @@
+import type { RunIdentity } from '../probes/identity';
+import type { SavedCounters, SavedLogPosition, SavedState } from './schema';
+import type { StateLoad } from './state-file';
+
+/** What the previous run left that this run may compare with, and if nothing, why. */
+export interface Baseline {
+  /** The previous state, only when it is from this boot. */
+  state?: SavedState;
+  counters?: SavedCounters;
+  log?: SavedLogPosition;
+  /** Why there is no counter baseline; undefined when there is one. */
+  missing?: string;
+  /** Problems with the state file itself, for the long output. */
+  notes: string[];
+}
+
+/** The state file keys counters by namespace inode; 'unknown' when /proc would not say. */
+export function namespaceKey(identity: RunIdentity): string {
+  return String(identity.netns ?? 'unknown');
+}
+
+export function chooseBaseline(load: StateLoad | undefined, identity: RunIdentity): Baseline {
+  if (!load) return { missing: 'no state kept (--no-state)', notes: [] };
+  if (load.status === 'missing') return { missing: 'first check', notes: [] };
+  if (load.status === 'unusable') return { missing: 'no usable state from the last check', notes: [`${load.reason}; starting a new baseline`] };
+  const state = load.state;
+  if (!identity.bootId || state.bootId !== identity.bootId) {
+    return { missing: identity.bootId ? 'the host rebooted since the last check' : 'no boot id to compare with', notes: [] };
+  }
+  const counters = state.namespaces[namespaceKey(identity)];
+  return {
+    state,
+    counters,
+    log: state.log,
+    missing: counters ? undefined : 'first check in this network namespace',
+    notes: [],
+  };
+}
+
+export function nextState(
+  baseline: Baseline,
+  identity: RunIdentity,
+  counters: Record<string, number[]> | undefined,
+  count: number | undefined,
+  log: SavedLogPosition | undefined,
+): SavedState {
+  const namespaces = { ...(baseline.state?.namespaces ?? {}) };
+  if (counters) namespaces[namespaceKey(identity)] = { perCpu: counters, count, timeMs: identity.nowMs };
+  else delete namespaces[namespaceKey(identity)];
+  return {
+    version: 1,
+    bootId: identity.bootId,
+    savedAtMs: identity.nowMs,
+    namespaces,
+    // A log position is worth keeping across a run that could not read the log.
+    log: log ?? baseline.log,
+  };
+}

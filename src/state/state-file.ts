@@ -1,0 +1,106 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parseState, type SavedState } from './schema';
+
+export type StateLoad =
+  | { status: 'ok'; state: SavedState }
+  | { status: 'missing' }
+  /** Present but not to be trusted or used: a link, another owner, bad JSON. */
+  | { status: 'unusable'; reason: string };
+
+export type StateSave = { status: 'ok' } | { status: 'failed'; reason: string };
+
+const MAX_STATE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One directory per user under /var/tmp (kept across reboots, unlike /tmp on
+ * many hosts), one file per network namespace the plugin runs in, so that
+ * `ip netns exec a check_conntrack` and `... b ...` do not share a baseline.
+ */
+export function defaultStatePath(uid: number, netns: number | undefined, procRoot: string): string {
+  const tree = procRoot === '/proc' ? '' : `-${createHash('sha256').update(procRoot).digest('hex').slice(0, 12)}`;
+  return join(`/var/tmp/check_conntrack-${uid}`, `state-${netns ?? 'unknown'}${tree}.json`);
+}
+
+function errno(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? '';
+}
+
+/**
+ * The directory must be ours (or root's) and writable by nobody else: a
+ * directory another user owns or may write to lets that user swap the file
+ * under us.
+ */
+async function checkDirectory(dir: string, uid: number): Promise<string | undefined> {
+  let st;
+  try {
+    st = await lstat(dir);
+  } catch (err) {
+    return errno(err) === 'ENOENT' ? undefined : `cannot inspect ${dir}: ${(err as Error).message}`;
+  }
+  if (st.isSymbolicLink()) return `${dir} is a symbolic link`;
+  if (!st.isDirectory()) return `${dir} is not a directory`;
+  if (st.uid !== uid && st.uid !== 0) return `${dir} belongs to uid ${st.uid}, not to this user (uid ${uid}) or root`;
+  if ((st.mode & 0o022) !== 0) return `${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)})`;
+  return undefined;
+}
+
+export async function loadState(path: string, uid: number): Promise<StateLoad> {
+  const dirProblem = await checkDirectory(dirname(path), uid);
+  if (dirProblem) return { status: 'unusable', reason: `refusing the state file ${path}: ${dirProblem}` };
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = errno(err);
+    if (code === 'ENOENT') return { status: 'missing' };
+    if (code === 'ELOOP') return { status: 'unusable', reason: `refusing the state file ${path}: it is a symbolic link` };
+    return { status: 'unusable', reason: `cannot read the state file ${path}: ${(err as Error).message}` };
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return { status: 'unusable', reason: `refusing the state file ${path}: it is not a regular file` };
+    if (st.uid !== uid) return { status: 'unusable', reason: `refusing the state file ${path}: it belongs to uid ${st.uid}` };
+    if (st.size > MAX_STATE_BYTES) return { status: 'unusable', reason: `ignoring the state file ${path}: ${st.size} bytes is too large` };
+    const text = await handle.readFile({ encoding: 'utf8' });
+    const parsed = parseState(text);
+    if (!parsed.ok) return { status: 'unusable', reason: `ignoring the state file ${path}: ${parsed.reason}` };
+    return { status: 'ok', state: parsed.state };
+  } catch (err) {
+    return { status: 'unusable', reason: `cannot read the state file ${path}: ${(err as Error).message}` };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Atomic: a new file beside the old one, then rename, so that a reader (or a
+ * concurrent run) sees the old state or the new one, never half of either.
+ */
+export async function saveState(path: string, state: SavedState, uid: number): Promise<StateSave> {
+  const dir = dirname(path);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    return { status: 'failed', reason: `cannot create ${dir}: ${(err as Error).message}` };
+  }
+  const dirProblem = await checkDirectory(dir, uid);
+  if (dirProblem) return { status: 'failed', reason: `not writing the state file ${path}: ${dirProblem}` };
+
+  const temp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+  let handle;
+  try {
+    handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    await handle.writeFile(JSON.stringify(state));
+    await handle.close();
+    handle = undefined;
+    await rename(temp, path);
+    return { status: 'ok' };
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    return { status: 'failed', reason: `cannot write the state file ${path}: ${(err as Error).message}` };
+  }
+}
