@@ -46,11 +46,15 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
 
   if (!baseline.counters) {
     const drops = totals.drop ?? 0;
+    const summary = `${baseline.missing ?? 'first check'}: drop counters recorded as the baseline${drops > 0 ? ` (${drops} dropped before)` : ''}`;
     return {
       check: 'counters',
       state: State.OK,
-      summary: `${baseline.missing ?? 'first check'}: drop counters recorded as the baseline${drops > 0 ? ` (${drops} dropped before)` : ''}`,
-      details: [`counters since the namespace was created (${source}): ${listing}`],
+      summary: baseline.stateless ? '' : summary,
+      details: [
+        `counters since the namespace was created (${source}): ${listing}`,
+        ...(baseline.stateless ? ['with --no-state there is no earlier check to compare with: only the kernel log can show new drops'] : []),
+      ],
       perfdata,
     };
   }
@@ -132,7 +136,7 @@ export function checkPacketLoss(counters: CountersMeasurement, scan: LogScan, ba
     results.push({
       check: 'packet-loss',
       state: State.UNKNOWN,
-      summary: 'cannot tell whether packets were dropped: no drop counters and no readable kernel log',
+      summary: `cannot tell whether packets were dropped: no drop counters, and ${scan.status === 'disabled' ? 'the kernel log is not searched (--kernel-log none)' : 'the kernel log is not readable'}`,
       details: [],
       perfdata: [],
     });

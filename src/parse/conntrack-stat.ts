@@ -37,7 +37,6 @@ const MAX_COLUMNS = 1024;
 // conntrack-tools keeps 64 bytes per name; the kernel's longest is 14 characters.
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ROW_VALUE = /^[0-9a-fA-F]{8}$/;
-const DECIMAL = /^\d{1,10}$/;
 const UINT32_MAX = 0xffffffff;
 
 /** netlink attribute names (conntrack -S) that the procfs header spells differently. */
@@ -83,8 +82,9 @@ function fieldsOf(line: string): string[] {
 
 /**
  * The fields of a procfs row as numbers, NaN for a field that is not 1 to 8
- * hex digits (%08x of an unsigned int never has more, so never exceeds 2^32 - 1). A hand scan rather than split and parseInt: several times
- * faster, which matters on hosts with thousands of CPU rows.
+ * hex digits (%08x of an unsigned int never has more, so a value never exceeds
+ * 2^32 - 1). A hand scan rather than split and parseInt: several times faster,
+ * which matters on hosts with thousands of CPU rows.
  */
 function hexRow(line: string): number[] {
   const values: number[] = [];
@@ -117,17 +117,15 @@ function emptyRecord<T>(): Record<string, T> {
 
 /**
  * The result from one array of per-CPU values per name (`entries` among them,
- * if present), every array as long as the others.
+ * if present), every array `cpus` long.
  */
-function build(names: readonly string[], values: ReadonlyArray<number[]>): ConntrackStats {
+function build(names: readonly string[], values: ReadonlyArray<number[]>, cpus: number): ConntrackStats {
   const columns: string[] = [];
   const perCpu = emptyRecord<number[]>();
   const totals = emptyRecord<number>();
   let entries: number | undefined;
-  let cpus = 0;
   names.forEach((name, i) => {
     const column = values[i] ?? [];
-    cpus = column.length;
     // The count of the namespace, repeated on every row: summing it would multiply it by the CPUs.
     if (name === 'entries') {
       entries = column[0];
@@ -202,36 +200,81 @@ export function parseProcStat(text: string): StatParse {
     rows += 1;
   }
   if (rows === 0) return { ok: false, reason: 'there are no rows under the header' };
-  return { ok: true, stats: build(names, values) };
+  return { ok: true, stats: build(names, values, rows) };
 }
 
 interface CpuRow {
   cpu: number;
   line: number;
-  values: Map<string, number>;
+  /** Counter names in the line's order, already in procfs spelling. */
+  names: string[];
+  values: number[];
 }
 
-function parseCpuLine(line: Line, fields: string[]): { ok: true; row: CpuRow } | { ok: false; reason: string } {
-  const cpuText = (fields[0] as string).slice('cpu='.length);
-  if (!DECIMAL.test(cpuText) || Number(cpuText) > UINT32_MAX) {
-    return { ok: false, reason: `line ${line.number}: 'cpu=${excerpt(cpuText)}' is not a CPU number` };
+/** An unsigned 32-bit decimal from `start` to the end, NaN if it is anything else. */
+function decimalFrom(text: string, start: number): number {
+  if (start >= text.length || text.length - start > 10) return NaN;
+  let value = 0;
+  for (let i = start; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return NaN;
+    value = value * 10 + (c - 48);
   }
-  const values = new Map<string, number>();
+  return value > UINT32_MAX ? NaN : value;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * One `cpu=N name=value ...` line. `known` maps each name already checked to its
+ * procfs spelling: every line repeats the same few names, so each is checked once.
+ */
+function parseCpuLine(
+  line: Line,
+  fields: string[],
+  known: Map<string, string>,
+): { ok: true; row: CpuRow } | { ok: false; reason: string } {
+  const cpuField = fields[0] as string;
+  const cpu = decimalFrom(cpuField, 'cpu='.length);
+  if (Number.isNaN(cpu)) return { ok: false, reason: `line ${line.number}: '${excerpt(cpuField)}' is not a CPU number` };
+  if (fields.length - 1 > MAX_COLUMNS) return { ok: false, reason: `line ${line.number} has more than ${MAX_COLUMNS} counters` };
+  const names: string[] = [];
+  const values: number[] = [];
   for (let i = 1; i < fields.length; i += 1) {
     const field = fields[i] as string;
     const eq = field.indexOf('=');
-    const key = eq < 0 ? field : field.slice(0, eq);
-    const value = eq < 0 ? '' : field.slice(eq + 1);
-    if (eq < 0 || !NAME.test(key)) return { ok: false, reason: `line ${line.number}: '${excerpt(field)}' is not a name=value pair` };
-    if (!DECIMAL.test(value) || Number(value) > UINT32_MAX) {
-      return { ok: false, reason: `line ${line.number}, counter '${excerpt(key)}': '${excerpt(value)}' is not a 32-bit decimal value` };
+    const key = field.slice(0, Math.max(eq, 0));
+    let name = known.get(key);
+    if (name === undefined) {
+      if (!NAME.test(key)) return { ok: false, reason: `line ${line.number}: '${excerpt(field)}' is not a name=value pair` };
+      name = NETLINK_TO_PROCFS.get(key) ?? key;
+      known.set(key, name);
     }
-    const name = NETLINK_TO_PROCFS.get(key) ?? key;
-    if (name === 'cpu' || values.has(name)) return { ok: false, reason: `line ${line.number} gives '${name}' twice` };
-    if (values.size >= MAX_COLUMNS) return { ok: false, reason: `line ${line.number} has more than ${MAX_COLUMNS} counters` };
-    values.set(name, Number(value));
+    const value = decimalFrom(field, eq + 1);
+    if (Number.isNaN(value)) {
+      return {
+        ok: false,
+        reason: `line ${line.number}, counter '${excerpt(key)}': '${excerpt(field.slice(eq + 1))}' is not a 32-bit decimal value`,
+      };
+    }
+    names.push(name);
+    values.push(value);
   }
-  return { ok: true, row: { cpu: Number(cpuText), line: line.number, values } };
+  return { ok: true, row: { cpu, line: line.number, names, values } };
+}
+
+/** The first name a line gives twice, `cpu` counting as given. */
+function repeatedName(names: readonly string[]): string | undefined {
+  const seen = new Set<string>(['cpu']);
+  for (const name of names) {
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
 }
 
 /** `conntrack -S` output (conntrack-tools), one `cpu=N key=value ...` line per CPU. */
@@ -239,35 +282,47 @@ export function parseConntrackStatistics(text: string): StatParse {
   if (typeof text !== 'string' || text.trim() === '') return { ok: false, reason: 'it is empty' };
   const rows: CpuRow[] = [];
   const lineOfCpu = new Map<number, number>();
+  const known = new Map<string, string>();
+  // Lines nearly always give the same names in the same order: check those once.
+  let checked: readonly string[] | undefined;
   for (const line of linesOf(text)) {
     // Anything else (a version banner, an error on stderr merged in) is not ours to judge.
     if (!/^[ \t]*cpu=/.test(line.text)) continue;
-    const fields = fieldsOf(line.text);
     if (rows.length >= MAX_ROWS) return { ok: false, reason: `there are more than ${MAX_ROWS} cpu= lines` };
-    const parsed = parseCpuLine(line, fields);
+    const parsed = parseCpuLine(line, fieldsOf(line.text), known);
     if (!parsed.ok) return parsed;
-    const earlier = lineOfCpu.get(parsed.row.cpu);
-    if (earlier !== undefined) {
-      return { ok: false, reason: `line ${line.number} repeats cpu=${parsed.row.cpu} of line ${earlier}` };
+    const row = parsed.row;
+    if (checked === undefined || !sameNames(row.names, checked)) {
+      const twice = repeatedName(row.names);
+      if (twice !== undefined) return { ok: false, reason: `line ${line.number} gives '${twice}' twice` };
+      checked = row.names;
     }
-    lineOfCpu.set(parsed.row.cpu, line.number);
-    rows.push(parsed.row);
+    const earlier = lineOfCpu.get(row.cpu);
+    if (earlier !== undefined) return { ok: false, reason: `line ${line.number} repeats cpu=${row.cpu} of line ${earlier}` };
+    lineOfCpu.set(row.cpu, line.number);
+    rows.push(row);
   }
   const first = rows.sort((a, b) => a.cpu - b.cpu)[0];
   if (first === undefined) return { ok: false, reason: "there are no 'cpu=' lines" };
 
   // Every CPU must give the same counters, or a sum would silently leave some out.
-  const names = [...first.values.keys()];
+  const names = first.names;
+  if (names.length === 0) return { ok: false, reason: `line ${first.line} (cpu=${first.cpu}) gives no counters` };
   for (const row of rows) {
-    for (const name of names) {
-      if (!row.values.has(name)) {
-        return { ok: false, reason: `line ${row.line} (cpu=${row.cpu}) lacks '${name}', which cpu=${first.cpu} gives` };
-      }
+    if (sameNames(row.names, names)) continue;
+    const given = new Set(row.names);
+    const missing = names.find((name) => !given.has(name));
+    if (missing !== undefined) {
+      return { ok: false, reason: `line ${row.line} (cpu=${row.cpu}) lacks '${missing}', which cpu=${first.cpu} gives` };
     }
-    if (row.values.size !== names.length) {
-      const extra = [...row.values.keys()].find((name) => !first.values.has(name)) ?? '';
+    const extra = row.names.find((name) => !names.includes(name));
+    if (extra !== undefined) {
       return { ok: false, reason: `line ${row.line} (cpu=${row.cpu}) gives '${extra}', which cpu=${first.cpu} lacks` };
     }
+    // The same names in another order.
+    row.values = names.map((name) => row.values[row.names.indexOf(name)] as number);
+    row.names = names;
   }
-  return { ok: true, stats: build(names, names.map((name) => rows.map((row) => row.values.get(name) ?? 0))) };
+  const columns = names.map((_, i) => rows.map((row) => row.values[i] as number));
+  return { ok: true, stats: build(names, columns, rows.length) };
 }

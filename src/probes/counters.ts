@@ -44,6 +44,12 @@ export async function probeCounters(host: HostPaths, request: CounterRequest): P
   // CAP_NET_ADMIN.
   const reasons = [`${missing[0]} is missing (kernel built without CONFIG_NF_CONNTRACK_PROCFS)`];
   const { privileges, sudo } = request;
+  // Netlink answers for the namespace this process runs in, whatever --proc
+  // names: with another tree the numbers would belong to another host.
+  if (host.procRoot !== '/proc') {
+    reasons.push(`'conntrack -S' is not used with --proc ${host.procRoot}: it would report this host's counters`);
+    return { status: 'unavailable', reasons };
+  }
   if (!privileges.netAdmin && !sudo) {
     reasons.push(`'conntrack -S' needs CAP_NET_ADMIN: run as root or use --sudo with the sudoers line from the README`);
     return { status: 'unavailable', reasons };

@@ -109,6 +109,9 @@ class Collector {
   isNew(record: LogRecord): boolean {
     const c = this.cutoff;
     if (c.seq !== undefined && record.seq !== undefined) return record.seq > c.seq;
+    // A syslog line's own wall time wins over the "[  152.33]" it may carry:
+    // that is time since *a* boot, perhaps an earlier one.
+    if (record.wallMs !== undefined) return record.wallMs > c.wallMs;
     if (c.bootUsec !== undefined && record.bootUsec !== undefined) return record.bootUsec > c.bootUsec;
     const wall = wallTime(record, this.bootTimeMs);
     if (wall !== undefined) return wall > c.wallMs;
@@ -119,7 +122,7 @@ class Collector {
   /** Every record read moves the position, matching or not. */
   advance(record: LogRecord): void {
     if (record.seq !== undefined) this.lastSeq = record.seq;
-    if (record.bootUsec !== undefined) this.lastBootUsec = record.bootUsec;
+    if (record.bootUsec !== undefined && record.wallMs === undefined) this.lastBootUsec = record.bootUsec;
     const wall = wallTime(record, this.bootTimeMs);
     if (wall !== undefined) this.lastWallMs = Math.round(wall);
   }

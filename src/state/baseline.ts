@@ -12,6 +12,8 @@ export interface Baseline {
   missing?: string;
   /** Problems with the state file itself, for the long output. */
   notes: string[];
+  /** --no-state: no run ever has a baseline, so saying so each time is noise. */
+  stateless?: boolean;
 }
 
 /** The state file keys counters by namespace inode; 'unknown' when /proc would not say. */
@@ -20,7 +22,7 @@ export function namespaceKey(identity: RunIdentity): string {
 }
 
 export function chooseBaseline(load: StateLoad | undefined, identity: RunIdentity): Baseline {
-  if (!load) return { missing: 'no state kept (--no-state)', notes: [] };
+  if (!load) return { missing: 'no state kept (--no-state)', notes: [], stateless: true };
   if (load.status === 'missing') return { missing: 'first check', notes: [] };
   if (load.status === 'unusable') return { missing: 'no usable state from the last check', notes: [`${load.reason}; starting a new baseline`] };
   const state = load.state;

@@ -6,6 +6,9 @@ import { NODES, runBundle } from '../support/bundle';
 import { copyFixture, fixture, rootArgs } from '../support/fixtures';
 
 const COUNT = 'proc/sys/net/netfilter/nf_conntrack_count';
+/** The counters of the linux-6.8 tree and of the zeroed 5.15+ stat files, as perfdata. */
+const COUNTERS_68 = ' drop=0c early_drop=0c insert_failed=3c invalid=10c search_restart=4c clashres=7c chainlength=0c';
+const COUNTERS_ZERO = ' drop=0c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c';
 const MAX = 'proc/sys/net/netfilter/nf_conntrack_max';
 
 describe.each(NODES)('the bundle on $name', ({ path: node }) => {
@@ -22,13 +25,13 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
 
   describe('each kernel era', () => {
     it.each([
-      ['linux-6.8', 0, 'CONNTRACK OK - 12.3% of table used (32245 of 262144 entries) | entries=32245;209715;235929;0;262144 usage=12.3%;80;90;0;100'],
-      ['linux-6.18-builtin', 0, 'CONNTRACK OK - 0.4% of table used (1200 of 262144 entries) | entries=1200;209715;235929;0;262144 usage=0.4%;80;90;0;100'],
-      ['linux-4.15', 0, 'CONNTRACK OK - 57.2% of table used (150000 of 262144 entries) | entries=150000;209715;235929;0;262144 usage=57.2%;80;90;0;100'],
-      ['centos6-2.6.32', 2, 'CONNTRACK CRITICAL - 91.5% of table used (60000 of 65536 entries) | entries=60000;52428;58982;0;65536 usage=91.5%;80;90;0;100'],
+      ['linux-6.8', 0, 'CONNTRACK OK - 12.3% of table used (32245 of 262144 entries) | entries=32245;209715;235929;0;262144 usage=12.3%;80;90;0;100 drop=0c early_drop=0c insert_failed=3c invalid=10c search_restart=4c clashres=7c chainlength=0c'],
+      ['linux-6.18-builtin', 0, 'CONNTRACK OK - 0.4% of table used (1200 of 262144 entries) | entries=1200;209715;235929;0;262144 usage=0.4%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=2c search_restart=0c clashres=0c chainlength=0c'],
+      ['linux-4.15', 0, 'CONNTRACK OK - 57.2% of table used (150000 of 262144 entries) | entries=150000;209715;235929;0;262144 usage=57.2%;80;90;0;100 drop=0c early_drop=0c insert_failed=1c invalid=50c search_restart=20c'],
+      ['centos6-2.6.32', 2, 'CONNTRACK CRITICAL - 91.5% of table used (60000 of 65536 entries) | entries=60000;52428;58982;0;65536 usage=91.5%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=8c'],
       // 58982 is 89.99%: above 80% (52428.8) and not above 90% (58982.4). The percentage shown is rounded down.
-      ['rhel5-2.6.18', 1, 'CONNTRACK WARNING - 89.9% of table used (58982 of 65536 entries) | entries=58982;52428;58982;0;65536 usage=89.9%;80;90;0;100'],
-      ['unlimited', 0, 'CONNTRACK OK - 5000 entries (no table limit: nf_conntrack_max is 0) | entries=5000;;;0'],
+      ['rhel5-2.6.18', 1, 'CONNTRACK WARNING - 89.9% of table used (58982 of 65536 entries) | entries=58982;52428;58982;0;65536 usage=89.9%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=2c'],
+      ['unlimited', 0, 'CONNTRACK OK - 5000 entries (no table limit: nf_conntrack_max is 0) | entries=5000;;;0 drop=0c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c'],
     ])('%s', (name, code, status) => {
       const r = run(rootArgs(fixture(name).dir));
       expect(r.status).toBe(status);
@@ -42,6 +45,8 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
         'warning above 209715 entries (above 80%); critical above 235929 entries (above 90%)',
         'hash table: 65536 buckets, max/buckets 4, 4.58 entries per bucket now',
         'nf_conntrack: loaded as a module (kernel 4.15.0-213-generic)',
+        `counters since the namespace was created (${join(fixture('linux-4.15').proc, 'net/stat/nf_conntrack')}, 2 CPU rows): drop 0, early_drop 0, insert_failed 1, invalid 50, search_restart 20`,
+        'with --no-state there is no earlier check to compare with: only the kernel log can show new drops',
       ]);
     });
 
@@ -64,9 +69,9 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
     };
 
     it.each([
-      [8, 0, 'CONNTRACK OK - 80.0% of table used (8 of 10 entries) | entries=8;8;9;0;10 usage=80%;80;90;0;100'],
-      [9, 1, 'CONNTRACK WARNING - 90.0% of table used (9 of 10 entries) | entries=9;8;9;0;10 usage=90%;80;90;0;100'],
-      [10, 2, 'CONNTRACK CRITICAL - 100.0% of table used (10 of 10 entries) | entries=10;8;9;0;10 usage=100%;80;90;0;100'],
+      [8, 0, 'CONNTRACK OK - 80.0% of table used (8 of 10 entries) | entries=8;8;9;0;10 usage=80%;80;90;0;100' + COUNTERS_68],
+      [9, 1, 'CONNTRACK WARNING - 90.0% of table used (9 of 10 entries) | entries=9;8;9;0;10 usage=90%;80;90;0;100' + COUNTERS_68],
+      [10, 2, 'CONNTRACK CRITICAL - 100.0% of table used (10 of 10 entries) | entries=10;8;9;0;10 usage=100%;80;90;0;100' + COUNTERS_68],
     ])('%d of 10', (count, code, status) => {
       const r = at(count, 10);
       expect(r.status).toBe(status);
@@ -81,7 +86,7 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
     ])('%d of 262144', (count, code) => {
       const r = at(count, 262144);
       expect(r.code).toBe(code);
-      expect(r.status).toMatch(new RegExp(`^CONNTRACK (OK|WARNING|CRITICAL) - [0-9.]+% of table used \\(${count} of 262144 entries\\) \\| entries=${count};209715;235929;0;262144 usage=[0-9.]+%;80;90;0;100$`));
+      expect(r.status).toMatch(new RegExp(`^CONNTRACK (OK|WARNING|CRITICAL) - [0-9.]+% of table used \\(${count} of 262144 entries\\) \\| entries=${count};209715;235929;0;262144 usage=[0-9.]+%;80;90;0;100${COUNTERS_68}$`));
       expect(r.status.split(' ')[1]).toBe(['OK', 'WARNING', 'CRITICAL'][code]);
     });
 
@@ -102,7 +107,7 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
 
     it('echoes entry thresholds as plain numbers and converts them for usage', () => {
       expect(at(150, 1000, ['-w', '100', '-c', '200']).status).toBe(
-        'CONNTRACK WARNING - 15.0% of table used (150 of 1000 entries) | entries=150;100;200;0;1000 usage=15%;10;20;0;100',
+        'CONNTRACK WARNING - 15.0% of table used (150 of 1000 entries) | entries=150;100;200;0;1000 usage=15%;10;20;0;100' + COUNTERS_68,
       );
     });
   });
@@ -127,13 +132,13 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
     it('names the file with garbage in it', () => {
       const f = fixture('garbage');
       const r = run(rootArgs(f.dir));
-      expect(r.stdout).toBe(`CONNTRACK UNKNOWN - unexpected content in ${join(f.proc, 'sys/net/netfilter/nf_conntrack_count')}: '12x4?5' is not a whole number\n`);
+      expect(r.stdout).toBe(`CONNTRACK UNKNOWN - unexpected content in ${join(f.proc, 'sys/net/netfilter/nf_conntrack_count')}: '12x4?5' is not a whole number |${COUNTERS_ZERO}\n`);
       expect(r.code).toBe(3);
     });
 
     it('does not call built-in conntrack absent when /proc is the wrong tree', () => {
-      const r = run(['--proc', fixture('absent').proc, '--sys', fixture('linux-6.18-builtin').sys]);
-      expect(r.status).toMatch(/^CONNTRACK UNKNOWN - nf_conntrack is built into the kernel but .* are missing: is --proc this host's \/proc\?$/);
+      const r = run(['--proc', fixture('absent').proc, '--sys', fixture('linux-6.18-builtin').sys, '--no-state', '--kernel-log', 'none']);
+      expect(r.status).toMatch(/^CONNTRACK UNKNOWN - nf_conntrack is built into the kernel but .* are missing: is --proc this host's \/proc\?; /);
       expect(r.code).toBe(3);
     });
 
@@ -150,7 +155,7 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
           prefix: asRoot ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [],
         });
         expect(r.stdout).toBe(
-          `CONNTRACK UNKNOWN - cannot read ${count}: permission denied (it is normally world-readable; check the mount options of /proc and any security module profile)\n`,
+          `CONNTRACK UNKNOWN - cannot read ${count}: permission denied (it is normally world-readable; check the mount options of /proc and any security module profile) |${COUNTERS_ZERO}\n`,
         );
         expect(r.code).toBe(3);
       } finally {
@@ -167,7 +172,7 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
         expect(made.status).toBe(0);
         const started = Date.now();
         const r = run([...rootArgs(copy.dir), '-t', '5']);
-        expect(r.stdout).toBe(`CONNTRACK UNKNOWN - unexpected content in ${count}: it is empty\n`);
+        expect(r.stdout).toBe(`CONNTRACK UNKNOWN - unexpected content in ${count}: it is empty |${COUNTERS_68}\n`);
         expect(r.code).toBe(3);
         expect(Date.now() - started).toBeLessThan(4_000);
       } finally {

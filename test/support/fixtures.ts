@@ -9,9 +9,13 @@ export function fixture(name: string): { proc: string; sys: string; dir: string 
   return { dir, proc: join(dir, 'proc'), sys: join(dir, 'sys') };
 }
 
-/** Arguments that point the plugin at a fixture tree. */
+/**
+ * Arguments that point the plugin at a fixture tree, and keep it away from
+ * what the tree cannot stand in for: this machine's kernel log and a state
+ * file shared with other runs.
+ */
 export function rootArgs(dir: string): string[] {
-  return ['--proc', join(dir, 'proc'), '--sys', join(dir, 'sys')];
+  return ['--proc', join(dir, 'proc'), '--sys', join(dir, 'sys'), '--no-state', '--kernel-log', 'none'];
 }
 
 /**
