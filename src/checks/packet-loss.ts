@@ -1,4 +1,10 @@
 import { REPORTED_COUNTERS } from '../parse/conntrack-stat';
+
+/**
+ * Kept between runs: the reported counters, plus two that grow with every
+ * connection and so betray a namespace that was recreated under a reused inode.
+ */
+export const SAVED_COUNTERS: readonly string[] = [...REPORTED_COUNTERS, 'found', 'insert'];
 import type { Perfdata } from '../nagios/perfdata';
 import type { Result } from '../nagios/result';
 import { State, worst } from '../nagios/state';
@@ -61,25 +67,42 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
 
   const previous = baseline.counters;
   const elapsed = formatDuration(Math.max(0, (nowMs - previous.timeMs) / 1000));
+  const notes: string[] = [];
+  // One counter going down means the namespace behind this inode is not the
+  // one last seen (recreated, its inode reused): everything it counted
+  // happened since the last check, so its totals are the increase.
+  let reset: string | undefined;
+  for (const [name, before] of Object.entries(previous.perCpu)) {
+    const now = m.stats.perCpu[name];
+    if (!now) continue;
+    const d = counterDelta(before, now);
+    if (d.kind === 'reset') {
+      reset = `${name} ${d.reason}`;
+      break;
+    }
+  }
+  if (reset) notes.push(`counters went down since the last check (${reset}): the namespace was recreated, so its totals count as new`);
+
   const states: State[] = [];
   const alerts: string[] = [];
-  const notes: string[] = [];
   const growth: string[] = [];
   for (const name of present) {
     const before = previous.perCpu[name];
-    const now = m.stats.perCpu[name];
-    if (!before || !now) continue;
-    const delta = counterDelta(before, now);
-    if (delta.kind === 'reset') {
-      notes.push(`counter ${name} ${delta.reason}: counting again from this check`);
-      continue;
+    const now = m.stats.perCpu[name]!;
+    let value: number;
+    if (reset) value = totals[name]!;
+    else if (!before) continue;
+    else {
+      const d = counterDelta(before, now);
+      // Every counter was compared above: none of them reset here.
+      value = d.kind === 'delta' ? d.value : 0;
     }
-    growth.push(`${name} +${delta.value}`);
+    growth.push(`${name} +${value}`);
     const watched = WATCHED.find((w) => w.name === name);
     if (!watched) continue;
-    const state = evaluate(delta.value, options[watched.option] as Thresholds);
+    const state = evaluate(value, options[watched.option] as Thresholds);
     states.push(state);
-    if (state !== State.OK || (name === 'drop' && delta.value > 0)) alerts.push(watched.say(delta.value));
+    if (state !== State.OK || (name === 'drop' && value > 0)) alerts.push(watched.say(value));
   }
   return {
     check: 'counters',

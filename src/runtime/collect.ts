@@ -1,5 +1,4 @@
-import { checkPacketLoss } from '../checks/packet-loss';
-import { REPORTED_COUNTERS } from '../parse/conntrack-stat';
+import { checkPacketLoss, SAVED_COUNTERS } from '../checks/packet-loss';
 import { checkTable } from '../checks/table-usage';
 import type { Result } from '../nagios/result';
 import { State } from '../nagios/state';
@@ -69,7 +68,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     const next = nextState(
       baseline,
       identity,
-      counters.status === 'ok' ? pick(counters.stats.perCpu, REPORTED_COUNTERS) : undefined,
+      counters.status === 'ok' ? pick(counters.stats.perCpu, SAVED_COUNTERS) : undefined,
       table.count.status === 'ok' ? table.count.value : undefined,
       log.status === 'ok' ? log.position : undefined,
     );
