@@ -124,7 +124,7 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
     const tried = scan.attempts.map((a) => `${a.source}: ${a.reason}`).join('; ');
     return { check: 'kernel-log', state: State.OK, summary: '', details: [], notes: [`kernel log not readable (${tried}); ${LOG_FIX}`], perfdata: [] };
   }
-  const n = scan.matches.length;
+  const n = scan.matches.reduce((sum, m) => sum + (m.count ?? 1), 0);
   const when = describeLog(scan, options.logWindowSeconds);
   const state = evaluate(n, options.logDrops);
   const newest = scan.matches.reduce<number | undefined>((t, m) => (m.timeMs !== undefined && (t === undefined || m.timeMs > t) ? m.timeMs : t), undefined);

@@ -2,6 +2,8 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import {
   classifyMessage,
+  forEachCandidateLine,
+  LogScanner,
   mightMatter,
   parseDmesgLine,
   parseJournalLine,
@@ -18,6 +20,8 @@ import { runCommand } from './run-command';
 export type LogChoice = 'auto' | 'kmsg' | 'dmesg' | 'journal' | 'none' | { file: string };
 
 export interface LogMatch {
+  /** How many messages this line stands for (rsyslog folds repeats into one line); 1 when absent. */
+  count?: number;
   netns?: number;
   /** Wall-clock time, ms since the epoch, when the source tells. */
   timeMs?: number;
@@ -70,6 +74,8 @@ const SYSLOG_FILES = ['/var/log/kern.log', '/var/log/messages'];
 const JOURNAL_DIRS = ['/run/log/journal', '/var/log/journal'];
 const KMSG = '/dev/kmsg';
 const MAX_LOG_BYTES = 64 * 1024 * 1024;
+/** A rotated-daily kern.log is far smaller; this only bounds a runaway file. */
+const MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024;
 
 /** Wall-clock ms of a record, from its own time or from seconds since boot. */
 function wallTime(record: LogRecord, bootTimeMs: number | undefined): number | undefined {
@@ -131,11 +137,11 @@ class Collector {
     const event = classifyMessage(record.text);
     if (!event || !(alwaysNew || this.isNew(record))) return;
     if (event.kind === 'table-full') {
-      this.matches.push({ netns: event.netns, timeMs: wallTime(record, this.bootTimeMs), text: record.text.trim() });
+      this.matches.push({ count: record.repeated ?? 1, netns: event.netns, timeMs: wallTime(record, this.bootTimeMs), text: record.text.trim() });
     } else if (event.kind === 'suppressed') {
       // A suppression line counts only when it follows drop messages: other
       // subsystems share net_ratelimit.
-      if (this.matches.length > 0) this.suppressed += event.count;
+      if (this.matches.length > 0) this.suppressed += event.count * (record.repeated ?? 1);
     }
   }
 
@@ -220,23 +226,14 @@ function finish(source: string, label: string, c: Collector, request: LogRequest
   };
 }
 
+/** Command output: only candidate lines are parsed; the last line gives the position. */
 function scanLines(text: string, parse: (line: string) => LogRecord | undefined, c: Collector): void {
-  let start = 0;
-  let lastLine = '';
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const line = text.slice(start, end);
-    start = end + 1;
-    if (line === '') continue;
-    lastLine = line;
-    if (mightMatter(line)) {
-      const record = parse(line);
-      if (record) c.offer(record);
-    }
-  }
-  // Only the last line's time matters for the position.
-  const last = lastLine ? parse(lastLine) : undefined;
+  forEachCandidateLine(text, (line) => {
+    const record = parse(line);
+    if (record) c.offer(record);
+  });
+  const trimmed = text.trimEnd();
+  const last = parse(trimmed.slice(trimmed.lastIndexOf('\n') + 1));
   if (last) c.advance(last);
 }
 
@@ -261,8 +258,8 @@ async function readJournal(request: LogRequest, cutoff: Cutoff): Promise<LogScan
 /**
  * A log file, read in chunks and searched as bytes: only lines that contain a
  * message worth parsing are decoded, so a million-line kern.log costs about
- * what grep costs. A file read before (same inode, not shorter) is read from
- * where the last run stopped.
+ * what grep costs, in memory that does not grow with the file. A file read
+ * before (same inode, not shorter) is read from where the last run stopped.
  */
 async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): Promise<LogScan | LogAttempt> {
   let handle;
@@ -275,45 +272,45 @@ async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): P
   const notes: string[] = [];
   const now = new Date(request.identity.nowMs);
   const parse = (line: string) => parseSyslogLine(line, now) ?? parseDmesgLine(line) ?? parseKmsgRecord(line) ?? parseJournalLine(line);
-  let offset = 0;
-  let resumed = false;
   try {
     const st = await handle.stat();
     if (!st.isFile()) return { source: path, reason: 'not a regular file' };
     const prev = request.previous?.file;
-    if (prev && prev.path === path && prev.ino === st.ino && prev.offset <= st.size) {
-      offset = prev.offset;
-      resumed = true;
-    }
-    const chunk = Buffer.alloc(1024 * 1024);
-    let carry = Buffer.alloc(0);
-    let read = 0;
+    const resumed = prev !== undefined && prev.path === path && prev.ino === st.ino && prev.offset <= st.size;
+    const start = resumed ? prev.offset : 0;
+    // Lines after the saved offset are new whatever their time says.
+    const scanner = new LogScanner((line) => {
+      const record = parse(line);
+      if (record) c.offer(record, resumed);
+    });
+    const chunk = Buffer.alloc(128 * 1024);
+    let at = start;
+    /** End of the last complete line: a line still being written is read whole next time. */
+    let consumed = start;
     let lastLine = '';
     for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset + read);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
       if (bytesRead === 0) break;
-      read += bytesRead;
-      const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-      const lastNewline = data.lastIndexOf(10);
-      const complete = lastNewline >= 0 ? data.subarray(0, lastNewline + 1) : Buffer.alloc(0);
-      carry = Buffer.from(lastNewline >= 0 ? data.subarray(lastNewline + 1) : data);
-      scanBuffer(complete, parse, c, resumed);
-      if (complete.length > 1) {
-        const prevNewline = complete.lastIndexOf(10, complete.length - 2);
-        lastLine = complete.toString('utf8', prevNewline + 1, complete.length - 1);
+      const data = chunk.subarray(0, bytesRead);
+      scanner.push(data);
+      const newline = data.lastIndexOf(10);
+      if (newline >= 0) {
+        // Only its time matters (for the position), so a line begun in an
+        // earlier chunk may be cut here.
+        lastLine = data.toString('utf8', data.lastIndexOf(10, newline - 1) + 1, newline);
+        consumed = at + newline + 1;
       }
-      if (read >= MAX_LOG_BYTES * 16) {
-        notes.push(`stopped reading ${path} after ${read} bytes`);
+      at += bytesRead;
+      if (at - start >= MAX_FILE_BYTES) {
+        notes.push(`stopped reading ${path} after ${at - start} bytes`);
         break;
       }
-      if (carry.length > 1024 * 1024) carry = Buffer.alloc(0);
     }
     const last = lastLine ? parse(lastLine) : undefined;
     if (last) c.advance(last);
     const scan = finish('file', path, c, request, cutoff, notes);
     if (scan.status === 'ok') {
-      // The carried partial line is not consumed: the next run reads it whole.
-      scan.position.file = { path, ino: st.ino, offset: offset + read - carry.length };
+      scan.position.file = { path, ino: st.ino, offset: consumed };
       scan.sinceLastRun = resumed || cutoff.sinceLastRun;
     }
     return scan;
@@ -321,28 +318,6 @@ async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): P
     return { source: path, reason: (err as Error).message };
   } finally {
     await handle.close();
-  }
-}
-
-const NEEDLES = [Buffer.from('table full'), Buffer.from('suppressed')];
-
-function scanBuffer(data: Buffer, parse: (line: string) => LogRecord | undefined, c: Collector, alwaysNew: boolean): void {
-  // Hits in buffer order, so that a suppression line is seen after the drops it follows.
-  const starts = new Set<number>();
-  for (const needle of NEEDLES) {
-    let at = data.indexOf(needle);
-    while (at >= 0) {
-      const start = data.lastIndexOf(10, at) + 1;
-      starts.add(start);
-      const end = data.indexOf(10, at);
-      at = end < 0 ? -1 : data.indexOf(needle, end);
-    }
-  }
-  for (const start of [...starts].sort((a, b) => a - b)) {
-    let end = data.indexOf(10, start);
-    if (end < 0) end = data.length;
-    const record = parse(data.toString('utf8', start, end));
-    if (record) c.offer(record, alwaysNew);
   }
 }
 
