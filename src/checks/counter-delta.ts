@@ -1,24 +1,30 @@
 /**
  * How much a per-CPU kernel counter grew between two runs. The kernel keeps
  * each CPU's value in 32 bits, so a CPU's counter may wrap; a counter that went
- * down by less than half the range did not wrap, it was reset (the namespace
- * was recreated, its inode reused).
+ * down by less than half the range did not wrap, it started again: the
+ * namespace was recreated (its inode reused).
  */
-export type CounterDelta = { kind: 'delta'; value: number } | { kind: 'reset'; reason: string };
+export type CounterDelta =
+  | { kind: 'delta'; value: number }
+  /** Not comparable. `recreated`: the counter went down, so it counted from zero since. */
+  | { kind: 'reset'; recreated: boolean; reason: string };
 
 const RANGE = 2 ** 32;
 
 export function counterDelta(previous: readonly number[], current: readonly number[]): CounterDelta {
   if (previous.length !== current.length) {
-    return { kind: 'reset', reason: `the number of CPU rows changed from ${previous.length} to ${current.length}` };
+    return { kind: 'reset', recreated: false, reason: `the number of CPU rows changed from ${previous.length} to ${current.length}` };
   }
   let total = 0;
   for (let cpu = 0; cpu < current.length; cpu++) {
     const before = previous[cpu]!;
     const now = current[cpu]!;
+    if (before >= RANGE || now >= RANGE) {
+      return { kind: 'reset', recreated: false, reason: `a value on CPU ${cpu} does not fit in 32 bits` };
+    }
     if (now >= before) total += now - before;
     else if (before - now > RANGE / 2) total += now + RANGE - before;
-    else return { kind: 'reset', reason: `it went down on CPU ${cpu} (from ${before} to ${now})` };
+    else return { kind: 'reset', recreated: true, reason: `it went down on CPU ${cpu} (from ${before} to ${now})` };
   }
   return { kind: 'delta', value: total };
 }

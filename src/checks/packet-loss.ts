@@ -70,12 +70,22 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
   const notes: string[] = [];
   // One counter going down means the namespace behind this inode is not the
   // one last seen (recreated, its inode reused): everything it counted
-  // happened since the last check, so its totals are the increase.
+  // happened since the last check, so its totals are the increase. Counters
+  // that cannot be compared at all (the CPU rows changed) start a new baseline.
   let reset: string | undefined;
   for (const [name, before] of Object.entries(previous.perCpu)) {
     const now = m.stats.perCpu[name];
     if (!now) continue;
     const d = counterDelta(before, now);
+    if (d.kind === 'reset' && !d.recreated) {
+      return {
+        check: 'counters',
+        state: State.OK,
+        summary: `counters not comparable with the last check (${name}: ${d.reason}): drop counters recorded as the baseline`,
+        details: [`counters (${source}): ${listing}`],
+        perfdata,
+      };
+    }
     if (d.kind === 'reset') {
       reset = `${name} ${d.reason}`;
       break;
@@ -133,7 +143,7 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
   if (newest !== undefined) facts.push(`newest ${new Date(newest).toISOString().replace(/\.\d+Z$/, 'Z')}`);
   if (namespaces.length) facts.push(`netns ${namespaces.join(', ')}`);
   if (scan.suppressed) facts.push(`${scan.suppressed} more suppressed`);
-  const headline = n > 0 ? `${n} 'table full' ${n === 1 ? 'message' : 'messages'} in the kernel log ${when}${facts.length ? ` (${facts.join(', ')})` : ''}` : '';
+  const headline = `${n} 'table full' ${n === 1 ? 'message' : 'messages'} in the kernel log ${when}${facts.length ? ` (${facts.join(', ')})` : ''}`;
   const details = [`kernel log (${scan.source}): ${n} 'table full' ${n === 1 ? 'message' : 'messages'} ${when}`];
   for (const m of scan.matches.slice(-3)) details.push(`  ${m.text}`);
   return {

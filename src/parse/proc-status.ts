@@ -24,11 +24,11 @@ export function parseProcStatus(text: string): ProcessPrivileges | undefined {
     const value = line.slice(colon + 1).trim();
     if (key === 'Uid') {
       // real, effective, saved, filesystem: the effective one decides access.
-      const effective = Number(value.split(/\s+/)[1]);
-      if (Number.isSafeInteger(effective)) uid = effective;
+      const effective = decimalField(value, 1);
+      if (effective !== undefined) uid = effective;
     } else if (key === 'Gid') {
-      const effective = Number(value.split(/\s+/)[1]);
-      if (Number.isSafeInteger(effective)) gids.push(effective);
+      const effective = decimalField(value, 1);
+      if (effective !== undefined) gids.push(effective);
     } else if (key === 'Groups') {
       gids = gids.concat(value.split(/\s+/).filter((g) => /^\d+$/.test(g)).map(Number));
     } else if (key === 'CapEff' && /^[0-9a-fA-F]{1,32}$/.test(value)) {
@@ -44,7 +44,14 @@ export function parseGroupFile(text: string): Map<string, number> {
   const groups = new Map<string, number>();
   for (const line of text.split('\n')) {
     const [name, , gid] = line.split(':');
-    if (name && gid && /^\d+$/.test(gid)) groups.set(name, Number(gid));
+    // The first entry of a name wins, as getgrnam(3) has it.
+    if (name && gid && /^\d+$/.test(gid) && !groups.has(name)) groups.set(name, Number(gid));
   }
   return groups;
+}
+
+function decimalField(value: string, index: number): number | undefined {
+  const field = value.split(/\s+/)[index] ?? '';
+  const n = Number(field);
+  return /^\d+$/.test(field) && Number.isSafeInteger(n) ? n : undefined;
 }

@@ -58,9 +58,14 @@ export function directoryArgument(value: string): string {
   return value;
 }
 
+/** A year is more kernel log than any ring buffer or rotated kern.log keeps. */
+const MAX_LOG_WINDOW = 366 * 86400;
+
 export function durationArgument(value: string): number {
   const seconds = parseDuration(value);
-  if (seconds === undefined || seconds <= 0) throw new InvalidArgumentError(`'${value}' is not a duration such as 90s, 15m, 1h or 2d`);
+  if (seconds === undefined || seconds <= 0 || seconds > MAX_LOG_WINDOW) {
+    throw new InvalidArgumentError(`'${value}' is not a duration from 1s to 366d, such as 90s, 15m, 1h or 2d`);
+  }
   return seconds;
 }
 

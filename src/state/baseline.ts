@@ -47,8 +47,9 @@ export function nextState(
   log: SavedLogPosition | undefined,
 ): SavedState {
   const namespaces = { ...(baseline.state?.namespaces ?? {}) };
+  // A run that could not read the counters keeps the last good baseline, so
+  // the next run still reports what was dropped in between.
   if (counters) namespaces[namespaceKey(identity)] = { perCpu: counters, count, timeMs: identity.nowMs };
-  else delete namespaces[namespaceKey(identity)];
   return {
     version: 1,
     bootId: identity.bootId,

@@ -36,12 +36,14 @@ export const STATE_VERSION = 1;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** A per-CPU kernel counter: 32 bits, as the kernel keeps it. */
+const isCounter32 = (v: unknown): v is number => isCount(v) && v < 2 ** 32;
 const optional = <T>(v: unknown, check: (x: unknown) => x is T): v is T | undefined => v === undefined || check(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 
 function isCounters(v: unknown): v is SavedCounters {
   if (!isRecord(v) || !isCount(v.timeMs) || !optional(v.count, isCount) || !isRecord(v.perCpu)) return false;
-  return Object.values(v.perCpu).every((a) => Array.isArray(a) && a.every(isCount));
+  return Object.values(v.perCpu).every((a) => Array.isArray(a) && a.every(isCounter32));
 }
 
 function isLogPosition(v: unknown): v is SavedLogPosition {
@@ -51,7 +53,7 @@ function isLogPosition(v: unknown): v is SavedLogPosition {
   return isRecord(v.file) && isString(v.file.path) && isCount(v.file.ino) && isCount(v.file.offset);
 }
 
-/** Validates untrusted JSON: anything that is not exactly our shape is rejected as a whole. */
+/** Validates untrusted JSON: anything that lacks our shape is rejected as a whole (extra fields are ignored). */
 export function parseState(text: string): { ok: true; state: SavedState } | { ok: false; reason: string } {
   let data: unknown;
   try {
@@ -60,7 +62,7 @@ export function parseState(text: string): { ok: true; state: SavedState } | { ok
     return { ok: false, reason: 'it is not valid JSON' };
   }
   if (!isRecord(data)) return { ok: false, reason: 'it is not a JSON object' };
-  if (data.version !== STATE_VERSION) return { ok: false, reason: `it has version ${String(data.version)}, not ${STATE_VERSION}` };
+  if (data.version !== STATE_VERSION) return { ok: false, reason: `it has version ${JSON.stringify(data.version) ?? 'none'}, not ${STATE_VERSION}` };
   if (!optional(data.bootId, isString) || !isCount(data.savedAtMs) || !isRecord(data.namespaces)) {
     return { ok: false, reason: 'it lacks bootId, savedAtMs or namespaces' };
   }

@@ -63,6 +63,7 @@ export async function loadState(path: string, uid: number): Promise<StateLoad> {
     const st = await handle.stat();
     if (!st.isFile()) return { status: 'unusable', reason: `refusing the state file ${path}: it is not a regular file` };
     if (st.uid !== uid) return { status: 'unusable', reason: `refusing the state file ${path}: it belongs to uid ${st.uid}` };
+    if ((st.mode & 0o022) !== 0) return { status: 'unusable', reason: `refusing the state file ${path}: it is writable by others (mode ${(st.mode & 0o777).toString(8)})` };
     if (st.size > MAX_STATE_BYTES) return { status: 'unusable', reason: `ignoring the state file ${path}: ${st.size} bytes is too large` };
     const text = await handle.readFile({ encoding: 'utf8' });
     const parsed = parseState(text);

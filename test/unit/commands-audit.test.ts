@@ -1,0 +1,227 @@
+/**
+ * Audit: the only programs check_conntrack may ever start, with their exact
+ * argument vectors, and proof that every child process goes through the one
+ * module that enforces the catalogue.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ALLOWED, CONNTRACK_STATS, DMESG, isAllowed, journalKernel, SEARCH_DIRS, SUDO_COMMANDS, type CommandSpec } from '../../src/probes/commands';
+import { findProgram, runCommand } from '../../src/probes/run-command';
+
+const REPO = resolve(__dirname, '../..');
+const SRC = join(REPO, 'src');
+const JOURNAL_BASE = ['-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '--since'];
+
+const spec = (program: string, ...args: string[]): CommandSpec => ({ program, args });
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : [path];
+  });
+}
+
+describe('the catalogue', () => {
+  it('is exactly dmesg -r, conntrack -S and one journalctl form', () => {
+    expect(DMESG).toStrictEqual({ program: 'dmesg', args: ['-r'] });
+    expect(CONNTRACK_STATS).toStrictEqual({ program: 'conntrack', args: ['-S'] });
+    expect(journalKernel(1_736_942_400)).toStrictEqual({ program: 'journalctl', args: [...JOURNAL_BASE, '@1736942400'] });
+    expect(ALLOWED.map((a) => a.program)).toEqual(['dmesg', 'conntrack', 'journalctl']);
+  });
+
+  it('journalctl gets whole seconds, rounded down', () => {
+    expect(journalKernel(1_736_942_400.999).args.at(-1)).toBe('@1736942400');
+    expect(journalKernel(0).args.at(-1)).toBe('@0');
+  });
+
+  it('only the fixed-argument commands may run through sudo', () => {
+    expect(SUDO_COMMANDS).toStrictEqual([DMESG, CONNTRACK_STATS]);
+    expect(SUDO_COMMANDS[0]).toBe(DMESG);
+    expect(SUDO_COMMANDS[1]).toBe(CONNTRACK_STATS);
+  });
+
+  it('programs are looked up in fixed absolute directories only', () => {
+    expect([...SEARCH_DIRS]).toEqual(['/usr/sbin', '/usr/bin', '/sbin', '/bin']);
+  });
+
+  it.each([
+    ['dmesg -r', DMESG],
+    ['conntrack -S', CONNTRACK_STATS],
+    ['journalctl now', journalKernel(Date.now() / 1000)],
+    ['journalctl at 0', journalKernel(0)],
+    ['journalctl copy', spec('journalctl', ...JOURNAL_BASE, '@1736942400')],
+    ['dmesg copy', spec('dmesg', '-r')],
+    ['conntrack copy', spec('conntrack', '-S')],
+  ])('accepts %s', (_name, s) => {
+    expect(isAllowed(s)).toBe(true);
+  });
+
+  it.each([
+    // looks a table up by name: loads nat modules on old kernels
+    ['iptables -L', spec('iptables', '-L')],
+    ['iptables -t nat -L', spec('iptables', '-t', 'nat', '-L')],
+    ['iptables -t nat -L -n', spec('iptables', '-t', 'nat', '-L', '-n')],
+    ['ip6tables -t nat -L', spec('ip6tables', '-t', 'nat', '-L')],
+    ['iptables-legacy -t nat -L', spec('iptables-legacy', '-t', 'nat', '-L')],
+    ['iptables-save', spec('iptables-save')],
+    ['nft list ruleset', spec('nft', 'list', 'ruleset')],
+    ['nft -j list ruleset', spec('nft', '-j', 'list', 'ruleset')],
+    ['modprobe nf_conntrack', spec('modprobe', 'nf_conntrack')],
+    ['sysctl -w', spec('sysctl', '-w', 'net.netfilter.nf_conntrack_max=10')],
+    // dmesg: anything but -r, above all what clears or changes the buffer
+    ['dmesg', spec('dmesg')],
+    ['dmesg -c', spec('dmesg', '-c')],
+    ['dmesg -C', spec('dmesg', '-C')],
+    ['dmesg --clear', spec('dmesg', '--clear')],
+    ['dmesg --read-clear', spec('dmesg', '--read-clear')],
+    ['dmesg -r -c', spec('dmesg', '-r', '-c')],
+    ['dmesg -c -r', spec('dmesg', '-c', '-r')],
+    ['dmesg -rc', spec('dmesg', '-rc')],
+    ['dmesg -r -r', spec('dmesg', '-r', '-r')],
+    ['dmesg -n 1', spec('dmesg', '-n', '1')],
+    ['dmesg -D', spec('dmesg', '-D')],
+    ['dmesg -r --follow', spec('dmesg', '-r', '--follow')],
+    ['dmesg -w', spec('dmesg', '-w')],
+    ['dmesg -r ""', spec('dmesg', '-r', '')],
+    ['dmesg "-r "', spec('dmesg', '-r ')],
+    // conntrack: anything but -S, above all flush and delete
+    ['conntrack', spec('conntrack')],
+    ['conntrack -F', spec('conntrack', '-F')],
+    ['conntrack -F expect', spec('conntrack', '-F', 'expect')],
+    ['conntrack -D', spec('conntrack', '-D')],
+    ['conntrack -D -p tcp', spec('conntrack', '-D', '-p', 'tcp')],
+    ['conntrack -S -F', spec('conntrack', '-S', '-F')],
+    ['conntrack -F -S', spec('conntrack', '-F', '-S')],
+    ['conntrack -L', spec('conntrack', '-L')],
+    ['conntrack -E', spec('conntrack', '-E')],
+    ['conntrack -U', spec('conntrack', '-U', '--mark', '1')],
+    ['conntrack -C', spec('conntrack', '-C')],
+    // journalctl: only the one form
+    ['journalctl', spec('journalctl')],
+    ['journalctl -k', spec('journalctl', '-k')],
+    ['journalctl --rotate', spec('journalctl', '--rotate')],
+    ['journalctl --vacuum-time', spec('journalctl', '--vacuum-time=1s')],
+    ['journalctl --flush', spec('journalctl', '--flush')],
+    ['journalctl -f', spec('journalctl', ...JOURNAL_BASE, '@1', '-f')],
+    ['journalctl extra arg before', spec('journalctl', '-f', ...JOURNAL_BASE, '@1')],
+    ['journalctl without --since value', spec('journalctl', ...JOURNAL_BASE)],
+    ['journalctl without --since', spec('journalctl', '-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '@1')],
+    ['journalctl --since yesterday', spec('journalctl', ...JOURNAL_BASE, 'yesterday')],
+    ['journalctl --since @', spec('journalctl', ...JOURNAL_BASE, '@')],
+    ['journalctl --since @-1', spec('journalctl', ...JOURNAL_BASE, '@-1')],
+    ['journalctl --since @1.5', spec('journalctl', ...JOURNAL_BASE, '@1.5')],
+    ['journalctl --since @1e9', spec('journalctl', ...JOURNAL_BASE, '@1e9')],
+    ['journalctl --since "@1 "', spec('journalctl', ...JOURNAL_BASE, '@1 ')],
+    ['journalctl --since "@1\\n"', spec('journalctl', ...JOURNAL_BASE, '@1\n')],
+    ['journalctl --since 1', spec('journalctl', ...JOURNAL_BASE, '1')],
+    ['journalctl -o json', spec('journalctl', '-k', '-b', '-q', '--no-pager', '-o', 'json', '--since', '@1')],
+    ['journalctl without -k', spec('journalctl', '-b', '-q', '--no-pager', '-o', 'short-unix', '--since', '@1', '@1')],
+    ['journalctl reordered', spec('journalctl', '-b', '-k', '-q', '--no-pager', '-o', 'short-unix', '--since', '@1')],
+    ['journalctl with @NaN', journalKernel(NaN)],
+    ['journalctl with a negative time', journalKernel(-5)],
+    // right arguments, wrong program spelling
+    ['/usr/bin/dmesg -r', spec('/usr/bin/dmesg', '-r')],
+    ['DMESG -r', spec('DMESG', '-r')],
+    ['"dmesg " -r', spec('dmesg ', '-r')],
+    ['conntrack -r', spec('conntrack', '-r')],
+    ['dmesg -S', spec('dmesg', '-S')],
+    ['sudo -n dmesg -r', spec('sudo', '-n', 'dmesg', '-r')],
+    ['sh -c "dmesg -r"', spec('sh', '-c', 'dmesg -r')],
+    ['env dmesg -r', spec('env', 'dmesg', '-r')],
+  ])('refuses %s', (_name, s) => {
+    expect(isAllowed(s)).toBe(false);
+  });
+});
+
+describe('runCommand enforces the catalogue before running anything', () => {
+  const options = () => ({ signal: new AbortController().signal, timeoutMs: 1000 });
+
+  it.each([
+    [spec('iptables', '-t', 'nat', '-L'), 'refusing to run iptables -t nat -L: not in the command catalogue'],
+    [spec('dmesg', '-c'), 'refusing to run dmesg -c: not in the command catalogue'],
+    [spec('conntrack', '-F'), 'refusing to run conntrack -F: not in the command catalogue'],
+    [spec('conntrack', '-D'), 'refusing to run conntrack -D: not in the command catalogue'],
+    [spec('journalctl', '--rotate'), 'refusing to run journalctl --rotate: not in the command catalogue'],
+  ])('refuses %j', async (s, message) => {
+    await expect(runCommand(s, options())).rejects.toThrow(message);
+    await expect(runCommand(s, { ...options(), sudo: true })).rejects.toThrow(message);
+  });
+
+  it('refuses sudo for a catalogued command that is not a sudo command', async () => {
+    const journal = journalKernel(1);
+    const path = await findProgram('journalctl');
+    if (path) {
+      await expect(runCommand(journal, { ...options(), sudo: true })).rejects.toThrow(`${path} ${journal.args.join(' ')} is not a command --sudo may run`);
+    } else {
+      expect((await runCommand(journal, { ...options(), sudo: true })).status).toBe('not-installed');
+    }
+  });
+
+  it('refuses sudo for an equal copy of a sudo command (the catalogue object itself is required)', async () => {
+    const path = await findProgram('dmesg');
+    if (path) await expect(runCommand(spec('dmesg', '-r'), { ...options(), sudo: true })).rejects.toThrow(`${path} -r is not a command --sudo may run`);
+    else expect((await runCommand(spec('dmesg', '-r'), { ...options(), sudo: true })).status).toBe('not-installed');
+  });
+
+  it('finds programs only by absolute path in the fixed directories', async () => {
+    const path = await findProgram('dmesg');
+    if (path !== undefined) expect(SEARCH_DIRS.some((d) => path === `${d}/dmesg`)).toBe(true);
+    expect(await findProgram('check-conntrack-no-such-program')).toBeUndefined();
+  });
+});
+
+describe('source scan: every child process goes through run-command.ts', () => {
+  const files = sourceFiles(SRC);
+  const CHILD = /(?:from\s*|import\s*\(\s*|require\s*\(\s*)['"](?:node:)?child_process['"]/;
+  const EXECA = /(?:from\s*|import\s*\(\s*|require\s*\(\s*)['"]execa(?:\/[^'"]*)?['"]/;
+  const ANY_MENTION = /['"](?:node:)?child_process['"]|['"]execa(?:\/[^'"]*)?['"]/;
+
+  it('reads the whole source tree', () => {
+    expect(files.length).toBeGreaterThan(20);
+    expect(files.map((f) => relative(REPO, f))).toContain('src/probes/run-command.ts');
+    expect(files.map((f) => relative(REPO, f))).toContain('src/main.ts');
+  });
+
+  it("no file but src/probes/run-command.ts imports 'execa' or 'node:child_process'", () => {
+    const offenders = files.filter((f) => ANY_MENTION.test(readFileSync(f, 'utf8'))).map((f) => relative(REPO, f));
+    expect(offenders).toEqual(['src/probes/run-command.ts']);
+  });
+
+  it('run-command.ts itself imports execa (the scan can see an import) and not child_process', () => {
+    const text = readFileSync(join(SRC, 'probes/run-command.ts'), 'utf8');
+    expect(EXECA.test(text)).toBe(true);
+    expect(CHILD.test(text)).toBe(false);
+  });
+
+  it('the patterns catch every import form', () => {
+    for (const line of [
+      "import { execa } from 'execa';",
+      'const { execa } = await import("execa");',
+      "const cp = require('node:child_process');",
+      "import { spawn } from 'child_process';",
+      "import { execaNode } from 'execa/foo';",
+      "const m = await import ( 'node:child_process' );",
+    ]) {
+      expect(ANY_MENTION.test(line), line).toBe(true);
+    }
+  });
+
+  it('every runCommand call passes a catalogue entry', () => {
+    const calls: string[] = [];
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/\brunCommand\(\s*([^,)]+)/g)) {
+        if (/^spec\s*:/.test(m[1]!)) continue; // the definition
+        calls.push(`${relative(REPO, f)}: ${m[1]!.trim()}`);
+      }
+    }
+    expect(calls.length).toBeGreaterThan(0);
+    for (const c of calls) expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|journalKernel\(.*)$/);
+  });
+
+  it('no file spawns processes some other way (process.binding, worker threads, shells)', () => {
+    const other = /process\.binding\(|['"](?:node:)?worker_threads['"]|['"](?:node:)?cluster['"]|shell:\s*true/;
+    expect(files.filter((f) => other.test(readFileSync(f, 'utf8'))).map((f) => relative(REPO, f))).toEqual([]);
+  });
+});
