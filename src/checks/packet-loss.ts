@@ -1,4 +1,4 @@
-import { REPORTED_COUNTERS } from '../parse/conntrack-stat';
+import { REPORTED_COUNTERS, type ConntrackStats } from '../parse/conntrack-stat';
 
 /**
  * Kept between runs: the reported counters, plus two that grow with every
@@ -39,6 +39,52 @@ function counterPerfdata(m: CountersMeasurement): Perfdata[] {
   return REPORTED_COUNTERS.filter((name) => name in m.stats.totals).map((name) => ({ label: name, value: m.stats.totals[name]!, uom: 'c' as const }));
 }
 
+export type CounterGrowth =
+  | { kind: 'growth'; increases: Record<string, number>; recreated?: string }
+  | { kind: 'incomparable'; reason: string };
+
+/**
+ * How each reported counter grew since a saved baseline. One counter going
+ * down means the namespace behind this inode is not the one last seen
+ * (recreated, its inode reused): everything it counted happened since the last
+ * check, so its totals are the increase. Counters that cannot be compared at
+ * all (the CPU rows changed) start a new baseline.
+ */
+export function compareCounters(previous: Record<string, number[]>, stats: ConntrackStats): CounterGrowth {
+  let recreated: string | undefined;
+  for (const [name, before] of Object.entries(previous)) {
+    const now = stats.perCpu[name];
+    if (!now) continue;
+    const d = counterDelta(before, now);
+    if (d.kind === 'reset' && !d.recreated) return { kind: 'incomparable', reason: `${name}: ${d.reason}` };
+    if (d.kind === 'reset') {
+      recreated = `${name} ${d.reason}`;
+      break;
+    }
+  }
+  const increases: Record<string, number> = {};
+  for (const name of REPORTED_COUNTERS) {
+    const before = previous[name];
+    const now = stats.perCpu[name];
+    if (!now) continue;
+    if (recreated) increases[name] = stats.totals[name]!;
+    else if (before) {
+      const d = counterDelta(before, now);
+      // Every counter was compared above: none resets here.
+      if (d.kind === 'delta') increases[name] = d.value;
+    }
+  }
+  return { kind: 'growth', increases, recreated };
+}
+
+/** The watched counters' increases against their thresholds, with the words for each. */
+export function judgeGrowth(increases: Record<string, number>, options: PacketLossOptions): Array<{ name: string; value: number; state: State; text: string }> {
+  return WATCHED.filter((w) => w.name in increases).map((w) => {
+    const value = increases[w.name]!;
+    return { name: w.name, value, state: evaluate(value, options[w.option] as Thresholds), text: w.say(value) };
+  });
+}
+
 export function checkCounters(m: CountersMeasurement, baseline: Baseline, options: PacketLossOptions, nowMs: number): Result {
   if (m.status !== 'ok') {
     const why = m.status === 'unavailable' ? m.reasons.join('; ') : m.reason;
@@ -67,58 +113,26 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
 
   const previous = baseline.counters;
   const elapsed = formatDuration(Math.max(0, (nowMs - previous.timeMs) / 1000));
-  const notes: string[] = [];
-  // One counter going down means the namespace behind this inode is not the
-  // one last seen (recreated, its inode reused): everything it counted
-  // happened since the last check, so its totals are the increase. Counters
-  // that cannot be compared at all (the CPU rows changed) start a new baseline.
-  let reset: string | undefined;
-  for (const [name, before] of Object.entries(previous.perCpu)) {
-    const now = m.stats.perCpu[name];
-    if (!now) continue;
-    const d = counterDelta(before, now);
-    if (d.kind === 'reset' && !d.recreated) {
-      return {
-        check: 'counters',
-        state: State.OK,
-        summary: `counters not comparable with the last check (${name}: ${d.reason}): drop counters recorded as the baseline`,
-        details: [`counters (${source}): ${listing}`],
-        perfdata,
-      };
-    }
-    if (d.kind === 'reset') {
-      reset = `${name} ${d.reason}`;
-      break;
-    }
+  const growth = compareCounters(previous.perCpu, m.stats);
+  if (growth.kind === 'incomparable') {
+    return {
+      check: 'counters',
+      state: State.OK,
+      summary: `counters not comparable with the last check (${growth.reason}): drop counters recorded as the baseline`,
+      details: [`counters (${source}): ${listing}`],
+      perfdata,
+    };
   }
-  if (reset) notes.push(`counters went down since the last check (${reset}): the namespace was recreated, so its totals count as new`);
-
-  const states: State[] = [];
-  const alerts: string[] = [];
-  const growth: string[] = [];
-  for (const name of present) {
-    const before = previous.perCpu[name];
-    const now = m.stats.perCpu[name]!;
-    let value: number;
-    if (reset) value = totals[name]!;
-    else if (!before) continue;
-    else {
-      const d = counterDelta(before, now);
-      // Every counter was compared above: none of them reset here.
-      value = d.kind === 'delta' ? d.value : 0;
-    }
-    growth.push(`${name} +${value}`);
-    const watched = WATCHED.find((w) => w.name === name);
-    if (!watched) continue;
-    const state = evaluate(value, options[watched.option] as Thresholds);
-    states.push(state);
-    if (state !== State.OK || (name === 'drop' && value > 0)) alerts.push(watched.say(value));
-  }
+  const notes = growth.recreated ? [`counters went down since the last check (${growth.recreated}): the namespace was recreated, so its totals count as new`] : [];
+  const judged = judgeGrowth(growth.increases, options);
+  const states = judged.map((j) => j.state);
+  const alerts = judged.filter((j) => j.state !== State.OK || (j.name === 'drop' && j.value > 0)).map((j) => j.text);
+  const listed = present.filter((n) => n in growth.increases).map((n) => `${n} +${growth.increases[n]}`);
   return {
     check: 'counters',
     state: worst(states),
     summary: alerts.join(', '),
-    details: [`counters (${source}): ${listing}; since last check ${elapsed} ago: ${growth.join(', ') || 'not comparable'}`],
+    details: [`counters (${source}): ${listing}; since last check ${elapsed} ago: ${listed.join(', ') || 'not comparable'}`],
     notes,
     perfdata,
   };

@@ -25,14 +25,53 @@ export function journalKernel(sinceEpochSeconds: number): CommandSpec {
   };
 }
 
+/**
+ * Rule listings. Each dumps only tables that already exist; none looks a
+ * table up by name, which on older kernels loads the nat and conntrack
+ * modules (`iptables -t nat -L` does, and starts the very problem the check
+ * looks for). Both iptables backends can hold rules at once.
+ */
+export const RULE_LISTINGS: readonly CommandSpec[] = [
+  { program: 'iptables-legacy-save', args: [] },
+  { program: 'iptables-nft-save', args: [] },
+  { program: 'ip6tables-legacy-save', args: [] },
+  { program: 'ip6tables-nft-save', args: [] },
+];
+
+/** Hosts older than the -legacy/-nft split (RHEL 7 and before) have only these. */
+export const RULE_LISTINGS_PLAIN: readonly CommandSpec[] = [
+  { program: 'iptables-save', args: [] },
+  { program: 'ip6tables-save', args: [] },
+];
+
+export const NFT_RULESET: CommandSpec = { program: 'nft', args: ['-j', 'list', 'ruleset'] };
+
+/** `ip netns` names are file names in /run/netns; these are the ones we pass on. */
+export const NETNS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
+
+/**
+ * The counters of a named namespace that no process is in: the only way to
+ * read them without setns() is a program run inside it. Used only then.
+ */
+export function netnsStat(name: string, cat: string): CommandSpec {
+  return { program: 'ip', args: ['netns', 'exec', name, cat, '/proc/net/stat/nf_conntrack'] };
+}
+
 /** Commands that may also run through `sudo -n`: fixed argument lists a sudoers line can name exactly. */
-export const SUDO_COMMANDS: readonly CommandSpec[] = [DMESG, CONNTRACK_STATS];
+export const SUDO_COMMANDS: readonly CommandSpec[] = [DMESG, CONNTRACK_STATS, ...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN, NFT_RULESET];
 
 /** The shapes allowed, for the audit: a program and a predicate on its arguments. */
 export const ALLOWED: ReadonlyArray<{ program: string; allows(args: readonly string[]): boolean }> = [
   { program: 'dmesg', allows: (a) => same(a, DMESG.args) },
   { program: 'conntrack', allows: (a) => same(a, CONNTRACK_STATS.args) },
   { program: 'journalctl', allows: (a) => same(a.slice(0, -1), journalKernel(0).args.slice(0, -1)) && /^@\d+$/.test(a[a.length - 1] ?? '') },
+  ...[...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN].map((c) => ({ program: c.program, allows: (a: readonly string[]) => a.length === 0 })),
+  { program: 'nft', allows: (a) => same(a, NFT_RULESET.args) },
+  {
+    program: 'ip',
+    allows: (a) =>
+      a.length === 5 && a[0] === 'netns' && a[1] === 'exec' && NETNS_NAME.test(a[2] ?? '') && /^\/(usr\/)?bin\/cat$/.test(a[3] ?? '') && a[4] === '/proc/net/stat/nf_conntrack',
+  },
 ];
 
 export function isAllowed(spec: CommandSpec): boolean {

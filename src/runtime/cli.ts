@@ -3,10 +3,12 @@ import { version } from '../../package.json';
 import { State } from '../nagios/state';
 import { parseRange } from '../nagios/range';
 import {
+  countArgument,
   countRangeArgument,
   directoryArgument,
   durationArgument,
   kernelLogArgument,
+  namespacesArgument,
   MAX_VERBOSITY,
   rangeArgument,
   stateArgument,
@@ -78,6 +80,17 @@ function buildCommand(): Command {
     .addOption(
       new Option('--log-drops-critical <range>', "critical on 'table full' messages since the last check").default(parseRange('0'), '0: any message').argParser(countRangeArgument),
     )
+    .addOption(
+      new Option('--stale-modules <state>', 'state when conntrack is loaded, no rule needs it, and the kernel tracks every connection: ok, warning or critical')
+        .default(State.WARNING, 'warning')
+        .argParser(stateArgument),
+    )
+    .addOption(
+      new Option('--namespaces <which>', 'host: the namespace the plugin runs in; all: every network namespace on the host too')
+        .default('host' as const)
+        .argParser(namespacesArgument),
+    )
+    .addOption(new Option('--top <n>', 'with --namespaces all, how many namespaces to list by usage').default(5).argParser(countArgument))
     .option('--state-file <path>', 'where to keep counters between runs (default: /var/tmp/check_conntrack-UID/)')
     .option('--no-state', 'keep nothing between runs (counters are then compared with nothing)')
     .option('--sudo', "run the privileged readers through 'sudo -n' (see the README for the sudoers lines)", false)
@@ -140,6 +153,9 @@ export function parseCommandLine(argv: readonly string[]): CliOutcome {
       logDropsWarning: o.logDropsWarning,
       logDropsCritical: o.logDropsCritical,
       sudo: o.sudo,
+      staleModules: o.staleModules,
+      namespaces: o.namespaces,
+      top: o.top,
     },
   };
 }

@@ -1,10 +1,18 @@
-import { checkPacketLoss, SAVED_COUNTERS } from '../checks/packet-loss';
+import { counterIncrease } from '../checks/counter-delta';
+import { checkPacketLoss, SAVED_COUNTERS, type PacketLossOptions } from '../checks/packet-loss';
+import { checkNamespaces, type NamespaceEntry } from '../checks/namespaces';
+import { checkStaleModules } from '../checks/stale-modules';
 import { checkTable } from '../checks/table-usage';
 import type { Result } from '../nagios/result';
 import { State } from '../nagios/state';
 import { probeCounters } from '../probes/counters';
 import type { HostPaths } from '../probes/host-paths';
 import { probeIdentity } from '../probes/identity';
+import type { LogScan } from '../probes/kernel-log';
+import { probeModules } from '../probes/modules';
+import { readNamespaceStats } from '../probes/namespace-stats';
+import { discoverNamespaces } from '../probes/namespaces';
+import { probeRules } from '../probes/rules';
 import { scanKernelLog } from '../probes/kernel-log';
 import { probePrivileges } from '../probes/privileges';
 import { probeTable } from '../probes/table';
@@ -32,7 +40,8 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
   const baseline = chooseBaseline(loaded, identity);
 
   const timeoutMs = options.timeoutSeconds * 1000 * COMMAND_SHARE;
-  const [counters, log] = await Promise.all([
+  const inventory = options.namespaces === 'all' ? discoverNamespaces(host) : undefined;
+  const [counters, log, modules, rules, namespaceEntries] = await Promise.all([
     probeCounters(host, { privileges, sudo: options.sudo, signal, timeoutMs }),
     scanKernelLog({
       choice: options.kernelLog,
@@ -44,23 +53,47 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       signal,
       timeoutMs,
     }),
+    probeModules(host),
+    probeRules({ procRoot: options.procRoot, privileges, sudo: options.sudo, signal, timeoutMs }),
+    Promise.all(
+      (inventory?.namespaces ?? [])
+        .filter((info) => info.inode !== identity.netns)
+        .map(async (info): Promise<NamespaceEntry> => ({ info, stats: await readNamespaceStats(host, info, { privileges, signal, timeoutMs }) })),
+    ),
   ]);
+
+  const namespaces = inventory
+    ? checkNamespaces({
+        own: identity.netns,
+        inventory,
+        entries: namespaceEntries,
+        max: table.max.status === 'ok' ? table.max.value : undefined,
+        warning: options.warning,
+        critical: options.critical,
+        loss: lossOptions(options),
+        baselines: baseline.state?.namespaces,
+        logMatches: log.status === 'ok' ? log.matches : [],
+        top: options.top,
+        uid: privileges.uid,
+        nowMs: identity.nowMs,
+      })
+    : undefined;
+  // Messages that name another namespace belong to it, not to this one's log finding.
+  const elsewhere = new Set(namespaceEntries.map((e) => e.info.inode));
+  const ownLog: LogScan = log.status === 'ok' && inventory ? { ...log, matches: log.matches.filter((m) => m.netns === undefined || !elsewhere.has(m.netns)) } : log;
 
   const results = [
     tableResult,
-    ...checkPacketLoss(
-      counters,
-      log,
-      baseline,
-      {
-        drop: { warning: options.dropWarning, critical: options.dropCritical },
-        earlyDrop: { warning: options.earlyDropWarning, critical: options.earlyDropCritical },
-        insertFailed: { warning: options.insertFailedWarning, critical: options.insertFailedCritical },
-        logDrops: { warning: options.logDropsWarning, critical: options.logDropsCritical },
-        logWindowSeconds: options.logWindowSeconds,
-      },
-      identity.nowMs,
-    ),
+    ...checkPacketLoss(counters, ownLog, baseline, lossOptions(options), identity.nowMs),
+    checkStaleModules({
+      table,
+      modules,
+      rules,
+      newEntries: counterIncrease(baseline.counters?.perCpu, counters.status === 'ok' ? counters.stats.perCpu : undefined, 'insert'),
+      previousCount: baseline.counters?.count,
+      staleState: options.staleModules,
+    }),
+    ...(namespaces ? [namespaces.result] : []),
   ];
 
   const stateNotes = [...baseline.notes];
@@ -71,6 +104,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       counters.status === 'ok' ? pick(counters.stats.perCpu, SAVED_COUNTERS) : undefined,
       table.count.status === 'ok' ? table.count.value : undefined,
       log.status === 'ok' ? log.position : undefined,
+      namespaces?.counters,
     );
     const saved = await saveState(statePath, next, privileges.uid);
     if (saved.status === 'failed') stateNotes.push(`${saved.reason}; the next check cannot compare with this one`);
@@ -84,4 +118,14 @@ function pick(perCpu: Record<string, number[]>, names: readonly string[]): Recor
   const kept: Record<string, number[]> = {};
   for (const name of names) if (perCpu[name]) kept[name] = perCpu[name];
   return kept;
+}
+
+function lossOptions(options: Options): PacketLossOptions {
+  return {
+    drop: { warning: options.dropWarning, critical: options.dropCritical },
+    earlyDrop: { warning: options.earlyDropWarning, critical: options.earlyDropCritical },
+    insertFailed: { warning: options.insertFailedWarning, critical: options.insertFailedCritical },
+    logDrops: { warning: options.logDropsWarning, critical: options.logDropsCritical },
+    logWindowSeconds: options.logWindowSeconds,
+  };
 }

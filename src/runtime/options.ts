@@ -26,6 +26,10 @@ export interface Options {
   logDropsWarning?: Range;
   logDropsCritical?: Range;
   sudo: boolean;
+  /** State for conntrack loaded, no rule needing it, and every connection tracked. */
+  staleModules: State;
+  namespaces: 'host' | 'all';
+  top: number;
 }
 
 export const MAX_VERBOSITY = 3;
@@ -82,4 +86,15 @@ export function kernelLogArgument(value: string): LogChoice {
   if ((LOG_SOURCES as readonly string[]).includes(value)) return value as LogChoice;
   if (value.startsWith('/')) return { file: value };
   throw new InvalidArgumentError(`'${value}' is not one of ${LOG_SOURCES.join(', ')} or an absolute file path`);
+}
+
+export function namespacesArgument(value: string): 'host' | 'all' {
+  if (value === 'host' || value === 'all') return value;
+  throw new InvalidArgumentError(`'${value}' is not host or all`);
+}
+
+export function countArgument(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 1000) throw new InvalidArgumentError(`'${value}' is not a whole number from 0 to 1000`);
+  return n;
 }

@@ -45,8 +45,12 @@ export function nextState(
   counters: Record<string, number[]> | undefined,
   count: number | undefined,
   log: SavedLogPosition | undefined,
+  /** With --namespaces all: every other namespace's baseline; namespaces that are gone are dropped. */
+  others?: Record<string, SavedCounters>,
 ): SavedState {
-  const namespaces = { ...(baseline.state?.namespaces ?? {}) };
+  const previous = baseline.state?.namespaces ?? {};
+  const own = previous[namespaceKey(identity)];
+  const namespaces: Record<string, SavedCounters> = others ? { ...others, ...(own ? { [namespaceKey(identity)]: own } : {}) } : { ...previous };
   // A run that could not read the counters keeps the last good baseline, so
   // the next run still reports what was dropped in between.
   if (counters) namespaces[namespaceKey(identity)] = { perCpu: counters, count, timeMs: identity.nowMs };

@@ -7,7 +7,7 @@ import { copyFixture, fixture, rootArgs } from '../support/fixtures';
 
 const COUNT = 'proc/sys/net/netfilter/nf_conntrack_count';
 /** The counters of the linux-6.8 tree and of the zeroed 5.15+ stat files, as perfdata. */
-const COUNTERS_68 = ' drop=0c early_drop=0c insert_failed=3c invalid=10c search_restart=4c clashres=7c chainlength=0c';
+const COUNTERS_68 = ' drop=0c early_drop=0c insert_failed=3c invalid=10c search_restart=4c clashres=7c chainlength=0c modules=8';
 const COUNTERS_ZERO = ' drop=0c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c';
 const MAX = 'proc/sys/net/netfilter/nf_conntrack_max';
 
@@ -25,10 +25,10 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
 
   describe('each kernel era', () => {
     it.each([
-      ['linux-6.8', 0, 'CONNTRACK OK - 12.3% of table used (32245 of 262144 entries) | entries=32245;209715;235929;0;262144 usage=12.3%;80;90;0;100 drop=0c early_drop=0c insert_failed=3c invalid=10c search_restart=4c clashres=7c chainlength=0c'],
+      ['linux-6.8', 0, 'CONNTRACK OK - 12.3% of table used (32245 of 262144 entries) | entries=32245;209715;235929;0;262144 usage=12.3%;80;90;0;100 drop=0c early_drop=0c insert_failed=3c invalid=10c search_restart=4c clashres=7c chainlength=0c modules=8'],
       ['linux-6.18-builtin', 0, 'CONNTRACK OK - 0.4% of table used (1200 of 262144 entries) | entries=1200;209715;235929;0;262144 usage=0.4%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=2c search_restart=0c clashres=0c chainlength=0c'],
-      ['linux-4.15', 0, 'CONNTRACK OK - 57.2% of table used (150000 of 262144 entries) | entries=150000;209715;235929;0;262144 usage=57.2%;80;90;0;100 drop=0c early_drop=0c insert_failed=1c invalid=50c search_restart=20c'],
-      ['centos6-2.6.32', 2, 'CONNTRACK CRITICAL - 91.5% of table used (60000 of 65536 entries) | entries=60000;52428;58982;0;65536 usage=91.5%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=8c'],
+      ['linux-4.15', 0, 'CONNTRACK OK - 57.2% of table used (150000 of 262144 entries) | entries=150000;209715;235929;0;262144 usage=57.2%;80;90;0;100 drop=0c early_drop=0c insert_failed=1c invalid=50c search_restart=20c modules=8'],
+      ['centos6-2.6.32', 2, 'CONNTRACK CRITICAL - 91.5% of table used (60000 of 65536 entries) | entries=60000;52428;58982;0;65536 usage=91.5%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=8c modules=6'],
       // 58982 is 89.99%: above 80% (52428.8) and not above 90% (58982.4). The percentage shown is rounded down.
       ['rhel5-2.6.18', 1, 'CONNTRACK WARNING - 89.9% of table used (58982 of 65536 entries) | entries=58982;52428;58982;0;65536 usage=89.9%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=2c'],
       ['unlimited', 0, 'CONNTRACK OK - 5000 entries (no table limit: nf_conntrack_max is 0) | entries=5000;;;0 drop=0c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c'],
@@ -47,6 +47,8 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
         'nf_conntrack: loaded as a module (kernel 4.15.0-213-generic)',
         `counters since the namespace was created (${join(fixture('linux-4.15').proc, 'net/stat/nf_conntrack')}, 2 CPU rows): drop 0, early_drop 0, insert_failed 1, invalid 50, search_restart 20`,
         'with --no-state there is no earlier check to compare with: only the kernel log can show new drops',
+        'conntrack modules loaded: ipt_MASQUERADE, nf_nat_masquerade_ipv4, iptable_nat, nf_conntrack_ipv4, nf_defrag_ipv4, nf_nat_ipv4, nf_nat, nf_conntrack',
+        `rules not read, so whether conntrack is needed is not known: rules are not listed with --proc ${fixture('linux-4.15').proc}: the listings would show this host's rules`,
       ]);
     });
 

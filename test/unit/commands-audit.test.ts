@@ -6,7 +6,20 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALLOWED, CONNTRACK_STATS, DMESG, isAllowed, journalKernel, SEARCH_DIRS, SUDO_COMMANDS, type CommandSpec } from '../../src/probes/commands';
+import {
+  ALLOWED,
+  CONNTRACK_STATS,
+  DMESG,
+  isAllowed,
+  journalKernel,
+  netnsStat,
+  NFT_RULESET,
+  RULE_LISTINGS,
+  RULE_LISTINGS_PLAIN,
+  SEARCH_DIRS,
+  SUDO_COMMANDS,
+  type CommandSpec,
+} from '../../src/probes/commands';
 import { findProgram, runCommand } from '../../src/probes/run-command';
 
 const REPO = resolve(__dirname, '../..');
@@ -23,11 +36,32 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('the catalogue', () => {
-  it('is exactly dmesg -r, conntrack -S and one journalctl form', () => {
+  it('is exactly: dmesg -r, conntrack -S, one journalctl form, the argument-less -save listings, nft -j list ruleset, and cat of the stat file in a named namespace', () => {
     expect(DMESG).toStrictEqual({ program: 'dmesg', args: ['-r'] });
     expect(CONNTRACK_STATS).toStrictEqual({ program: 'conntrack', args: ['-S'] });
     expect(journalKernel(1_736_942_400)).toStrictEqual({ program: 'journalctl', args: [...JOURNAL_BASE, '@1736942400'] });
-    expect(ALLOWED.map((a) => a.program)).toEqual(['dmesg', 'conntrack', 'journalctl']);
+    expect(RULE_LISTINGS).toStrictEqual([
+      spec('iptables-legacy-save'),
+      spec('iptables-nft-save'),
+      spec('ip6tables-legacy-save'),
+      spec('ip6tables-nft-save'),
+    ]);
+    expect(RULE_LISTINGS_PLAIN).toStrictEqual([spec('iptables-save'), spec('ip6tables-save')]);
+    expect(NFT_RULESET).toStrictEqual(spec('nft', '-j', 'list', 'ruleset'));
+    expect(netnsStat('web', '/usr/bin/cat')).toStrictEqual(spec('ip', 'netns', 'exec', 'web', '/usr/bin/cat', '/proc/net/stat/nf_conntrack'));
+    expect(ALLOWED.map((a) => a.program)).toEqual([
+      'dmesg',
+      'conntrack',
+      'journalctl',
+      'iptables-legacy-save',
+      'iptables-nft-save',
+      'ip6tables-legacy-save',
+      'ip6tables-nft-save',
+      'iptables-save',
+      'ip6tables-save',
+      'nft',
+      'ip',
+    ]);
   });
 
   it('journalctl gets whole seconds, rounded down', () => {
@@ -36,9 +70,10 @@ describe('the catalogue', () => {
   });
 
   it('only the fixed-argument commands may run through sudo', () => {
-    expect(SUDO_COMMANDS).toStrictEqual([DMESG, CONNTRACK_STATS]);
+    expect(SUDO_COMMANDS).toStrictEqual([DMESG, CONNTRACK_STATS, ...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN, NFT_RULESET]);
     expect(SUDO_COMMANDS[0]).toBe(DMESG);
     expect(SUDO_COMMANDS[1]).toBe(CONNTRACK_STATS);
+    expect(SUDO_COMMANDS.at(-1)).toBe(NFT_RULESET);
   });
 
   it('programs are looked up in fixed absolute directories only', () => {
@@ -53,6 +88,15 @@ describe('the catalogue', () => {
     ['journalctl copy', spec('journalctl', ...JOURNAL_BASE, '@1736942400')],
     ['dmesg copy', spec('dmesg', '-r')],
     ['conntrack copy', spec('conntrack', '-S')],
+    ['iptables-legacy-save', spec('iptables-legacy-save')],
+    ['iptables-nft-save', spec('iptables-nft-save')],
+    ['ip6tables-legacy-save', spec('ip6tables-legacy-save')],
+    ['ip6tables-nft-save', spec('ip6tables-nft-save')],
+    ['iptables-save', spec('iptables-save')],
+    ['ip6tables-save', spec('ip6tables-save')],
+    ['nft -j list ruleset', spec('nft', '-j', 'list', 'ruleset')],
+    ['ip netns exec web cat', netnsStat('web', '/usr/bin/cat')],
+    ['ip netns exec with /bin/cat', netnsStat('cni-1f2e3d4c-5b6a', '/bin/cat')],
   ])('accepts %s', (_name, s) => {
     expect(isAllowed(s)).toBe(true);
   });
@@ -64,9 +108,24 @@ describe('the catalogue', () => {
     ['iptables -t nat -L -n', spec('iptables', '-t', 'nat', '-L', '-n')],
     ['ip6tables -t nat -L', spec('ip6tables', '-t', 'nat', '-L')],
     ['iptables-legacy -t nat -L', spec('iptables-legacy', '-t', 'nat', '-L')],
-    ['iptables-save', spec('iptables-save')],
+    ['iptables-save -t nat', spec('iptables-save', '-t', 'nat')],
+    ['iptables-legacy-save -t nat', spec('iptables-legacy-save', '-t', 'nat')],
+    ['iptables-nft-save --table=nat', spec('iptables-nft-save', '--table=nat')],
+    ['ip6tables-save -t nat', spec('ip6tables-save', '-t', 'nat')],
+    ['iptables-restore', spec('iptables-restore')],
     ['nft list ruleset', spec('nft', 'list', 'ruleset')],
-    ['nft -j list ruleset', spec('nft', '-j', 'list', 'ruleset')],
+    ['nft -j list table ip nat', spec('nft', '-j', 'list', 'table', 'ip', 'nat')],
+    ['nft flush ruleset', spec('nft', 'flush', 'ruleset')],
+    ['nft -j list ruleset extra', spec('nft', '-j', 'list', 'ruleset', 'ip')],
+    // ip: only cat of the stat file, in a namespace named safely
+    ['ip netns add', spec('ip', 'netns', 'add', 'x')],
+    ['ip netns exec x sh', spec('ip', 'netns', 'exec', 'x', '/bin/sh')],
+    ['ip netns exec x cat /etc/shadow', spec('ip', 'netns', 'exec', 'x', '/usr/bin/cat', '/etc/shadow')],
+    ['ip netns exec ../x cat', spec('ip', 'netns', 'exec', '../x', '/usr/bin/cat', '/proc/net/stat/nf_conntrack')],
+    ['ip netns exec -x cat', spec('ip', 'netns', 'exec', '-x', '/usr/bin/cat', '/proc/net/stat/nf_conntrack')],
+    ['ip netns exec x cat (bare name)', spec('ip', 'netns', 'exec', 'x', 'cat', '/proc/net/stat/nf_conntrack')],
+    ['ip netns exec x cat two files', spec('ip', 'netns', 'exec', 'x', '/usr/bin/cat', '/proc/net/stat/nf_conntrack', '/etc/passwd')],
+    ['ip link', spec('ip', 'link')],
     ['modprobe nf_conntrack', spec('modprobe', 'nf_conntrack')],
     ['sysctl -w', spec('sysctl', '-w', 'net.netfilter.nf_conntrack_max=10')],
     // dmesg: anything but -r, above all what clears or changes the buffer
@@ -217,11 +276,12 @@ describe('source scan: every child process goes through run-command.ts', () => {
       }
     }
     expect(calls.length).toBeGreaterThan(0);
-    for (const c of calls) expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|journalKernel\(.*)$/);
+    // rules.ts passes `spec` from its list of catalogue listings.
+    for (const c of calls) expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|journalKernel\(.*|netnsStat\(.*|spec)$/);
   });
 
   it('no file spawns processes some other way (process.binding, worker threads, shells)', () => {
-    const other = /process\.binding\(|['"](?:node:)?worker_threads['"]|['"](?:node:)?cluster['"]|shell:\s*true/;
+    const other = /process\.binding\(|(?:from\s*|import\s*\(\s*|require\s*\(\s*)['"](?:node:)?(?:worker_threads|cluster)['"]|shell:\s*true/;
     expect(files.filter((f) => other.test(readFileSync(f, 'utf8'))).map((f) => relative(REPO, f))).toEqual([]);
   });
 });

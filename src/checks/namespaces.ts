@@ -1,0 +1,149 @@
+import { plainNumber, percentText } from '../nagios/number';
+import type { Perfdata } from '../nagios/perfdata';
+import type { Range } from '../nagios/range';
+import type { Result } from '../nagios/result';
+import { severity, State, worst } from '../nagios/state';
+import { evaluate } from '../nagios/thresholds';
+import type { LogMatch } from '../probes/kernel-log';
+import type { NamespaceStats } from '../probes/namespace-stats';
+import type { NamespaceInfo, NamespaceInventory } from '../probes/namespaces';
+import type { SavedCounters } from '../state/schema';
+import { percentToEntries } from './entry-ranges';
+import { compareCounters, judgeGrowth, SAVED_COUNTERS, type PacketLossOptions } from './packet-loss';
+
+export interface NamespaceEntry {
+  readonly info: NamespaceInfo;
+  readonly stats: NamespaceStats;
+}
+
+export interface NamespacesInput {
+  /** The namespace the plugin runs in: the host checks cover it. */
+  readonly own?: number;
+  readonly inventory: NamespaceInventory;
+  readonly entries: readonly NamespaceEntry[];
+  /** The one global nf_conntrack_max; every namespace has it as its limit. */
+  readonly max?: number;
+  readonly warning?: Range;
+  readonly critical?: Range;
+  readonly loss: PacketLossOptions;
+  /** Baselines from the last check, by inode; only from this boot. */
+  readonly baselines?: Readonly<Record<string, SavedCounters>>;
+  readonly logMatches: readonly LogMatch[];
+  readonly top: number;
+  readonly uid: number;
+  readonly nowMs: number;
+}
+
+export interface NamespacesOutcome {
+  readonly result: Result;
+  /** Baselines for the next run, by inode: the namespaces read now, and the last good one of those that could not be read. */
+  readonly counters: Record<string, SavedCounters>;
+}
+
+interface Judged {
+  readonly info: NamespaceInfo;
+  readonly state: State;
+  readonly count: number;
+  readonly usage?: number;
+  readonly text: string;
+}
+
+/** How an operator recognises a namespace: its ip netns name, its container, its service, or its oldest command. */
+export function namespaceLabel(info: NamespaceInfo): string {
+  const name = info.names[0] ?? (info.container ? `${info.container.runtime} ${info.container.id}` : undefined) ?? info.unit ?? info.command ?? 'netns';
+  return `netns ${name} (${info.inode})`;
+}
+
+function pick(perCpu: Record<string, number[]>): Record<string, number[]> {
+  const kept: Record<string, number[]> = {};
+  for (const name of SAVED_COUNTERS) if (perCpu[name]) kept[name] = perCpu[name];
+  return kept;
+}
+
+function judge(entry: NamespaceEntry, input: NamespacesInput): Judged | undefined {
+  if (entry.stats.status !== 'ok') return undefined;
+  const stats = entry.stats.stats;
+  const count = stats.entries ?? 0;
+  const states: State[] = [];
+  const facts: string[] = [];
+  const max = input.max;
+  let usage: number | undefined;
+  if (max !== undefined && max > 0) {
+    usage = (count * 100) / max;
+    const warning = input.warning && percentToEntries(input.warning, max);
+    const critical = input.critical && percentToEntries(input.critical, max);
+    states.push(evaluate(count, { warning, critical }));
+    facts.push(`${percentText(count, max)}% of table used (${count} of ${max} entries)`);
+  } else {
+    facts.push(`${count} entries`);
+  }
+  const previous = input.baselines?.[String(entry.info.inode)];
+  if (previous) {
+    const growth = compareCounters(previous.perCpu, stats);
+    if (growth.kind === 'growth') {
+      for (const j of judgeGrowth(growth.increases, input.loss)) {
+        states.push(j.state);
+        if (j.state !== State.OK || (j.name === 'drop' && j.value > 0)) facts.push(j.text);
+      }
+    }
+  }
+  const messages = input.logMatches.filter((m) => m.netns === entry.info.inode).reduce((n, m) => n + (m.count ?? 1), 0);
+  if (messages > 0) {
+    states.push(evaluate(messages, input.loss.logDrops));
+    facts.push(`${messages} 'table full' ${messages === 1 ? 'message' : 'messages'} in the kernel log`);
+  }
+  return { info: entry.info, state: worst(states), count, usage, text: `${namespaceLabel(entry.info)}: ${facts.join(', ')}` };
+}
+
+/**
+ * Every namespace but the plugin's own, against the same thresholds: the
+ * count is per namespace and the global max applies to each. The worst
+ * namespace decides and leads; perfdata stays the same size however many
+ * namespaces there are.
+ */
+export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
+  const others = input.entries.filter((e) => e.info.inode !== input.own);
+  const judged = others.map((e) => judge(e, input)).filter((j): j is Judged => j !== undefined);
+  const unread = others.filter((e) => e.stats.status !== 'ok');
+  const ranked = [...judged].sort((a, b) => severity(b.state) - severity(a.state) || (b.usage ?? b.count) - (a.usage ?? a.count));
+  const notOk = ranked.filter((j) => j.state !== State.OK);
+  const worstOne = ranked[0];
+
+  const details = [
+    `namespaces: ${input.inventory.namespaces.length} found, ${judged.length} checked besides this one${unread.length ? `, ${unread.length} not read` : ''}`,
+    ...notOk.map((j) => `  ${j.text}`),
+  ];
+  const topN = ranked.filter((j) => j.state === State.OK).slice(0, input.top);
+  if (topN.length) details.push(`top ${topN.length} of the others by usage:`, ...topN.map((j) => `  ${j.text}`));
+
+  const notes: string[] = [];
+  if (input.inventory.hiddenProcesses > 0) {
+    notes.push(
+      `${input.inventory.hiddenProcesses} ${input.inventory.hiddenProcesses === 1 ? 'process' : 'processes'} could not be inspected (their ns/net link is not readable as uid ${input.uid}): the namespaces they are in are not checked${input.uid === 0 ? ' (refused even to root: a security module or a capability this process lacks)' : '; run as root to see them'}`,
+    );
+  }
+  if (unread.length) {
+    const first = unread[0]!;
+    notes.push(`${unread.length} ${unread.length === 1 ? 'namespace' : 'namespaces'} not checked, e.g. ${namespaceLabel(first.info)}: ${first.stats.status === 'unread' ? first.stats.reason : ''}`);
+  }
+  for (const p of input.inventory.problems.slice(0, 3)) notes.push(`namespaces: ${p}`);
+
+  const perfdata: Perfdata[] = [{ label: 'namespaces', value: input.inventory.namespaces.length }];
+  if (worstOne) {
+    perfdata.push({ label: 'worst_entries', value: worstOne.count, min: 0, ...(input.max ? { max: input.max } : {}) });
+    if (worstOne.usage !== undefined) perfdata.push({ label: 'worst_usage', value: Number(plainNumber(Math.floor(worstOne.usage * 10) / 10, 1)), uom: '%', min: 0, max: 100 });
+  }
+
+  const summary = notOk.length ? `${notOk[0]!.text}${notOk.length > 1 ? ` (and ${notOk.length - 1} more ${notOk.length === 2 ? 'namespace' : 'namespaces'} not OK)` : ''}` : '';
+
+  const counters: Record<string, SavedCounters> = {};
+  for (const e of others) {
+    const key = String(e.info.inode);
+    if (e.stats.status === 'ok') counters[key] = { perCpu: pick(e.stats.stats.perCpu), count: e.stats.stats.entries, timeMs: input.nowMs };
+    else if (input.baselines?.[key]) counters[key] = input.baselines[key]!;
+  }
+  return {
+    result: { check: 'namespaces', state: worst(judged.map((j) => j.state)), summary, details, notes, perfdata },
+    counters,
+  };
+}

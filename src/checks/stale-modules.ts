@@ -1,0 +1,113 @@
+import { isAtLeast } from '../parse/kernel-release';
+import { isConntrackModule } from '../parse/proc-modules';
+import type { Perfdata } from '../nagios/perfdata';
+import type { Result } from '../nagios/result';
+import { State } from '../nagios/state';
+import type { ModulesMeasurement } from '../probes/modules';
+import type { RulesMeasurement } from '../probes/rules';
+import type { TableMeasurement } from '../probes/table';
+import { blacklistLines, unloadOrder } from './module-remedy';
+
+export interface StaleModulesInput {
+  readonly table: TableMeasurement;
+  readonly modules: ModulesMeasurement;
+  readonly rules: RulesMeasurement;
+  /** New entries since the last check (the `insert` counter), when known. */
+  readonly newEntries?: number;
+  /** The table count at the last check, when known. */
+  readonly previousCount?: number;
+  /** The state for "loaded, unused, and tracking every connection". */
+  readonly staleState: State;
+}
+
+const CHECK = 'modules';
+export const STALE_SUMMARY = 'conntrack modules loaded but no rule uses them: every connection is tracked';
+
+/**
+ * Before 4.10 (commit "register hooks in netns when needed by ruleset") a
+ * loaded nf_conntrack_ipv4 tracked every packet of the host until it was
+ * unloaded; since, the hooks exist only while a rule needs them, unless
+ * nf_conntrack.enable_hooks=1 turns them on everywhere.
+ */
+function tracksRegardless(m: ModulesMeasurement): boolean | undefined {
+  if (m.enableHooks) return true;
+  if (!m.kernel) return undefined;
+  return !isAtLeast(m.kernel, 4, 10);
+}
+
+function remedy(m: ModulesMeasurement, loaded: string[], builtin: boolean): string[] {
+  const lines: string[] = [];
+  if (m.enableHooks) lines.push('remedy: remove nf_conntrack.enable_hooks=1 (modprobe.d option or kernel command line) so that only rules switch tracking on');
+  if (m.modules.status === 'ok' && loaded.length) {
+    const { order, blocked } = unloadOrder(m.modules.list, loaded);
+    if (order.length) lines.push(`remedy: unload them, users first (this empties the table): rmmod ${order.join(' ')}`);
+    for (const b of blocked) lines.push(`  ${b.name} cannot be unloaded now: ${b.why}`);
+    lines.push('remedy: keep them from loading again (even `iptables -t nat -L` loads them), in /etc/modprobe.d/no-conntrack.conf:');
+    for (const l of blacklistLines(loaded)) lines.push(`  ${l}`);
+  }
+  if (builtin) lines.push('nf_conntrack is built into this kernel and cannot be unloaded');
+  lines.push('remedy: or keep tracking only what needs it: exempt the rest in the raw table, e.g. iptables -t raw -A PREROUTING -p tcp --dport 80 -j NOTRACK and iptables -t raw -A OUTPUT -p tcp --sport 80 -j NOTRACK (nft: notrack in a chain of priority raw)');
+  return lines;
+}
+
+export function checkStaleModules(input: StaleModulesInput): Result {
+  const { table, modules, rules } = input;
+  const builtin = table.module === 'builtin';
+  const loaded = modules.modules.status === 'ok' ? modules.modules.list.filter((x) => isConntrackModule(x.name)).map((x) => x.name) : [];
+  const perfdata: Perfdata[] = [];
+  if (modules.modules.status === 'ok') perfdata.push({ label: 'modules', value: loaded.length });
+  if (rules.status === 'ok' && rules.failures.length === 0) perfdata.push({ label: 'conntrack_rules', value: rules.scan.needsConntrack.length });
+
+  const listing = modules.modules.status;
+  const what = builtin
+    ? 'nf_conntrack built into the kernel'
+    : loaded.length
+      ? `conntrack modules loaded: ${loaded.join(', ')}`
+      : listing === 'ok'
+        ? 'no conntrack modules loaded'
+        : listing === 'absent'
+          ? 'no /proc/modules to list modules from'
+          : 'conntrack modules not known';
+  const details = [what];
+  if (modules.modules.status === 'error') details.push(modules.modules.reason);
+  const result = (state: State, summary: string, more: string[]): Result => ({ check: CHECK, state, summary, details: [...details, ...more], perfdata });
+
+  if (!builtin && loaded.length === 0 && table.module === 'absent') return result(State.OK, '', []);
+  if (rules.status === 'unreadable') return result(State.OK, '', [`rules not read, so whether conntrack is needed is not known: ${rules.reasons.join('; ')}`]);
+
+  const { needsConntrack, exempts } = rules.scan;
+  const exempt = exempts.length ? `; ${exempts.length} ${exempts.length === 1 ? 'rule exempts' : 'rules exempt'} traffic from tracking` : '';
+  if (needsConntrack.length > 0) {
+    const first = needsConntrack[0]!;
+    return result(State.OK, '', [
+      `${needsConntrack.length} ${needsConntrack.length === 1 ? 'rule needs' : 'rules need'} conntrack (${first.why}: ${first.table} ${first.chain})${exempt} [${rules.sources.join(', ')}]`,
+    ]);
+  }
+  if (rules.failures.length > 0) {
+    // A listing that failed may hold the rule that needs conntrack: no verdict.
+    return result(State.OK, '', [`no rule needs conntrack in the listings read, but some failed: ${rules.failures.join('; ')}`]);
+  }
+
+  const regardless = tracksRegardless(modules);
+  const kernel = modules.release ? `kernel ${modules.release}` : 'this kernel';
+  const noRule = `no rule needs conntrack${exempt} [${rules.sources.join(', ')}]`;
+  if (regardless === true) {
+    const why = modules.enableHooks ? 'nf_conntrack.enable_hooks=1 tracks in every namespace' : `${kernel} (before 4.10) tracks every connection while the modules are loaded`;
+    return result(input.staleState, STALE_SUMMARY, [`${noRule}; ${why}`, ...remedy(modules, loaded, builtin)]);
+  }
+  const count = table.count.status === 'ok' ? table.count.value : undefined;
+  const rising = (input.newEntries ?? 0) > 0 || (count !== undefined && input.previousCount !== undefined && count > input.previousCount);
+  if (rising) {
+    const growth = input.newEntries ? `${input.newEntries} new entries since the last check` : `the count rose from ${input.previousCount} to ${count}`;
+    return result(State.WARNING, `conntrack modules loaded but no rule uses them, yet connections are still tracked (${growth})`, [
+      `${noRule}; something still tracks (another namespace's rule does not count here: openvswitch, act_ct, or a rule this check cannot see)`,
+      ...remedy(modules, loaded, builtin),
+    ]);
+  }
+  if (regardless === undefined) return result(State.OK, '', [`${noRule}; the kernel version is not known, so whether it tracks regardless is not known`]);
+  if (count === 0) return result(State.OK, '', [`${noRule}; ${kernel} tracks only while a rule needs it, and nothing is tracked`]);
+  return result(State.OK, '', [
+    `${noRule}; ${kernel} tracks only while a rule needs it: ${count ?? 'the'} ${count === 1 ? 'entry' : 'entries'} left will expire (established TCP after up to 5 days)`,
+    ...remedy(modules, loaded, builtin),
+  ]);
+}
