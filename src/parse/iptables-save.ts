@@ -191,6 +191,9 @@ export function classifyRuleTokens(tokens: readonly string[]): RuleClass {
   let need: string | undefined;
   let target: string | undefined;
   let notrackOption = false;
+  // Whether -j CT came before any other reason: CT's options decide only at the
+  // end whether it is a need at all, but its place is where -j stands.
+  let ctFirst = false;
   for (let i = 0; i < tokens.length; i += 1) {
     const word = tokens[i] as string;
     if (!word.startsWith('-') || word === '-') continue;
@@ -222,7 +225,8 @@ export function classifyRuleTokens(tokens: readonly string[]): RuleClass {
       i = last;
       if (value === undefined) continue;
       target ??= value;
-      if (value !== 'CT' && TARGETS.has(value)) need ??= `${value} target`;
+      if (value === 'CT' && need === undefined) ctFirst = true;
+      else if (TARGETS.has(value)) need ??= `${value} target`;
       continue;
     }
     if (name === '-g' || name === '--goto') {
@@ -235,8 +239,7 @@ export function classifyRuleTokens(tokens: readonly string[]): RuleClass {
   }
   if (target === 'NOTRACK') return { exempt: 'NOTRACK target' };
   if (target === 'CT' && notrackOption) return { exempt: 'CT --notrack' };
-  // CT's place among the reasons is where -j stands, after every match before it.
-  if (target === 'CT') need ??= 'CT target';
+  if (target === 'CT' && (ctFirst || need === undefined)) need = 'CT target';
   return need === undefined ? {} : { need };
 }
 

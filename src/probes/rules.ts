@@ -42,6 +42,16 @@ export async function probeRules(request: RulesRequest): Promise<RulesMeasuremen
   const scans: RuleScan[] = [];
   const sources: string[] = [];
   const failures: string[] = [];
+  // Tables iptables-nft made are nftables tables too: `nft -j` shows them
+  // again (with -j CT --notrack as a bare "xt target CT"), so they are taken
+  // from the -nft-save dumps only.
+  const nftDumped = new Set<string>();
+  for (const { spec, outcome } of outcomes) {
+    if (outcome.status !== 'ok' || !spec.program.endsWith('-nft-save')) continue;
+    const parsed = parseIptablesSave(outcome.stdout);
+    const family = spec.program.startsWith('ip6') ? 'ip6' : 'ip';
+    if (parsed.ok) for (const t of parsed.scan.tables) nftDumped.add(`${family} ${t}`);
+  }
   for (const { spec, outcome } of outcomes) {
     if (outcome.status !== 'ok') {
       failures.push(`${outcome.label}: ${outcome.reason ?? outcome.status}`);
@@ -52,9 +62,19 @@ export async function probeRules(request: RulesRequest): Promise<RulesMeasuremen
       failures.push(`${outcome.label}: unexpected output: ${parsed.reason}`);
       continue;
     }
-    scans.push(parsed.scan);
+    scans.push(spec === NFT_RULESET ? withoutTables(parsed.scan, nftDumped) : parsed.scan);
     sources.push(outcome.label);
   }
   if (scans.length === 0) return { status: 'unreadable', reasons: failures };
   return { status: 'ok', scan: mergeScans(scans), sources, failures };
+}
+
+/** A scan less the rules of the given tables (the rule total is only of rules kept that matter). */
+export function withoutTables(scan: RuleScan, tables: ReadonlySet<string>): RuleScan {
+  if (tables.size === 0) return scan;
+  const keep = (r: { table: string }) => !tables.has(r.table);
+  const needsConntrack = scan.needsConntrack.filter(keep);
+  const exempts = scan.exempts.filter(keep);
+  const dropped = scan.needsConntrack.length + scan.exempts.length - needsConntrack.length - exempts.length;
+  return { tables: scan.tables.filter((t) => !tables.has(t)), rules: Math.max(0, scan.rules - dropped), needsConntrack, exempts };
 }

@@ -163,6 +163,7 @@ describe('classifyRule: what needs conntrack', () => {
     });
     // CT counts from where -j stands.
     expect(classifyRule('-A PREROUTING -m conntrack --ctstate NEW -j CT --zone 1')).toEqual({ need: 'conntrack match' });
+    expect(classifyRule('-A PREROUTING -j CT --zone 1 --ctstate NEW')).toEqual({ need: 'CT target' });
   });
 
   it('NOTRACK and CT --notrack exempt, even with a match that needs conntrack', () => {

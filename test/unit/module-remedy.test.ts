@@ -169,6 +169,17 @@ describe('unloadOrder: shapes of graph', () => {
     ]);
   });
 
+  it('below a cycle, each module names the one above it', () => {
+    // a <-> b; c is used by a, e is used by c; the target is e.
+    const list = [mod('a', ['b']), mod('b', ['a']), mod('c', ['a']), mod('e', ['c'])];
+    expect(unloadOrder(list, ['e']).blocked).toEqual([
+      { name: 'a', why: 'caught in a cycle of users, which /proc/modules never shows: the input is corrupt' },
+      { name: 'b', why: 'caught in a cycle of users, which /proc/modules never shows: the input is corrupt' },
+      { name: 'c', why: 'used by a, which cannot be unloaded' },
+      { name: 'e', why: 'used by c, which cannot be unloaded' },
+    ]);
+  });
+
   it('a module that uses itself, and a long cycle, end', () => {
     expect(unloadOrder([mod('x', ['x'])], ['x']).blocked.map((b) => b.name)).toEqual(['x']);
     const ring = Array.from({ length: 1000 }, (_, i) => mod(`r${i}`, [`r${(i + 1) % 1000}`]));
