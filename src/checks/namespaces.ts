@@ -2,7 +2,7 @@ import { plainNumber, percentText } from '../nagios/number';
 import type { Perfdata } from '../nagios/perfdata';
 import type { Range } from '../nagios/range';
 import type { Result } from '../nagios/result';
-import { severity, State, worst } from '../nagios/state';
+import { severity, State, STATE_NAMES, worst } from '../nagios/state';
 import { evaluate } from '../nagios/thresholds';
 import type { LogMatch } from '../probes/kernel-log';
 import type { NamespaceStats } from '../probes/namespace-stats';
@@ -143,7 +143,20 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
     else if (input.baselines?.[key]) counters[key] = input.baselines[key]!;
   }
   return {
-    result: { check: 'namespaces', state: worst(judged.map((j) => j.state)), summary, details, notes, perfdata },
+    result: {
+      check: 'namespaces',
+      state: worst(judged.map((j) => j.state)),
+      summary,
+      details,
+      notes,
+      perfdata,
+      data: {
+        found: input.inventory.namespaces.length,
+        hidden_processes: input.inventory.hiddenProcesses,
+        checked: ranked.map((j) => ({ inode: j.info.inode, label: namespaceLabel(j.info), state: STATE_NAMES[j.state], entries: j.count, usage_percent: j.usage ?? null, finding: j.text })),
+        not_read: unread.map((e) => ({ inode: e.info.inode, label: namespaceLabel(e.info), reason: e.stats.status === 'unread' ? e.stats.reason : '' })),
+      },
+    },
     counters,
   };
 }

@@ -85,6 +85,10 @@ export function judgeGrowth(increases: Record<string, number>, options: PacketLo
   });
 }
 
+function pickTotals(totals: Record<string, number>, names: readonly string[]): Record<string, number> {
+  return Object.fromEntries(names.map((n) => [n, totals[n]!]));
+}
+
 export function checkCounters(m: CountersMeasurement, baseline: Baseline, options: PacketLossOptions, nowMs: number): Result {
   if (m.status !== 'ok') {
     const why = m.status === 'unavailable' ? m.reasons.join('; ') : m.reason;
@@ -102,6 +106,7 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
     return {
       check: 'counters',
       state: State.OK,
+      data: { source: m.source, cpus: m.stats.cpus, totals: pickTotals(totals, present), increases: null, baseline: baseline.missing ?? null },
       summary: baseline.stateless ? '' : summary,
       details: [
         `counters since the namespace was created (${source}): ${listing}`,
@@ -131,6 +136,7 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
   return {
     check: 'counters',
     state: worst(states),
+    data: { source: m.source, cpus: m.stats.cpus, totals: pickTotals(totals, present), increases: growth.increases, since_ms: nowMs - previous.timeMs, recreated: growth.recreated ?? null },
     summary: alerts.join(', '),
     details: [`counters (${source}): ${listing}; since last check ${elapsed} ago: ${listed.join(', ') || 'not comparable'}`],
     notes,
@@ -146,7 +152,15 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
   if (scan.status === 'disabled') return undefined;
   if (scan.status === 'unreadable') {
     const tried = scan.attempts.map((a) => `${a.source}: ${a.reason}`).join('; ');
-    return { check: 'kernel-log', state: State.OK, summary: '', details: [], notes: [`kernel log not readable (${tried}); ${LOG_FIX}`], perfdata: [] };
+    return {
+      check: 'kernel-log',
+      state: State.OK,
+      summary: '',
+      details: [],
+      notes: [`kernel log not readable (${tried}); ${LOG_FIX}`],
+      perfdata: [],
+      data: { unreadable: scan.attempts },
+    };
   }
   const n = scan.matches.reduce((sum, m) => sum + (m.count ?? 1), 0);
   const when = describeLog(scan, options.logWindowSeconds);
@@ -168,6 +182,16 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
     notes: scan.notes,
     trace: scan.attempts.map((a) => `kernel log: ${a.source} not used: ${a.reason}`),
     perfdata: [],
+    data: {
+      source: scan.source,
+      messages: n,
+      suppressed: scan.suppressed,
+      since_last_check: scan.sinceLastRun,
+      window_seconds: scan.sinceLastRun ? null : options.logWindowSeconds,
+      newest_ms: newest ?? null,
+      namespaces,
+      lines: scan.matches.slice(-20).map((m) => m.text),
+    },
   };
 }
 

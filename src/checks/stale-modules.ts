@@ -70,7 +70,21 @@ export function checkStaleModules(input: StaleModulesInput): Result {
           : 'conntrack modules not known';
   const details = [what];
   if (modules.modules.status === 'error') details.push(modules.modules.reason);
-  const result = (state: State, summary: string, more: string[]): Result => ({ check: CHECK, state, summary, details: [...details, ...more], perfdata });
+  const result = (state: State, summary: string, more: string[], advice: string[] = []): Result => ({
+    check: CHECK,
+    state,
+    summary,
+    details: [...details, ...more],
+    advice,
+    perfdata,
+    data: {
+      builtin,
+      loaded,
+      kernel: modules.release,
+      enableHooks: modules.enableHooks,
+      rules: rules.status === 'ok' ? { needsConntrack: rules.scan.needsConntrack, exempts: rules.scan.exempts, sources: rules.sources, failures: rules.failures } : { unreadable: rules.reasons },
+    },
+  });
 
   if (!builtin && loaded.length === 0 && table.module === 'absent') return result(State.OK, '', []);
   if (rules.status === 'unreadable') return result(State.OK, '', [`rules not read, so whether conntrack is needed is not known: ${rules.reasons.join('; ')}`]);
@@ -93,7 +107,7 @@ export function checkStaleModules(input: StaleModulesInput): Result {
   const noRule = `no rule needs conntrack${exempt} [${rules.sources.join(', ')}]`;
   if (regardless === true) {
     const why = modules.enableHooks ? 'nf_conntrack.enable_hooks=1 tracks in every namespace' : `${kernel} (before 4.10) tracks every connection while the modules are loaded`;
-    return result(input.staleState, STALE_SUMMARY, [`${noRule}; ${why}`, ...remedy(modules, loaded, builtin)]);
+    return result(input.staleState, STALE_SUMMARY, [`${noRule}; ${why}`], remedy(modules, loaded, builtin));
   }
   const count = table.count.status === 'ok' ? table.count.value : undefined;
   const rising = (input.newEntries ?? 0) > 0 || (count !== undefined && input.previousCount !== undefined && count > input.previousCount);
@@ -101,13 +115,11 @@ export function checkStaleModules(input: StaleModulesInput): Result {
     const growth = input.newEntries ? `${input.newEntries} new entries since the last check` : `the count rose from ${input.previousCount} to ${count}`;
     return result(State.WARNING, `conntrack modules loaded but no rule uses them, yet connections are still tracked (${growth})`, [
       `${noRule}; something still tracks (another namespace's rule does not count here: openvswitch, act_ct, or a rule this check cannot see)`,
-      ...remedy(modules, loaded, builtin),
-    ]);
+    ], remedy(modules, loaded, builtin));
   }
   if (regardless === undefined) return result(State.OK, '', [`${noRule}; the kernel version is not known, so whether it tracks regardless is not known`]);
   if (count === 0) return result(State.OK, '', [`${noRule}; ${kernel} tracks only while a rule needs it, and nothing is tracked`]);
   return result(State.OK, '', [
     `${noRule}; ${kernel} tracks only while a rule needs it: ${count ?? 'the'} ${count === 1 ? 'entry' : 'entries'} left will expire (established TCP after up to 5 days)`,
-    ...remedy(modules, loaded, builtin),
-  ]);
+  ], remedy(modules, loaded, builtin));
 }

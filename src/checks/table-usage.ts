@@ -106,12 +106,6 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
 
   details.push(`table: ${count} of ${max} entries used (${usage}%), ${max - count} free`);
   details.push(`${thresholdWords(warning, max, 'warning')}; ${thresholdWords(critical, max, 'critical')}`);
-  if (m.buckets.status === 'ok' && m.buckets.value > 0) {
-    const buckets = m.buckets.value;
-    details.push(
-      `hash table: ${buckets} buckets, max/buckets ${plainNumber(max / buckets, 2)}, ${plainNumber((count * 2) / buckets, 2)} entries per bucket now`,
-    );
-  }
   details.push(moduleDetail(m));
 
   const perfdata: Perfdata[] = [
@@ -142,6 +136,19 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
     notes,
     trace,
     perfdata,
+    data: tableData(m, count, max),
+  };
+}
+
+function tableData(m: TableMeasurement, count: number, max: number): Record<string, unknown> {
+  return {
+    count,
+    max,
+    buckets: m.buckets.status === 'ok' ? m.buckets.value : null,
+    usage_percent: max > 0 ? (count * 100) / max : null,
+    module: m.module,
+    kernel: m.kernelRelease ?? null,
+    sources: { count: m.count.path, max: m.max.path, buckets: m.buckets.path },
   };
 }
 
@@ -160,6 +167,7 @@ function unlimited(m: TableMeasurement, options: TableCheckOptions, count: numbe
     details: [`table: ${count} entries, no limit`, moduleDetail(m)],
     notes,
     trace,
+    data: tableData(m, count, 0),
     perfdata: [
       {
         label: 'entries',

@@ -4,6 +4,12 @@ import { severity, STATE_NAMES, worst, type State } from './state';
 
 export const PLUGIN_NAME = 'CONNTRACK';
 
+/**
+ * What the transports carry: NRPE v2 cuts at 1024 bytes, Nagios Core at 8 KiB.
+ * The default output stays inside the first, -v inside the second.
+ */
+export const OUTPUT_LIMITS = { brief: 1024, verbose: 8192 } as const;
+
 /** Nagios takes the first '|' as the start of perfdata; Icinga splits on it too. */
 function clean(text: string): string {
   return text.replace(/\|/g, '/').replace(/[\r\n]+/g, ' ');
@@ -14,30 +20,75 @@ export interface Rendered {
   text: string;
 }
 
-/**
- * Status line, then long output. The worst findings lead the status line; a
- * result with an empty summary adds only detail and perfdata.
- */
-export function render(results: readonly Result[], verbosity: number): Rendered {
-  const state = worst(results.map((r) => r.state));
-  const ordered = results
+/** Results with the worst first; equal states keep the checks' order. */
+export function bySeverity(results: readonly Result[]): Result[] {
+  return results
     .map((r, i) => ({ r, i }))
     .sort((a, b) => severity(b.r.state) - severity(a.r.state) || a.i - b.i)
     .map(({ r }) => r);
-  const summary = ordered
+}
+
+export function statusSummary(results: readonly Result[]): string {
+  return bySeverity(results)
     .map((r) => r.summary)
     .filter((s) => s !== '')
     .join('; ');
-  const perf = results.flatMap((r) => r.perfdata.map(formatPerfdata)).join(' ');
+}
 
-  let first = `${PLUGIN_NAME} ${STATE_NAMES[state]} - ${clean(summary)}`;
-  if (perf) first += ` | ${perf}`;
+const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
 
-  const lines = [first];
+/** Cuts text to at most `bytes` bytes of UTF-8 without splitting a character. */
+function cutBytes(text: string, bytes: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= bytes) return text;
+  return buf.subarray(0, bytes).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+/**
+ * The status line within `limit`: the summary is shortened first; perfdata
+ * items are dropped whole from the end, never cut in the middle.
+ */
+function fitStatusLine(head: string, summary: string, perf: string[], limit: number): string {
+  const perfText = (items: string[]) => (items.length ? ` | ${items.join(' ')}` : '');
+  let items = [...perf];
+  // Keep room for a useful summary before giving up perfdata items.
+  while (items.length && byteLength(head) + 40 + byteLength(perfText(items)) > limit) items.pop();
+  const room = limit - byteLength(head) - byteLength(perfText(items));
+  const text = byteLength(summary) <= room ? summary : `${cutBytes(summary, Math.max(0, room - 3))}...`;
+  return `${head}${text}${perfText(items)}`;
+}
+
+/**
+ * Status line, then long output: notes always, details and advice at -v,
+ * where the figures came from at -vv. The worst findings lead the status line;
+ * a result with an empty summary adds only detail and perfdata. The whole fits
+ * in OUTPUT_LIMITS, cut at a line with a note saying so.
+ */
+export function render(results: readonly Result[], verbosity: number): Rendered {
+  const state = worst(results.map((r) => r.state));
+  const ordered = bySeverity(results);
+  const perf = results.flatMap((r) => r.perfdata.map(formatPerfdata));
+  const limit = verbosity >= 1 ? OUTPUT_LIMITS.verbose : OUTPUT_LIMITS.brief;
+  const first = fitStatusLine(`${PLUGIN_NAME} ${STATE_NAMES[state]} - `, clean(statusSummary(results)), perf, limit);
+
+  const more: string[] = [];
   for (const r of ordered) {
-    for (const n of r.notes ?? []) lines.push(clean(n));
-    if (verbosity >= 1) for (const d of r.details) lines.push(clean(d));
-    if (verbosity >= 2) for (const t of r.trace ?? []) lines.push(clean(t));
+    for (const n of r.notes ?? []) more.push(clean(n));
+    if (verbosity >= 1) for (const d of [...r.details, ...(r.advice ?? [])]) more.push(clean(d));
+    if (verbosity >= 2) for (const t of r.trace ?? []) more.push(clean(t));
+  }
+  const lines = [first];
+  let used = byteLength(first) + 1;
+  for (let i = 0; i < more.length; i++) {
+    const line = more[i]!;
+    const left = more.length - i;
+    const cutNote = `(output cut here: ${left} more ${left === 1 ? 'line' : 'lines'}; see -v, --format json)`;
+    if (used + byteLength(line) + 1 + (i + 1 < more.length ? byteLength(cutNote) + 1 : 0) > limit) {
+      lines.push(cutNote);
+      break;
+    }
+    lines.push(line);
+    used += byteLength(line) + 1;
   }
   return { state, text: lines.join('\n') + '\n' };
 }

@@ -14,5 +14,9 @@ export interface Result {
   notes?: string[];
   /** At -vv: where the figures came from (files, commands). */
   trace?: string[];
+  /** What to change, computed from this host: at -v and in JSON. Text for a person; never applied. */
+  advice?: string[];
+  /** The measurements behind the finding, for --format json. */
+  data?: Record<string, unknown>;
   perfdata: Perfdata[];
 }

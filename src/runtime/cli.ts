@@ -7,6 +7,7 @@ import {
   countRangeArgument,
   directoryArgument,
   durationArgument,
+  formatArgument,
   kernelLogArgument,
   namespacesArgument,
   MAX_VERBOSITY,
@@ -91,6 +92,13 @@ function buildCommand(): Command {
         .argParser(namespacesArgument),
     )
     .addOption(new Option('--top <n>', 'with --namespaces all, how many namespaces to list by usage').default(5).argParser(countArgument))
+    .addOption(new Option('--buckets-warning <range>', 'warning on nf_conntrack_max / nf_conntrack_buckets (long hash chains)').argParser(rangeArgument))
+    .addOption(new Option('--fill-warning <duration>', 'warning when the table will be full sooner than this at the current growth').argParser(durationArgument))
+    .addOption(new Option('--fill-critical <duration>', 'critical when the table will be full sooner than this').argParser(durationArgument))
+    .option('--breakdown', 'count what fills the table (protocols, TCP states, top ports and destinations); needs root or --sudo', false)
+    .option('--exclude-unreplied', 'leave [UNREPLIED] entries out of the usage the thresholds see (implies --breakdown)', false)
+    .addOption(new Option('--format <format>', 'nagios or json').default('nagios' as const).argParser(formatArgument))
+    .option('--quiet-ok', 'print nothing when the state is OK (for cron, which mails whatever is printed)', false)
     .option('--state-file <path>', 'where to keep counters between runs (default: /var/tmp/check_conntrack-UID/)')
     .option('--no-state', 'keep nothing between runs (counters are then compared with nothing)')
     .option('--sudo', "run the privileged readers through 'sudo -n' (see the README for the sudoers lines)", false)
@@ -156,6 +164,13 @@ export function parseCommandLine(argv: readonly string[]): CliOutcome {
       staleModules: o.staleModules,
       namespaces: o.namespaces,
       top: o.top,
+      bucketsWarning: o.bucketsWarning,
+      fillWarningSeconds: o.fillWarning,
+      fillCriticalSeconds: o.fillCritical,
+      breakdown: o.breakdown || o.excludeUnreplied,
+      excludeUnreplied: o.excludeUnreplied,
+      format: o.format,
+      quietOk: o.quietOk,
     },
   };
 }

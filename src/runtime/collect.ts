@@ -1,6 +1,8 @@
 import { counterIncrease } from '../checks/counter-delta';
 import { checkPacketLoss, SAVED_COUNTERS, type PacketLossOptions } from '../checks/packet-loss';
+import { checkForecast, forecast } from '../checks/forecast';
 import { checkNamespaces, type NamespaceEntry } from '../checks/namespaces';
+import { checkSizing } from '../checks/sizing';
 import { checkStaleModules } from '../checks/stale-modules';
 import { checkTable } from '../checks/table-usage';
 import type { Result } from '../nagios/result';
@@ -13,12 +15,16 @@ import { probeModules } from '../probes/modules';
 import { readNamespaceStats } from '../probes/namespace-stats';
 import { discoverNamespaces } from '../probes/namespaces';
 import { probeRules } from '../probes/rules';
+import { probeSizing } from '../probes/sizing';
 import { scanKernelLog } from '../probes/kernel-log';
 import { probePrivileges } from '../probes/privileges';
 import { probeTable } from '../probes/table';
 import { chooseBaseline, nextState } from '../state/baseline';
 import { defaultStatePath, loadState, saveState } from '../state/state-file';
 import type { Options } from './options';
+
+/** Pointer size of the machine the plugin runs on: the seed's sizing rule depends on it. */
+const ARCH_BITS = ['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el'].includes(process.arch) ? 64 : 32;
 
 /** Each child process gets at most this share of the whole run's time. */
 const COMMAND_SHARE = 0.8;
@@ -41,7 +47,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
 
   const timeoutMs = options.timeoutSeconds * 1000 * COMMAND_SHARE;
   const inventory = options.namespaces === 'all' ? discoverNamespaces(host) : undefined;
-  const [counters, log, modules, rules, namespaceEntries] = await Promise.all([
+  const [counters, log, modules, rules, namespaceEntries, sizing] = await Promise.all([
     probeCounters(host, { privileges, sudo: options.sudo, signal, timeoutMs }),
     scanKernelLog({
       choice: options.kernelLog,
@@ -60,6 +66,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
         .filter((info) => info.inode !== identity.netns)
         .map(async (info): Promise<NamespaceEntry> => ({ info, stats: await readNamespaceStats(host, info, { privileges, signal, timeoutMs }) })),
     ),
+    probeSizing(host),
   ]);
 
   const namespaces = inventory
@@ -95,6 +102,31 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     }),
     ...(namespaces ? [namespaces.result] : []),
   ];
+
+  if (table.count.status === 'ok' && table.max.status === 'ok') {
+    const count = table.count.value;
+    const max = table.max.value;
+    const history = baseline.state ? (baseline.counters?.history ?? []) : [];
+    const f = forecast(history, identity.nowMs, count, max);
+    results.push(checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds }));
+    const peak = Math.max(count, ...history.map(([, c]) => c));
+    const pressing = results.some((r) => r.state !== State.OK && r.check !== 'modules') || (max > 0 && peak >= 0.7 * max);
+    if (max > 0) {
+      results.push(
+        checkSizing({
+          count,
+          max,
+          buckets: table.buckets.status === 'ok' ? table.buckets.value : undefined,
+          kernel: modules.kernel,
+          sizing,
+          peak,
+          archBits: ARCH_BITS,
+          bucketsWarning: options.bucketsWarning,
+          pressing,
+        }),
+      );
+    }
+  }
 
   const stateNotes = [...baseline.notes];
   if (statePath) {

@@ -30,6 +30,13 @@ export interface Options {
   staleModules: State;
   namespaces: 'host' | 'all';
   top: number;
+  bucketsWarning?: Range;
+  fillWarningSeconds?: number;
+  fillCriticalSeconds?: number;
+  breakdown: boolean;
+  excludeUnreplied: boolean;
+  format: 'nagios' | 'json';
+  quietOk: boolean;
 }
 
 export const MAX_VERBOSITY = 3;
@@ -97,4 +104,9 @@ export function countArgument(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 1000) throw new InvalidArgumentError(`'${value}' is not a whole number from 0 to 1000`);
   return n;
+}
+
+export function formatArgument(value: string): 'nagios' | 'json' {
+  if (value === 'nagios' || value === 'json') return value;
+  throw new InvalidArgumentError(`'${value}' is not nagios or json`);
 }

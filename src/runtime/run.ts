@@ -1,4 +1,10 @@
+import { version } from '../../package.json';
 import { render, renderUnknown, type Rendered } from '../nagios/render';
+import { renderJson } from '../nagios/render-json';
+import { formatRange } from '../nagios/range';
+import { plainNumber } from '../nagios/number';
+import { STATE_NAMES, State } from '../nagios/state';
+import type { Options } from './options';
 import { parseCommandLine } from './cli';
 import { collect } from './collect';
 import { TimeoutError, withTimeout } from './timeout';
@@ -22,7 +28,9 @@ export async function run(argv: readonly string[]): Promise<Rendered> {
   const controller = new AbortController();
   try {
     const results = await withTimeout(options.timeoutSeconds, controller, (signal) => collect(options, signal));
-    return render(results, options.verbosity);
+    const out = options.format === 'json' ? renderJson(results, { version, thresholds: thresholdsOf(options) }) : render(results, options.verbosity);
+    // cron mails whatever a job prints: --quiet-ok prints nothing when all is well.
+    return options.quietOk && out.state === State.OK ? { state: out.state, text: '' } : out;
   } catch (err) {
     if (err instanceof TimeoutError) {
       return renderUnknown(`check timed out after ${err.seconds}s (raise it with -t/--timeout)`);
@@ -35,4 +43,28 @@ export async function run(argv: readonly string[]): Promise<Rendered> {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The thresholds in force, for --format json: ranges in Nagios syntax, durations in seconds. */
+function thresholdsOf(o: Options): Record<string, unknown> {
+  const r = (range: Options['warning']) => (range ? formatRange(range, plainNumber) + (range.percent ? '%' : '') : null);
+  return {
+    warning: r(o.warning),
+    critical: r(o.critical),
+    drop_warning: r(o.dropWarning),
+    drop_critical: r(o.dropCritical),
+    early_drop_warning: r(o.earlyDropWarning),
+    early_drop_critical: r(o.earlyDropCritical),
+    insert_failed_warning: r(o.insertFailedWarning),
+    insert_failed_critical: r(o.insertFailedCritical),
+    log_drops_warning: r(o.logDropsWarning),
+    log_drops_critical: r(o.logDropsCritical),
+    buckets_warning: r(o.bucketsWarning),
+    fill_warning_seconds: o.fillWarningSeconds ?? null,
+    fill_critical_seconds: o.fillCriticalSeconds ?? null,
+    log_window_seconds: o.logWindowSeconds,
+    not_loaded: STATE_NAMES[o.notLoaded],
+    stale_modules: STATE_NAMES[o.staleModules],
+    exclude_unreplied: o.excludeUnreplied,
+  };
 }

@@ -53,7 +53,15 @@ export function nextState(
   const namespaces: Record<string, SavedCounters> = others ? { ...others, ...(own ? { [namespaceKey(identity)]: own } : {}) } : { ...previous };
   // A run that could not read the counters keeps the last good baseline, so
   // the next run still reports what was dropped in between.
-  if (counters) namespaces[namespaceKey(identity)] = { perCpu: counters, count, timeMs: identity.nowMs };
+  if (counters || count !== undefined) {
+    const key = namespaceKey(identity);
+    namespaces[key] = {
+      perCpu: counters ?? own?.perCpu ?? {},
+      count,
+      timeMs: counters ? identity.nowMs : (own?.timeMs ?? identity.nowMs),
+      history: appendSample(own?.history, identity.nowMs, count),
+    };
+  }
   return {
     version: 1,
     bootId: identity.bootId,
@@ -62,4 +70,14 @@ export function nextState(
     // A log position is worth keeping across a run that could not read the log.
     log: log ?? baseline.log,
   };
+}
+
+/** Samples kept for the forecast: the last few hours at most, a few dozen at most. */
+export const HISTORY_SAMPLES = 60;
+export const HISTORY_SPAN_MS = 6 * 3600 * 1000;
+
+function appendSample(history: Array<[number, number]> | undefined, nowMs: number, count: number | undefined): Array<[number, number]> | undefined {
+  const kept = (history ?? []).filter(([t]) => t < nowMs && nowMs - t <= HISTORY_SPAN_MS);
+  if (count !== undefined) kept.push([nowMs, count]);
+  return kept.length ? kept.slice(-HISTORY_SAMPLES) : undefined;
 }

@@ -8,6 +8,8 @@ export interface SavedCounters {
   /** Table count at that time, for growth and "still tracking" findings. */
   count?: number;
   timeMs: number;
+  /** Recent [timeMs, count] samples, oldest first, for the growth forecast. */
+  history?: Array<[number, number]>;
 }
 
 export interface SavedLogPosition {
@@ -41,8 +43,11 @@ const isCounter32 = (v: unknown): v is number => isCount(v) && v < 2 ** 32;
 const optional = <T>(v: unknown, check: (x: unknown) => x is T): v is T | undefined => v === undefined || check(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 
+const isSample = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && isCount(v[0]) && isCount(v[1]);
+
 function isCounters(v: unknown): v is SavedCounters {
   if (!isRecord(v) || !isCount(v.timeMs) || !optional(v.count, isCount) || !isRecord(v.perCpu)) return false;
+  if (v.history !== undefined && !(Array.isArray(v.history) && v.history.every(isSample))) return false;
   return Object.values(v.perCpu).every((a) => Array.isArray(a) && a.every(isCounter32));
 }
 

@@ -43,12 +43,14 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
       expect(r.lines.slice(1)).toEqual([
         'table: 150000 of 262144 entries used (57.2%), 112144 free',
         'warning above 209715 entries (above 80%); critical above 235929 entries (above 90%)',
-        'hash table: 65536 buckets, max/buckets 4, 4.58 entries per bucket now',
         'nf_conntrack: loaded as a module (kernel 4.15.0-213-generic)',
         `counters since the namespace was created (${join(fixture('linux-4.15').proc, 'net/stat/nf_conntrack')}, 2 CPU rows): drop 0, early_drop 0, insert_failed 1, invalid 50, search_restart 20`,
         'with --no-state there is no earlier check to compare with: only the kernel log can show new drops',
         'conntrack modules loaded: ipt_MASQUERADE, nf_nat_masquerade_ipv4, iptable_nat, nf_conntrack_ipv4, nf_defrag_ipv4, nf_nat_ipv4, nf_nat, nf_conntrack',
         `rules not read, so whether conntrack is needed is not known: rules are not listed with --proc ${fixture('linux-4.15').proc}: the listings would show this host's rules`,
+        'growth: not enough history yet (it needs two checks at least 30s apart)',
+        "hash table: 65536 buckets for 262144 entries: max/buckets 4 (this kernel's default is 4); average chain 4.58 now, 8 when full",
+        'memory: up to 81 MiB when full (262144 x 320 B + 65536 x 8 B)',
       ]);
     });
 

@@ -112,7 +112,7 @@ describe('nextState', () => {
       bootId: BOOT,
       savedAtMs: NOW,
       namespaces: {
-        [String(NS)]: { perCpu: counters, count: 42, timeMs: NOW },
+        [String(NS)]: { perCpu: counters, count: 42, timeMs: NOW, history: [[NOW, 42]] },
         [String(OTHER_NS)]: theirs,
       },
       log: { source: 'kmsg', seq: 400 },
@@ -130,7 +130,7 @@ describe('nextState', () => {
     const b = chooseBaseline({ status: 'ok', state: saved() }, identity({ netns: 7 }));
     const next = nextState(b, identity({ netns: 7 }), counters, undefined, undefined);
     expect(Object.keys(next.namespaces).sort()).toEqual([String(NS), String(OTHER_NS), '7'].sort());
-    expect(next.namespaces['7']).toStrictEqual({ perCpu: counters, count: undefined, timeMs: NOW });
+    expect(next.namespaces['7']).toStrictEqual({ perCpu: counters, count: undefined, timeMs: NOW, history: undefined });
     expect(next.namespaces[String(NS)]).toBe(ours);
   });
 
@@ -145,12 +145,30 @@ describe('nextState', () => {
     expect(nextState(b, identity(), counters, 1, journal).log).toBe(journal);
   });
 
-  it('without counters this run, keeps the last good baseline of ours and the others', () => {
+  it('without counters this run, keeps the last good counter baseline of ours (with its time) and the others, and records the count', () => {
     const state = saved();
     const b = chooseBaseline({ status: 'ok', state }, identity());
     const next = nextState(b, identity(), undefined, 3, undefined);
-    expect(next.namespaces).toStrictEqual(state.namespaces);
+    expect(next.namespaces).toStrictEqual({
+      ...state.namespaces,
+      [String(NS)]: { perCpu: ours.perCpu, count: 3, timeMs: ours.timeMs, history: [[NOW, 3]] },
+    });
     expect(Object.keys(next.namespaces)).toContain(String(OTHER_NS));
+  });
+
+  it('keeps a bounded history of counts for the forecast, dropping samples older than 6 hours', () => {
+    let state = nextState(chooseBaseline({ status: 'missing' }, identity()), identity(), counters, 1, undefined);
+    for (let i = 1; i <= 70; i++) {
+      const at = identity({ nowMs: NOW + i * 60_000 });
+      state = nextState(chooseBaseline({ status: 'ok', state }, at), at, counters, i + 1, undefined);
+    }
+    const history = state.namespaces[String(NS)]!.history!;
+    expect(history).toHaveLength(60);
+    expect(history.at(-1)).toEqual([NOW + 70 * 60_000, 71]);
+    expect(history[0]).toEqual([NOW + 11 * 60_000, 12]);
+    const muchLater = identity({ nowMs: NOW + 70 * 60_000 + 7 * 3600_000 });
+    const after = nextState(chooseBaseline({ status: 'ok', state }, muchLater), muchLater, counters, 5, undefined);
+    expect(after.namespaces[String(NS)]!.history).toEqual([[muchLater.nowMs, 5]]);
   });
 
   it('after a reboot, starts from nothing: old namespaces and old log position are gone', () => {
@@ -159,7 +177,7 @@ describe('nextState', () => {
       version: 1,
       bootId: BOOT,
       savedAtMs: NOW,
-      namespaces: { [String(NS)]: { perCpu: counters, count: 2, timeMs: NOW } },
+      namespaces: { [String(NS)]: { perCpu: counters, count: 2, timeMs: NOW, history: [[NOW, 2]] } },
       log: undefined,
     });
   });
@@ -167,7 +185,7 @@ describe('nextState', () => {
   it('from a missing or unusable file: only this run', () => {
     for (const b of [chooseBaseline({ status: 'missing' }, identity()), chooseBaseline({ status: 'unusable', reason: 'x' }, identity())]) {
       const next = nextState(b, identity(), counters, 2, { source: 'dmesg', bootUsec: 5 });
-      expect(next.namespaces).toStrictEqual({ [String(NS)]: { perCpu: counters, count: 2, timeMs: NOW } });
+      expect(next.namespaces).toStrictEqual({ [String(NS)]: { perCpu: counters, count: 2, timeMs: NOW, history: [[NOW, 2]] } });
       expect(next.log).toStrictEqual({ source: 'dmesg', bootUsec: 5 });
     }
   });
@@ -183,7 +201,7 @@ describe('nextState', () => {
     const first = nextState(chooseBaseline({ status: 'missing' }, identity()), identity(), counters, 9, kmsgAt);
     const later = identity({ nowMs: NOW + 60_000 });
     const b = chooseBaseline({ status: 'ok', state: JSON.parse(JSON.stringify(first)) as SavedState }, later);
-    expect(b.counters).toStrictEqual({ perCpu: counters, count: 9, timeMs: NOW });
+    expect(b.counters).toStrictEqual({ perCpu: counters, count: 9, timeMs: NOW, history: [[NOW, 9]] });
     expect(b.log).toStrictEqual(kmsgAt);
     expect(b.missing).toBeUndefined();
   });

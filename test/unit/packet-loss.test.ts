@@ -102,6 +102,7 @@ describe('checkCounters: first run', () => {
         { label: 'insert_failed', value: 0, uom: 'c' },
         { label: 'invalid', value: 0, uom: 'c' },
       ],
+      data: { source: SOURCE, cpus: 2, totals: { drop: 0, early_drop: 0, insert_failed: 0, invalid: 0 }, increases: null, baseline: 'first check' },
     });
   });
 
@@ -160,6 +161,14 @@ describe('checkCounters: against the previous check (defaults)', () => {
         { label: 'insert_failed', value: 0, uom: 'c' },
         { label: 'invalid', value: 0, uom: 'c' },
       ],
+      data: {
+        source: SOURCE,
+        cpus: 2,
+        totals: { drop: 7, early_drop: 0, insert_failed: 0, invalid: 0 },
+        increases: { drop: 0, early_drop: 0, insert_failed: 0, invalid: 0 },
+        since_ms: 300_000,
+        recreated: null,
+      },
     });
   });
 
@@ -380,6 +389,7 @@ describe('checkKernelLog', () => {
         `kernel log not readable (kmsg: /dev/kmsg: Operation not permitted; dmesg: dmesg: read kernel buffer failed: Operation not permitted); ${LOG_FIX}`,
       ],
       perfdata: [],
+      data: { unreadable: scan.attempts },
     });
   });
 
@@ -398,6 +408,7 @@ describe('checkKernelLog', () => {
       notes: ['a note'],
       trace: ['kernel log: kmsg not used: EPERM'],
       perfdata: [],
+      data: { source: 'kmsg', messages: 0, suppressed: 0, since_last_check: true, window_seconds: null, newest_ms: null, namespaces: [], lines: [] },
     });
   });
 

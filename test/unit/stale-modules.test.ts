@@ -54,7 +54,7 @@ describe('checkStaleModules: the verdict by kernel era', () => {
     expect(r.summary).toBe(STALE_SUMMARY);
     expect(r.summary).toBe('conntrack modules loaded but no rule uses them: every connection is tracked');
     expect(r.perfdata.map(formatPerfdata)).toEqual(['modules=6', 'conntrack_rules=0']);
-    const rmmod = r.details.find((d) => d.startsWith('remedy: unload them'));
+    const rmmod = r.advice?.find((d) => d.startsWith('remedy: unload them'));
     expect(rmmod).toBeDefined();
     // Every module comes after all of its users.
     const order = rmmod!.replace(/^.*rmmod /, '').split(' ');
@@ -62,7 +62,7 @@ describe('checkStaleModules: the verdict by kernel era', () => {
       if (!order.includes(m.name)) continue;
       for (const user of m.users) if (order.includes(user)) expect(order.indexOf(user), `${user} before ${m.name}`).toBeLessThan(order.indexOf(m.name));
     }
-    expect(r.details.some((d) => d.includes('/etc/modprobe.d/no-conntrack.conf'))).toBe(true);
+    expect(r.advice?.some((d) => d.includes('/etc/modprobe.d/no-conntrack.conf'))).toBe(true);
   });
 
   it('honours --stale-modules', () => {
@@ -91,8 +91,8 @@ describe('checkStaleModules: the verdict by kernel era', () => {
     expect(r.summary).toBe(STALE_SUMMARY);
     expect(r.perfdata.map(formatPerfdata)).toEqual(['conntrack_rules=0']);
     expect(r.details[0]).toBe('nf_conntrack built into the kernel');
-    expect(r.details).toContain('nf_conntrack is built into this kernel and cannot be unloaded');
-    expect(r.details.some((d) => d.startsWith('remedy: unload'))).toBe(false);
+    expect(r.advice).toContain('nf_conntrack is built into this kernel and cannot be unloaded');
+    expect(r.advice?.some((d) => d.startsWith('remedy: unload'))).toBe(false);
   });
 
   it('a new kernel that keeps tracking without rules warns', () => {
