@@ -39,9 +39,11 @@ const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /** Cuts text to at most `bytes` bytes of UTF-8 without splitting a character. */
 function cutBytes(text: string, bytes: number): string {
-  const buf = Buffer.from(text, 'utf8');
-  if (buf.length <= bytes) return text;
-  return buf.subarray(0, bytes).toString('utf8').replace(/\uFFFD$/, '');
+  if (byteLength(text) <= bytes) return text;
+  // A cut inside a character decodes to U+FFFD, which is 3 bytes: drop it.
+  let cut = Buffer.from(text, 'utf8').subarray(0, bytes).toString('utf8');
+  while (cut.endsWith('\uFFFD') || byteLength(cut) > bytes) cut = cut.slice(0, -1);
+  return cut;
 }
 
 /**

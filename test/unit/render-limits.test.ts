@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { OUTPUT_LIMITS, render } from '../../src/nagios/render';
+import type { Result } from '../../src/nagios/result';
+import { State } from '../../src/nagios/state';
+
+const result = (over: Partial<Result>): Result => ({ check: 'x', state: State.OK, summary: '', details: [], perfdata: [], ...over });
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+describe('output limits', () => {
+  const many = Array.from({ length: 400 }, (_, i) => `detail line ${i} ${'x'.repeat(60)}`);
+  const perf = Array.from({ length: 12 }, (_, i) => ({ label: `metric_${i}`, value: i, min: 0, max: 1000000 }));
+
+  it('keeps the default output within 1 KiB, cut at a line with a note', () => {
+    const out = render([result({ summary: 's', notes: many, perfdata: perf })], 0).text;
+    expect(bytes(out)).toBeLessThanOrEqual(OUTPUT_LIMITS.brief);
+    const lines = out.trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(/^\(output cut here: \d+ more lines; see -v, --format json\)$/);
+    expect(lines[0]).toContain('| metric_0=0;;;0;1000000');
+  });
+
+  it('keeps -v within 8 KiB', () => {
+    const out = render([result({ summary: 's', details: many, advice: many })], 1).text;
+    expect(bytes(out)).toBeLessThanOrEqual(OUTPUT_LIMITS.verbose);
+    expect(out.trimEnd().split('\n').at(-1)).toMatch(/^\(output cut here: /);
+  });
+
+  it('shortens a long summary but never cuts a perfdata item', () => {
+    const out = render([result({ state: State.CRITICAL, summary: 'y'.repeat(3000), perfdata: perf })], 0).text;
+    const first = out.split('\n')[0]!;
+    expect(bytes(first)).toBeLessThanOrEqual(OUTPUT_LIMITS.brief);
+    const [text, items] = first.split(' | ');
+    expect(text).toMatch(/^CONNTRACK CRITICAL - y+\.\.\.$/);
+    for (const item of items!.split(' ')) expect(item).toMatch(/^metric_\d+=\d+;;;0;1000000$/);
+  });
+
+  it('drops whole perfdata items from the end when they alone are too long', () => {
+    const huge = Array.from({ length: 200 }, (_, i) => ({ label: `m_${i}`, value: 123456789, min: 0, max: 987654321 }));
+    const first = render([result({ summary: 'short', perfdata: huge })], 0).text.split('\n')[0]!;
+    expect(bytes(first)).toBeLessThanOrEqual(OUTPUT_LIMITS.brief);
+    const items = first.split(' | ')[1]!.split(' ');
+    expect(items.length).toBeGreaterThan(5);
+    expect(items.at(-1)).toMatch(/^m_\d+=123456789;;;0;987654321$/);
+    expect(items[0]).toBe('m_0=123456789;;;0;987654321');
+  });
+
+  it('does not cut multi-byte characters', () => {
+    const out = render([result({ summary: 'é'.repeat(2000) })], 0).text;
+    expect(out).not.toContain('\uFFFD');
+    expect(bytes(out)).toBeLessThanOrEqual(OUTPUT_LIMITS.brief);
+  });
+
+  it('leaves output that fits alone', () => {
+    expect(render([result({ summary: 'fine', notes: ['a', 'b'] })], 0).text).toBe('CONNTRACK OK - fine\na\nb\n');
+  });
+});
