@@ -38,6 +38,8 @@ export interface NamespacesOutcome {
   readonly result: Result;
   /** Baselines for the next run, by inode: the namespaces read now, and the last good one of those that could not be read. */
   readonly counters: Record<string, SavedCounters>;
+  /** The highest count of any namespace read: a table can fill in one of them while the host's is low. */
+  readonly highestCount?: number;
 }
 
 interface Judged {
@@ -134,7 +136,11 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
     if (worstOne.usage !== undefined) perfdata.push({ label: 'worst_usage', value: Number(plainNumber(Math.floor(worstOne.usage * 10) / 10, 1)), uom: '%', min: 0, max: 100 });
   }
 
-  const summary = notOk.length ? `${notOk[0]!.text}${notOk.length > 1 ? ` (and ${notOk.length - 1} more ${notOk.length === 2 ? 'namespace' : 'namespaces'} not OK)` : ''}` : '';
+  const parts: string[] = [];
+  if (notOk.length) parts.push(`${notOk[0]!.text}${notOk.length > 1 ? ` (and ${notOk.length - 1} more ${notOk.length === 2 ? 'namespace' : 'namespaces'} not OK)` : ''}`);
+  // Never let a namespace that was not read pass for one that is fine.
+  if (unread.length) parts.push(`${unread.length} ${unread.length === 1 ? 'namespace' : 'namespaces'} not checked${input.uid === 0 ? '' : ' (needs root)'}`);
+  const summary = parts.join('; ');
 
   const counters: Record<string, SavedCounters> = {};
   for (const e of others) {
@@ -158,5 +164,6 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
       },
     },
     counters,
+    highestCount: judged.length ? Math.max(...judged.map((j) => j.count)) : undefined,
   };
 }

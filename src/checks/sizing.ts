@@ -88,7 +88,7 @@ export function checkSizing(input: SizingInput): Result {
   if (buckets !== undefined && buckets > 0) {
     const r = max / buckets;
     details.push(
-      `hash table: ${buckets} buckets for ${max} entries: max/buckets ${plainNumber(r, 2)} (this kernel's default is ${ratio}); average chain ${plainNumber((count * 2) / buckets, 2)} now, ${plainNumber((max * 2) / buckets, 2)} when full`,
+      `hash table: ${buckets} buckets for ${max} entries: max/buckets ${plainNumber(r, r < 0.01 ? 6 : 2)} (this kernel's default is ${ratio}); average chain ${plainNumber((count * 2) / buckets, 2)} now, ${plainNumber((max * 2) / buckets, 2)} when full`,
     );
     details.push(`memory: up to ${mib(tableBytes(max, buckets))} when full (${max} x ${BYTES_PER_ENTRY} B + ${buckets} x ${BYTES_PER_BUCKET} B)${sizing.memTotalBytes ? ` of ${mib(sizing.memTotalBytes)} RAM` : ''}`);
     if (input.bucketsWarning) {

@@ -113,7 +113,8 @@ export function checkStaleModules(input: StaleModulesInput): Result {
   const rising = (input.newEntries ?? 0) > 0 || (count !== undefined && input.previousCount !== undefined && count > input.previousCount);
   if (rising) {
     const growth = input.newEntries ? `${input.newEntries} new entries since the last check` : `the count rose from ${input.previousCount} to ${count}`;
-    return result(State.WARNING, `conntrack modules loaded but no rule uses them, yet connections are still tracked (${growth})`, [
+    const subject = builtin ? 'conntrack is built in and no rule uses it' : 'conntrack modules loaded but no rule uses them';
+    return result(State.WARNING, `${subject}, yet connections are still tracked (${growth})`, [
       `${noRule}; something still tracks (another namespace's rule does not count here: openvswitch, act_ct, or a rule this check cannot see)`,
     ], remedy(modules, loaded, builtin));
   }

@@ -71,7 +71,8 @@ export function render(results: readonly Result[], verbosity: number): Rendered 
   const ordered = bySeverity(results);
   const perf = results.flatMap((r) => r.perfdata.map(formatPerfdata));
   const limit = verbosity >= 1 ? OUTPUT_LIMITS.verbose : OUTPUT_LIMITS.brief;
-  const first = fitStatusLine(`${PLUGIN_NAME} ${STATE_NAMES[state]} - `, clean(statusSummary(results)), perf, limit);
+  // The newline after each line counts against the limit too.
+  const first = fitStatusLine(`${PLUGIN_NAME} ${STATE_NAMES[state]} - `, clean(statusSummary(results)), perf, limit - 1);
 
   const more: string[] = [];
   for (const r of ordered) {

@@ -343,3 +343,23 @@ export function mergeScans(scans: RuleScan[]): RuleScan {
   }
   return merged;
 }
+
+/**
+ * The chains a dump declares (`:NAME POLICY [p:b]` under `*table`), as
+ * `table chain`. iptables-nft-save shows only the chains it can express, so
+ * a native nftables chain in the same table is not among them.
+ */
+export function declaredChains(text: string): string[] {
+  const chains: string[] = [];
+  let table: string | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    else if (line === 'COMMIT') table = undefined;
+    else if (table && line.startsWith(':')) {
+      const name = line.slice(1).split(/\s+/)[0];
+      if (name) chains.push(`${table} ${name}`);
+    }
+  }
+  return chains;
+}

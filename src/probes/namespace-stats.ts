@@ -14,6 +14,8 @@ export interface NamespaceStatsRequest {
   readonly privileges: Privileges;
   readonly signal: AbortSignal;
   readonly timeoutMs: number;
+  /** Processes whose namespace could not be seen: a namespace may have processes that were not found. */
+  readonly hiddenProcesses?: number;
 }
 
 const MAX_STAT_BYTES = 8 * 1024 * 1024;
@@ -38,7 +40,10 @@ export async function readNamespaceStats(host: HostPaths, ns: NamespaceInfo, req
   const name = ns.names.find((n) => NETNS_NAME.test(n));
   if (!name) return { status: 'unread', reason: 'no process in it and no usable ip netns name' };
   if (host.procRoot !== '/proc') return { status: 'unread', reason: `no process in it, and ip netns exec is not used with --proc ${host.procRoot}` };
-  if (!request.privileges.root) return { status: 'unread', reason: `no process in it: reading it needs 'ip netns exec ${name}', which needs root` };
+  if (!request.privileges.root) {
+    const seen = request.hiddenProcesses ? `no process of it could be seen (${request.hiddenProcesses} processes are hidden from uid ${request.privileges.uid})` : 'no process in it';
+    return { status: 'unread', reason: `${seen}: reading it by name needs 'ip netns exec ${name}', which needs root` };
+  }
   const cat = await findProgram('cat');
   if (!cat) return { status: 'unread', reason: 'cat is not installed' };
   const outcome = await runCommand(netnsStat(name, cat), { signal: request.signal, timeoutMs: request.timeoutMs, maxBytes: MAX_STAT_BYTES });

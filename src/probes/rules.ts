@@ -1,4 +1,4 @@
-import { mergeScans, parseIptablesSave, type RuleScan } from '../parse/iptables-save';
+import { declaredChains, mergeScans, parseIptablesSave, type RuleScan } from '../parse/iptables-save';
 import { parseNftRuleset } from '../parse/nft-ruleset';
 import { NFT_RULESET, RULE_LISTINGS, RULE_LISTINGS_PLAIN, type CommandSpec } from './commands';
 import type { Privileges } from './privileges';
@@ -42,15 +42,15 @@ export async function probeRules(request: RulesRequest): Promise<RulesMeasuremen
   const scans: RuleScan[] = [];
   const sources: string[] = [];
   const failures: string[] = [];
-  // Tables iptables-nft made are nftables tables too: `nft -j` shows them
-  // again (with -j CT --notrack as a bare "xt target CT"), so they are taken
-  // from the -nft-save dumps only.
+  // Chains iptables-nft made are nftables chains too: `nft -j` shows them
+  // again (with -j CT --notrack as a bare "xt target CT"), so their rules are
+  // taken from the -nft-save dumps only. Native chains beside them in the same
+  // table (which those dumps leave out) still come from nft.
   const nftDumped = new Set<string>();
   for (const { spec, outcome } of outcomes) {
     if (outcome.status !== 'ok' || !spec.program.endsWith('-nft-save')) continue;
-    const parsed = parseIptablesSave(outcome.stdout);
     const family = spec.program.startsWith('ip6') ? 'ip6' : 'ip';
-    if (parsed.ok) for (const t of parsed.scan.tables) nftDumped.add(`${family} ${t}`);
+    for (const chain of declaredChains(outcome.stdout)) nftDumped.add(`${family} ${chain}`);
   }
   for (const { spec, outcome } of outcomes) {
     if (outcome.status !== 'ok') {
@@ -62,19 +62,19 @@ export async function probeRules(request: RulesRequest): Promise<RulesMeasuremen
       failures.push(`${outcome.label}: unexpected output: ${parsed.reason}`);
       continue;
     }
-    scans.push(spec === NFT_RULESET ? withoutTables(parsed.scan, nftDumped) : parsed.scan);
+    scans.push(spec === NFT_RULESET ? withoutChains(parsed.scan, nftDumped) : parsed.scan);
     sources.push(outcome.label);
   }
   if (scans.length === 0) return { status: 'unreadable', reasons: failures };
   return { status: 'ok', scan: mergeScans(scans), sources, failures };
 }
 
-/** A scan less the rules of the given tables (the rule total is only of rules kept that matter). */
-export function withoutTables(scan: RuleScan, tables: ReadonlySet<string>): RuleScan {
-  if (tables.size === 0) return scan;
-  const keep = (r: { table: string }) => !tables.has(r.table);
+/** A scan less the rules of the given `family table chain`s (the rule total loses the ones that mattered). */
+export function withoutChains(scan: RuleScan, chains: ReadonlySet<string>): RuleScan {
+  if (chains.size === 0) return scan;
+  const keep = (r: { table: string; chain: string }) => !chains.has(`${r.table} ${r.chain}`);
   const needsConntrack = scan.needsConntrack.filter(keep);
   const exempts = scan.exempts.filter(keep);
   const dropped = scan.needsConntrack.length + scan.exempts.length - needsConntrack.length - exempts.length;
-  return { tables: scan.tables.filter((t) => !tables.has(t)), rules: Math.max(0, scan.rules - dropped), needsConntrack, exempts };
+  return { ...scan, rules: Math.max(0, scan.rules - dropped), needsConntrack, exempts };
 }

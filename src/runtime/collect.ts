@@ -38,6 +38,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
   const host: HostPaths = { procRoot: options.procRoot, sysRoot: options.sysRoot };
   const [table, privileges, identity] = await Promise.all([probeTable(host), probePrivileges(host), probeIdentity(host)]);
   const tableResult = checkTable(table, options);
+  const ownLabel = (r: Result): Result => (r.summary ? { ...r, summary: `host: ${r.summary}` } : r);
   // Without conntrack there are no counters to read and no drops to find.
   if (table.count.status === 'missing' && table.module === 'absent') return [tableResult];
 
@@ -64,7 +65,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     Promise.all(
       (inventory?.namespaces ?? [])
         .filter((info) => info.inode !== identity.netns)
-        .map(async (info): Promise<NamespaceEntry> => ({ info, stats: await readNamespaceStats(host, info, { privileges, signal, timeoutMs }) })),
+        .map(async (info): Promise<NamespaceEntry> => ({ info, stats: await readNamespaceStats(host, info, { privileges, signal, timeoutMs, hiddenProcesses: inventory?.hiddenProcesses }) })),
     ),
     probeSizing(host),
   ]);
@@ -90,7 +91,8 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
   const ownLog: LogScan = log.status === 'ok' && inventory ? { ...log, matches: log.matches.filter((m) => m.netns === undefined || !elsewhere.has(m.netns)) } : log;
 
   const results = [
-    tableResult,
+    // Beside namespace findings, the host's own line needs saying whose it is.
+    inventory ? ownLabel(tableResult) : tableResult,
     ...checkPacketLoss(counters, ownLog, baseline, lossOptions(options), identity.nowMs),
     checkStaleModules({
       table,
@@ -109,7 +111,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     const history = baseline.state ? (baseline.counters?.history ?? []) : [];
     const f = forecast(history, identity.nowMs, count, max);
     results.push(checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds }));
-    const peak = Math.max(count, ...history.map(([, c]) => c));
+    const peak = Math.max(count, namespaces?.highestCount ?? 0, ...history.map(([, c]) => c));
     const pressing = results.some((r) => r.state !== State.OK && r.check !== 'modules') || (max > 0 && peak >= 0.7 * max);
     if (max > 0) {
       results.push(

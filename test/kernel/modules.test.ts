@@ -418,7 +418,7 @@ describeKernel(
             console.info(`[modules test] insert counter +${inserted}, count ${count2} -> ${count3}: expecting "(${growth})"`);
             const third = inNs(ns, state);
             expect(third.stderr, 'run 3 stderr').toBe('');
-            const head = `CONNTRACK WARNING - conntrack modules loaded but no rule uses them, yet connections are still tracked (${growth})`;
+            const head = `CONNTRACK WARNING - conntrack is built in and no rule uses it, yet connections are still tracked (${growth})`;
             expect(third.status.startsWith(head), `run 3 status starts with ${JSON.stringify(head)}: ${describeRun(third)}`).toBe(true);
             expect(third.code, `run 3: ${describeRun(third)}`).toBe(1);
             expect(perfdata(third).get('conntrack_rules')).toBe('0');
@@ -494,11 +494,10 @@ describeKernel(
       });
     });
 
-    // KNOWN PLUGIN BUG (reported, not fixed here): src/probes/rules.ts drops the
-    // nft view of every table iptables-nft-save names, including native ones it
-    // cannot show, so this reads "no rule needs conntrack" and the second run
-    // WARNs "yet connections are still tracked". Turn it.fails into it once fixed.
-    it.fails('BUG: counts the native nft masquerade rule and stays OK while it tracks', () => {
+    // iptables-nft-save shows the nat table but not its native chains: their
+    // rules must still come from nft, or the plugin would say no rule needs
+    // conntrack while the kernel tracks.
+    it('counts the native nft masquerade rule and stays OK while it tracks', () => {
       expect(nativeNat, 'the test above ran').toBeDefined();
       const [first, second] = nativeNat!.runs as [BundleRun, BundleRun];
       for (const r of [first, second]) {

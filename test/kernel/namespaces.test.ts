@@ -66,10 +66,6 @@ function hostCount(): number {
   return Number(readFileSync(COUNT_FILE, 'utf8').trim());
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 function describeRun(run: BundleRun): string {
   return `exit ${run.code}; stdout:\n${run.stdout}stderr:\n${run.stderr}`;
 }

@@ -22,6 +22,8 @@ import {
 type StateName = 'OK' | 'WARNING' | 'CRITICAL';
 /** A fresh namespace whose table never overflowed: every counter is still 0. */
 const COUNTERS = 'drop=0c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c';
+/** As root the plugin lists the rules: a namespace with the one MASQUERADE rule, or none. */
+const RULES = (n: number) => ` conntrack_rules=${n}`;
 const EXIT: Record<StateName, number> = { OK: 0, WARNING: 1, CRITICAL: 2 };
 
 /**
@@ -29,13 +31,13 @@ const EXIT: Record<StateName, number> = { OK: 0, WARNING: 1, CRITICAL: 2 };
  * the numbers rather than taken from the plugin's code: usage rounded down to
  * one decimal, thresholds in whole entries rounded down.
  */
-function expectedStatus(state: StateName, count: number, max: number): string {
+function expectedStatus(state: StateName, count: number, max: number, rules: number): string {
   const usage = (Math.floor((count * 1000) / max) / 10).toFixed(1);
   const warning = Math.floor((max * 80) / 100);
   const critical = Math.floor((max * 90) / 100);
   return (
     `CONNTRACK ${state} - ${usage}% of table used (${count} of ${max} entries)` +
-    ` | entries=${count};${warning};${critical};0;${max} usage=${Number(usage)}%;80;90;0;100 ${COUNTERS}`
+    ` | entries=${count};${warning};${critical};0;${max} usage=${Number(usage)}%;80;90;0;100 ${COUNTERS}${RULES(rules)}`
   );
 }
 
@@ -78,21 +80,21 @@ describeKernel(
       await withNamespace(async (ns) => {
         addMasquerade(ns);
         const max = readConntrackMax();
-        await holdAndCheck(ns, 7, 7, expectedStatus('OK', 7, max), 0);
+        await holdAndCheck(ns, 7, 7, expectedStatus('OK', 7, max, 1), 0);
       });
     });
 
     // With max 10 the default thresholds are 8 and 9 entries, and "80%" means
     // alert above 80%: 8 is the last OK count, 9 warns, 10 is critical.
     it.each([
-      { held: 8, state: 'OK', line: 'CONNTRACK OK - 80.0% of table used (8 of 10 entries) | entries=8;8;9;0;10 usage=80%;80;90;0;100 ' + COUNTERS },
-      { held: 9, state: 'WARNING', line: 'CONNTRACK WARNING - 90.0% of table used (9 of 10 entries) | entries=9;8;9;0;10 usage=90%;80;90;0;100 ' + COUNTERS },
-      { held: 10, state: 'CRITICAL', line: 'CONNTRACK CRITICAL - 100.0% of table used (10 of 10 entries) | entries=10;8;9;0;10 usage=100%;80;90;0;100 ' + COUNTERS },
+      { held: 8, state: 'OK', line: 'CONNTRACK OK - 80.0% of table used (8 of 10 entries) | entries=8;8;9;0;10 usage=80%;80;90;0;100 ' + COUNTERS + RULES(1) },
+      { held: 9, state: 'WARNING', line: 'CONNTRACK WARNING - 90.0% of table used (9 of 10 entries) | entries=9;8;9;0;10 usage=90%;80;90;0;100 ' + COUNTERS + RULES(1) },
+      { held: 10, state: 'CRITICAL', line: 'CONNTRACK CRITICAL - 100.0% of table used (10 of 10 entries) | entries=10;8;9;0;10 usage=100%;80;90;0;100 ' + COUNTERS + RULES(1) },
     ] as const)('with nf_conntrack_max=10 and $held connections held: $state', async ({ held, state, line }) => {
       await withConntrackMax(10, () =>
         withNamespace(async (ns) => {
           addMasquerade(ns);
-          expect(expectedStatus(state, held, 10), 'the expected-line builder agrees with the literal').toBe(line);
+          expect(expectedStatus(state, held, 10, 1), 'the expected-line builder agrees with the literal').toBe(line);
           await holdAndCheck(ns, held, held, line, EXIT[state]);
         }),
       );
@@ -103,7 +105,7 @@ describeKernel(
     it('counts nothing in a namespace without rules, with connections held', async () => {
       await withNamespace(async (ns) => {
         const max = readConntrackMax();
-        await holdAndCheck(ns, 5, 0, expectedStatus('OK', 0, max), 0);
+        await holdAndCheck(ns, 5, 0, expectedStatus('OK', 0, max, 0), 0);
       });
     });
   },
