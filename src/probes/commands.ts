@@ -46,6 +46,9 @@ export const RULE_LISTINGS_PLAIN: readonly CommandSpec[] = [
 
 export const NFT_RULESET: CommandSpec = { program: 'nft', args: ['-j', 'list', 'ruleset'] };
 
+/** Every entry of the table, for --breakdown where /proc/net/nf_conntrack is missing or root-only. Read as a stream, never buffered whole. */
+export const CONNTRACK_LIST: CommandSpec = { program: 'conntrack', args: ['-L'] };
+
 /** `ip netns` names are file names in /run/netns; these are the ones we pass on. */
 export const NETNS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
 
@@ -58,12 +61,12 @@ export function netnsStat(name: string, cat: string): CommandSpec {
 }
 
 /** Commands that may also run through `sudo -n`: fixed argument lists a sudoers line can name exactly. */
-export const SUDO_COMMANDS: readonly CommandSpec[] = [DMESG, CONNTRACK_STATS, ...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN, NFT_RULESET];
+export const SUDO_COMMANDS: readonly CommandSpec[] = [DMESG, CONNTRACK_STATS, CONNTRACK_LIST, ...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN, NFT_RULESET];
 
 /** The shapes allowed, for the audit: a program and a predicate on its arguments. */
 export const ALLOWED: ReadonlyArray<{ program: string; allows(args: readonly string[]): boolean }> = [
   { program: 'dmesg', allows: (a) => same(a, DMESG.args) },
-  { program: 'conntrack', allows: (a) => same(a, CONNTRACK_STATS.args) },
+  { program: 'conntrack', allows: (a) => same(a, CONNTRACK_STATS.args) || same(a, CONNTRACK_LIST.args) },
   { program: 'journalctl', allows: (a) => same(a.slice(0, -1), journalKernel(0).args.slice(0, -1)) && /^@\d+$/.test(a[a.length - 1] ?? '') },
   ...[...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN].map((c) => ({ program: c.program, allows: (a: readonly string[]) => a.length === 0 })),
   { program: 'nft', allows: (a) => same(a, NFT_RULESET.args) },

@@ -1,5 +1,6 @@
 import { counterIncrease } from '../checks/counter-delta';
 import { checkPacketLoss, SAVED_COUNTERS, type PacketLossOptions } from '../checks/packet-loss';
+import { checkBreakdown } from '../checks/breakdown';
 import { checkForecast, forecast } from '../checks/forecast';
 import { checkNamespaces, type NamespaceEntry } from '../checks/namespaces';
 import { checkSizing } from '../checks/sizing';
@@ -7,6 +8,7 @@ import { checkStaleModules } from '../checks/stale-modules';
 import { checkTable } from '../checks/table-usage';
 import type { Result } from '../nagios/result';
 import { State } from '../nagios/state';
+import { probeBreakdown, type BreakdownMeasurement } from '../probes/breakdown';
 import { probeCounters } from '../probes/counters';
 import type { HostPaths } from '../probes/host-paths';
 import { probeIdentity } from '../probes/identity';
@@ -18,13 +20,16 @@ import { probeRules } from '../probes/rules';
 import { probeSizing } from '../probes/sizing';
 import { scanKernelLog } from '../probes/kernel-log';
 import { probePrivileges } from '../probes/privileges';
-import { probeTable } from '../probes/table';
+import { probeTable, type TableMeasurement } from '../probes/table';
 import { chooseBaseline, nextState } from '../state/baseline';
 import { defaultStatePath, loadState, saveState } from '../state/state-file';
 import type { Options } from './options';
 
 /** Pointer size of the machine the plugin runs on: the seed's sizing rule depends on it. */
 const ARCH_BITS = ['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el'].includes(process.arch) ? 64 : 32;
+
+/** The breakdown's share of the run's time: the rest is for the other probes and the output. */
+const BREAKDOWN_SHARE = 0.6;
 
 /** Each child process gets at most this share of the whole run's time. */
 const COMMAND_SHARE = 0.8;
@@ -36,11 +41,11 @@ const COMMAND_SHARE = 0.8;
  */
 export async function collect(options: Options, signal: AbortSignal): Promise<Result[]> {
   const host: HostPaths = { procRoot: options.procRoot, sysRoot: options.sysRoot };
+  const started = Date.now();
   const [table, privileges, identity] = await Promise.all([probeTable(host), probePrivileges(host), probeIdentity(host)]);
-  const tableResult = checkTable(table, options);
   const ownLabel = (r: Result): Result => (r.summary ? { ...r, summary: `host: ${r.summary}` } : r);
   // Without conntrack there are no counters to read and no drops to find.
-  if (table.count.status === 'missing' && table.module === 'absent') return [tableResult];
+  if (table.count.status === 'missing' && table.module === 'absent') return [checkTable(table, options)];
 
   const statePath = options.stateFile === false ? undefined : (options.stateFile ?? defaultStatePath(privileges.uid, identity.netns, options.procRoot));
   const loaded = statePath ? await loadState(statePath, privileges.uid) : undefined;
@@ -48,7 +53,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
 
   const timeoutMs = options.timeoutSeconds * 1000 * COMMAND_SHARE;
   const inventory = options.namespaces === 'all' ? discoverNamespaces(host) : undefined;
-  const [counters, log, modules, rules, namespaceEntries, sizing] = await Promise.all([
+  const [counters, log, modules, rules, namespaceEntries, sizing, breakdown] = await Promise.all([
     probeCounters(host, { privileges, sudo: options.sudo, signal, timeoutMs }),
     scanKernelLog({
       choice: options.kernelLog,
@@ -68,7 +73,12 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
         .map(async (info): Promise<NamespaceEntry> => ({ info, stats: await readNamespaceStats(host, info, { privileges, signal, timeoutMs, hiddenProcesses: inventory?.hiddenProcesses }) })),
     ),
     probeSizing(host),
+    // The breakdown may read a million entries: it stops at its share of the timeout and reports what it counted.
+    options.breakdown
+      ? probeBreakdown(host, { privileges, sudo: options.sudo, signal, deadlineMs: started + options.timeoutSeconds * 1000 * BREAKDOWN_SHARE, top: options.top })
+      : undefined,
   ]);
+  const tableResult = checkTable(withoutUnreplied(table, breakdown, options.excludeUnreplied), options);
 
   const namespaces = inventory
     ? checkNamespaces({
@@ -103,7 +113,9 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       staleState: options.staleModules,
     }),
     ...(namespaces ? [namespaces.result] : []),
+    ...(breakdown ? [checkBreakdown(breakdown)] : []),
   ];
+  if (options.excludeUnreplied) tableResult.notes = [...(tableResult.notes ?? []), unrepliedNote(breakdown)];
 
   if (table.count.status === 'ok' && table.max.status === 'ok') {
     const count = table.count.value;
@@ -162,4 +174,19 @@ function lossOptions(options: Options): PacketLossOptions {
     logDrops: { warning: options.logDropsWarning, critical: options.logDropsCritical },
     logWindowSeconds: options.logWindowSeconds,
   };
+}
+
+/**
+ * --exclude-unreplied: [UNREPLIED] entries (scans, dead peers, DNS) left out
+ * of the count the thresholds see. Only a complete breakdown can say how many.
+ */
+function withoutUnreplied(table: TableMeasurement, breakdown: BreakdownMeasurement | undefined, exclude: boolean): TableMeasurement {
+  if (!exclude || breakdown?.status !== 'ok' || breakdown.summary.truncated || table.count.status !== 'ok') return table;
+  return { ...table, count: { ...table.count, value: Math.max(0, table.count.value - breakdown.summary.unreplied) } };
+}
+
+function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {
+  if (breakdown?.status !== 'ok') return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
+  if (breakdown.summary.truncated) return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
+  return `--exclude-unreplied: ${breakdown.summary.unreplied} [UNREPLIED] entries are left out of the usage`;
 }

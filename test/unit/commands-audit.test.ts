@@ -8,6 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ALLOWED,
+  CONNTRACK_LIST,
   CONNTRACK_STATS,
   DMESG,
   isAllowed,
@@ -39,6 +40,7 @@ describe('the catalogue', () => {
   it('is exactly: dmesg -r, conntrack -S, one journalctl form, the argument-less -save listings, nft -j list ruleset, and cat of the stat file in a named namespace', () => {
     expect(DMESG).toStrictEqual({ program: 'dmesg', args: ['-r'] });
     expect(CONNTRACK_STATS).toStrictEqual({ program: 'conntrack', args: ['-S'] });
+    expect(CONNTRACK_LIST).toStrictEqual({ program: 'conntrack', args: ['-L'] });
     expect(journalKernel(1_736_942_400)).toStrictEqual({ program: 'journalctl', args: [...JOURNAL_BASE, '@1736942400'] });
     expect(RULE_LISTINGS).toStrictEqual([
       spec('iptables-legacy-save'),
@@ -70,7 +72,7 @@ describe('the catalogue', () => {
   });
 
   it('only the fixed-argument commands may run through sudo', () => {
-    expect(SUDO_COMMANDS).toStrictEqual([DMESG, CONNTRACK_STATS, ...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN, NFT_RULESET]);
+    expect(SUDO_COMMANDS).toStrictEqual([DMESG, CONNTRACK_STATS, CONNTRACK_LIST, ...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN, NFT_RULESET]);
     expect(SUDO_COMMANDS[0]).toBe(DMESG);
     expect(SUDO_COMMANDS[1]).toBe(CONNTRACK_STATS);
     expect(SUDO_COMMANDS.at(-1)).toBe(NFT_RULESET);
@@ -88,6 +90,7 @@ describe('the catalogue', () => {
     ['journalctl copy', spec('journalctl', ...JOURNAL_BASE, '@1736942400')],
     ['dmesg copy', spec('dmesg', '-r')],
     ['conntrack copy', spec('conntrack', '-S')],
+    ['conntrack -L', spec('conntrack', '-L')],
     ['iptables-legacy-save', spec('iptables-legacy-save')],
     ['iptables-nft-save', spec('iptables-nft-save')],
     ['ip6tables-legacy-save', spec('ip6tables-legacy-save')],
@@ -152,7 +155,8 @@ describe('the catalogue', () => {
     ['conntrack -D -p tcp', spec('conntrack', '-D', '-p', 'tcp')],
     ['conntrack -S -F', spec('conntrack', '-S', '-F')],
     ['conntrack -F -S', spec('conntrack', '-F', '-S')],
-    ['conntrack -L', spec('conntrack', '-L')],
+    ['conntrack -L -o extended', spec('conntrack', '-L', '-o', 'extended')],
+    ['conntrack -L -F', spec('conntrack', '-L', '-F')],
     ['conntrack -E', spec('conntrack', '-E')],
     ['conntrack -U', spec('conntrack', '-U', '--mark', '1')],
     ['conntrack -C', spec('conntrack', '-C')],
@@ -270,14 +274,14 @@ describe('source scan: every child process goes through run-command.ts', () => {
     const calls: string[] = [];
     for (const f of files) {
       const text = readFileSync(f, 'utf8');
-      for (const m of text.matchAll(/\brunCommand\(\s*([^,)]+)/g)) {
+      for (const m of text.matchAll(/\b(?:runCommand|streamCommand)\(\s*([^,)]+)/g)) {
         if (/^spec\s*:/.test(m[1]!)) continue; // the definition
         calls.push(`${relative(REPO, f)}: ${m[1]!.trim()}`);
       }
     }
     expect(calls.length).toBeGreaterThan(0);
     // rules.ts passes `spec` from its list of catalogue listings.
-    for (const c of calls) expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|journalKernel\(.*|netnsStat\(.*|spec)$/);
+    for (const c of calls) expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|CONNTRACK_LIST|journalKernel\(.*|netnsStat\(.*|spec)$/);
   });
 
   it('no file spawns processes some other way (process.binding, worker threads, shells)', () => {
