@@ -2,7 +2,9 @@ import { declaredChains, mergeScans, parseIptablesSave, type RuleScan } from '..
 import { parseNftRuleset } from '../parse/nft-ruleset';
 import { NFT_RULESET, RULE_LISTINGS, RULE_LISTINGS_PLAIN, type CommandSpec } from './commands';
 import type { Privileges } from './privileges';
-import { findProgram, runCommand } from './run-command';
+import { findProgram, runCommand, type CommandOutcome } from './run-command';
+import { readSmallFile } from './file-read';
+import { join } from 'node:path';
 
 export type RulesMeasurement =
   | { readonly status: 'ok'; readonly scan: RuleScan; readonly sources: string[]; readonly failures: string[] }
@@ -19,12 +21,47 @@ export interface RulesRequest {
 
 export const RULES_FIX = "run as root, or use --sudo with the sudoers lines from the README (they allow the -save listings and 'nft -j list ruleset', nothing else)";
 
-/** Which listings this host has: both iptables backends where they exist, the plain names where they do not, and nft. */
-async function listingsFor(): Promise<CommandSpec[]> {
-  const split = [];
-  for (const c of RULE_LISTINGS) if (await findProgram(c.program)) split.push(c);
-  const iptables = split.length ? split : (await Promise.all(RULE_LISTINGS_PLAIN.map(async (c) => ((await findProgram(c.program)) ? c : undefined)))).filter((c): c is CommandSpec => c !== undefined);
-  return (await findProgram(NFT_RULESET.program)) ? [...iptables, NFT_RULESET] : iptables;
+/**
+ * iptables-legacy keeps its table names in /proc/net/ip{,6}_tables_names: a
+ * missing or empty file means no legacy table, and no listing to start. A file
+ * that cannot be read (through --sudo) says nothing, so the listing runs.
+ */
+async function legacyTablesExist(procRoot: string, program: string): Promise<boolean> {
+  const file = program.startsWith('ip6') ? 'net/ip6_tables_names' : 'net/ip_tables_names';
+  const read = await readSmallFile(join(procRoot, file));
+  if (read.status === 'missing') return false;
+  return read.status !== 'ok' || read.text.trim() !== '';
+}
+
+type Outcome = { spec: CommandSpec; outcome: CommandOutcome };
+
+/**
+ * The listings to run, and only those that can show something: each program
+ * started costs more than the rest of a check. nft shows every nftables
+ * table, so the -nft-save dumps (which classify iptables-nft's own rules
+ * exactly) run only for the families nft shows; without nft, they all run.
+ */
+async function runListings(request: RulesRequest, sudo: boolean): Promise<Outcome[]> {
+  const run = async (spec: CommandSpec): Promise<Outcome> => ({ spec, outcome: await runCommand(spec, { signal: request.signal, timeoutMs: request.timeoutMs, sudo }) });
+  const installed = async (specs: readonly CommandSpec[]) => (await Promise.all(specs.map(async (c) => ((await findProgram(c.program)) ? c : undefined)))).filter((c): c is CommandSpec => c !== undefined);
+  const split = await installed(RULE_LISTINGS);
+  if (split.length === 0) return Promise.all([...(await installed(RULE_LISTINGS_PLAIN)), ...(await installed([NFT_RULESET]))].map(run));
+
+  const legacy = split.filter((c) => c.program.includes('-legacy-'));
+  const nftSaves = split.filter((c) => c.program.includes('-nft-'));
+  const [legacyOutcomes, nft] = await Promise.all([
+    Promise.all((await Promise.all(legacy.map(async (c) => ((await legacyTablesExist(request.procRoot, c.program)) ? c : undefined)))).filter((c): c is CommandSpec => c !== undefined).map(run)),
+    (await findProgram(NFT_RULESET.program)) ? run(NFT_RULESET) : undefined,
+  ]);
+  let wanted = nftSaves;
+  if (nft?.outcome.status === 'ok') {
+    const parsed = parseNftRuleset(nft.outcome.stdout);
+    if (parsed.ok) {
+      const families = new Set(parsed.scan.tables.map((t) => t.split(' ')[0]));
+      wanted = nftSaves.filter((c) => families.has(c.program.startsWith('ip6') ? 'ip6' : 'ip'));
+    }
+  }
+  return [...legacyOutcomes, ...(nft ? [nft] : []), ...(await Promise.all(wanted.map(run)))];
 }
 
 export async function probeRules(request: RulesRequest): Promise<RulesMeasurement> {
@@ -34,11 +71,9 @@ export async function probeRules(request: RulesRequest): Promise<RulesMeasuremen
   const sudo = !request.privileges.netAdmin;
   if (sudo && !request.sudo) return { status: 'unreadable', reasons: [`listing rules needs CAP_NET_ADMIN: ${RULES_FIX}`] };
 
-  const listings = await listingsFor();
-  if (listings.length === 0) return { status: 'unreadable', reasons: ['neither iptables-save nor nft is installed'] };
-  const outcomes = await Promise.all(
-    listings.map(async (spec) => ({ spec, outcome: await runCommand(spec, { signal: request.signal, timeoutMs: request.timeoutMs, sudo }) })),
-  );
+  const anything = await Promise.all([...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN, NFT_RULESET].map((c) => findProgram(c.program)));
+  if (!anything.some(Boolean)) return { status: 'unreadable', reasons: ['neither iptables-save nor nft is installed'] };
+  const outcomes = await runListings(request, sudo);
   const scans: RuleScan[] = [];
   const sources: string[] = [];
   const failures: string[] = [];

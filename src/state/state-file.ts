@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -20,8 +19,18 @@ const MAX_STATE_BYTES = 4 * 1024 * 1024;
  * `ip netns exec a check_conntrack` and `... b ...` do not share a baseline.
  */
 export function defaultStatePath(uid: number, netns: number | undefined, procRoot: string): string {
-  const tree = procRoot === '/proc' ? '' : `-${createHash('sha256').update(procRoot).digest('hex').slice(0, 12)}`;
+  const tree = procRoot === '/proc' ? '' : `-${fnv1a(procRoot)}`;
   return join(`/var/tmp/check_conntrack-${uid}`, `state-${netns ?? 'unknown'}${tree}.json`);
+}
+
+/**
+ * A short, stable name for a --proc path. Not for security: node:crypto would
+ * cost every run a few milliseconds of module loading for this alone.
+ */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
 
 function errno(err: unknown): string {
@@ -90,7 +99,8 @@ export async function saveState(path: string, state: SavedState, uid: number): P
   const dirProblem = await checkDirectory(dir, uid);
   if (dirProblem) return { status: 'failed', reason: `not writing the state file ${path}: ${dirProblem}` };
 
-  const temp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+  // O_EXCL below makes a clash fail safely; the name only has to differ between concurrent runs.
+  const temp = join(dir, `.${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.tmp`);
   let handle;
   try {
     handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
