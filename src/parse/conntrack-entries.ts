@@ -72,7 +72,7 @@ const MAX_PORT_PROTOCOLS = 8;
 /** Where names past MAX_NAMES are counted; no real name has parentheses. */
 const OTHER = '(other)';
 /** The most of a chunk decoded into one string; see EntryTally.region. */
-const WINDOW = 256 * 1024;
+const WINDOW = 64 * 1024;
 const DEFAULT_TOP = 10;
 const DEFAULT_CAPACITY = 1024;
 const MAX_CAPACITY = 1 << 20;
@@ -86,7 +86,6 @@ class Scan {
   l3End = -1;
   protoStart = 0;
   protoEnd = 0;
-  protoNum = 0;
   timeout = -1;
   stateStart = -1;
   stateEnd = -1;
@@ -301,20 +300,17 @@ function scanEntry(s: string, start: number, end: number, r: Scan, everything: b
   if (isName(s, a, b)) {
     const numberStart = skipBlanks(s, b, end);
     const numberEnd = tokenEnd(s, numberStart, end, r);
-    const protoNum = decimalAt(s, numberStart, numberEnd, 255);
-    if (protoNum < 0) return false;
+    if (decimalAt(s, numberStart, numberEnd, 255) < 0) return false;
     r.l3Start = nameStart;
     r.l3End = nameEnd;
     r.protoStart = a;
     r.protoEnd = b;
-    r.protoNum = protoNum;
     a = skipBlanks(s, numberEnd, end);
     b = tokenEnd(s, a, end, r);
   } else {
     if (number > 255) return false;
     r.protoStart = nameStart;
     r.protoEnd = nameEnd;
-    r.protoNum = number;
   }
 
   const timeout = timeoutAt(s, a, b);
@@ -704,6 +700,10 @@ class BestOf<T> {
   }
 }
 
+/**
+ * Summarises one read of a table (see TallySummary). Per line it keeps nothing but
+ * counter increments, so memory is set by the options, not by the table.
+ */
 export class EntryTally {
   private readonly scan = new Scan();
   private readonly top: number;
