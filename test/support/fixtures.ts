@@ -24,7 +24,8 @@ export function rootArgs(dir: string): string[] {
  */
 export function copyFixture(name: string): { dir: string; write(relative: string, text: string): void; dispose(): void } {
   const dir = mkdtempSync(join(tmpdir(), `cc-fixture-${name}-`));
-  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  // verbatimSymlinks: proc/self/ns/net is a link to 'net:[N]', which must stay as written.
+  cpSync(join(FIXTURES, name), dir, { recursive: true, verbatimSymlinks: true });
   return {
     dir,
     write: (relative, text) => writeFileSync(join(dir, relative), text),
