@@ -4,7 +4,6 @@ import type { Range } from '../nagios/range';
 import type { Result } from '../nagios/result';
 import { severity, State, STATE_NAMES, worst } from '../nagios/state';
 import { evaluate } from '../nagios/thresholds';
-import type { LogMatch } from '../probes/kernel-log';
 import type { NamespaceStats } from '../probes/namespace-stats';
 import type { NamespaceInfo, NamespaceInventory } from '../probes/namespaces';
 import type { SavedCounters } from '../state/schema';
@@ -28,7 +27,8 @@ export interface NamespacesInput {
   readonly loss: PacketLossOptions;
   /** Baselines from the last check, by inode; only from this boot. */
   readonly baselines?: Readonly<Record<string, SavedCounters>>;
-  readonly logMatches: readonly LogMatch[];
+  /** 'table full' messages by the namespace inode they name. */
+  readonly logByNetns: Readonly<Record<string, number>>;
   readonly top: number;
   readonly uid: number;
   readonly nowMs: number;
@@ -89,7 +89,7 @@ function judge(entry: NamespaceEntry, input: NamespacesInput): Judged | undefine
       }
     }
   }
-  const messages = input.logMatches.filter((m) => m.netns === entry.info.inode).reduce((n, m) => n + (m.count ?? 1), 0);
+  const messages = input.logByNetns[String(entry.info.inode)] ?? 0;
   if (messages > 0) {
     states.push(evaluate(messages, input.loss.logDrops));
     facts.push(`${messages} 'table full' ${messages === 1 ? 'message' : 'messages'} in the kernel log`);

@@ -152,21 +152,25 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
   if (scan.status === 'disabled') return undefined;
   if (scan.status === 'unreadable') {
     const tried = scan.attempts.map((a) => `${a.source}: ${a.reason}`).join('; ');
+    // The fix for a refusal is a privilege; a program that hung or crashed needs no group.
+    const refused = scan.attempts.some((a) => /permi|CAP_SYSLOG|dmesg_restrict|needs root|systemd-journal|EACCES|EPERM/i.test(a.reason));
     return {
       check: 'kernel-log',
       state: State.OK,
       summary: '',
       details: [],
-      notes: [`kernel log not readable (${tried}); ${LOG_FIX}`],
+      notes: [`kernel log not readable (${tried})${refused ? `; ${LOG_FIX}` : ''}`],
       perfdata: [],
       data: { unreadable: scan.attempts },
     };
   }
-  const n = scan.matches.reduce((sum, m) => sum + (m.count ?? 1), 0);
+  const n = scan.messages;
   const when = describeLog(scan, options.logWindowSeconds);
   const state = evaluate(n, options.logDrops);
-  const newest = scan.matches.reduce<number | undefined>((t, m) => (m.timeMs !== undefined && (t === undefined || m.timeMs > t) ? m.timeMs : t), undefined);
-  const namespaces = [...new Set(scan.matches.map((m) => m.netns).filter((x): x is number => x !== undefined))];
+  const newest = scan.newestMs;
+  const namespaces = Object.keys(scan.byNetns)
+    .filter((k) => k !== '')
+    .map(Number);
   const facts: string[] = [];
   if (newest !== undefined) facts.push(`newest ${new Date(newest).toISOString().replace(/\.\d+Z$/, 'Z')}`);
   if (namespaces.length) facts.push(`netns ${namespaces.join(', ')}`);

@@ -81,7 +81,7 @@ export async function probeBreakdown(host: HostPaths, request: BreakdownRequest)
     return { status: 'unavailable', reasons };
   }
   const tally = new EntryTally({ top: request.top });
-  const outcome = await streamCommand(CONNTRACK_LIST, { signal: request.signal, timeoutMs: Math.max(1, request.deadlineMs - Date.now()), sudo }, (chunk) => {
+  const outcome = await streamCommand(CONNTRACK_LIST, { signal: request.signal, deadlineMs: request.deadlineMs, sudo }, (chunk) => {
     tally.push(chunk);
     return Date.now() < request.deadlineMs;
   });

@@ -21,7 +21,8 @@ export interface CounterRequest {
   readonly privileges: Privileges;
   readonly sudo: boolean;
   readonly signal: AbortSignal;
-  readonly timeoutMs: number;
+  /** When every program it starts must be gone (ms since the epoch). */
+  readonly deadlineMs: number;
 }
 
 export async function probeCounters(host: HostPaths, request: CounterRequest): Promise<CountersMeasurement> {
@@ -56,7 +57,7 @@ export async function probeCounters(host: HostPaths, request: CounterRequest): P
   }
   const outcome = await runCommand(CONNTRACK_STATS, {
     signal: request.signal,
-    timeoutMs: request.timeoutMs,
+    deadlineMs: request.deadlineMs,
     sudo: !privileges.netAdmin && sudo,
     maxBytes: MAX_STAT_BYTES,
   });

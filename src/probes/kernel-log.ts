@@ -2,7 +2,6 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import {
   classifyMessage,
-  forEachCandidateLine,
   LogScanner,
   mightMatter,
   parseDmesgLine,
@@ -12,10 +11,11 @@ import {
   type LogRecord,
 } from '../parse/kernel-log';
 import type { SavedLogPosition } from '../state/schema';
-import { DMESG, journalKernel } from './commands';
+import { DMESG, journalKernel, type CommandSpec } from './commands';
 import type { RunIdentity } from './identity';
 import type { Privileges } from './privileges';
-import { runCommand } from './run-command';
+import { streamCommand } from './run-command';
+import { preview } from '../parse/decimal';
 
 export type LogChoice = 'auto' | 'kmsg' | 'dmesg' | 'journal' | 'none' | { file: string };
 
@@ -38,6 +38,12 @@ export type LogScan =
   | {
       status: 'ok';
       source: string;
+      /** 'table full' messages found (a folded rsyslog repeat counts each time). */
+      messages: number;
+      /** The same by the namespace they name; '' for messages that name none. */
+      byNetns: Record<string, number>;
+      newestMs?: number;
+      /** The last few matching lines, as samples: a flood keeps the same memory as a trickle. */
       matches: LogMatch[];
       /** Messages the kernel's rate limiter swallowed: the drop lines are a lower bound. */
       suppressed: number;
@@ -59,7 +65,8 @@ export interface LogRequest {
   privileges: Privileges;
   sudo: boolean;
   signal: AbortSignal;
-  timeoutMs: number;
+  /** When every program it starts must be gone (ms since the epoch). */
+  deadlineMs: number;
 }
 
 /** Where "new" starts: the first of these the source can compare against decides. */
@@ -98,9 +105,15 @@ function cutoffFor(request: LogRequest): Cutoff {
   return { bootUsec, wallMs: identity.nowMs - windowSeconds * 1000, sinceLastRun: false };
 }
 
-/** Collects matches and the position of the last record read. */
+/** How many matching lines are kept as samples. */
+const SAMPLES = 20;
+
+/** Counts matches, keeps a few, and notes the position of the last record read. */
 class Collector {
   readonly matches: LogMatch[] = [];
+  messages = 0;
+  readonly byNetns: Record<string, number> = {};
+  newestMs?: number;
   suppressed = 0;
   undated = 0;
   lastSeq?: number;
@@ -136,12 +149,19 @@ class Collector {
   offer(record: LogRecord, alwaysNew = false): void {
     const event = classifyMessage(record.text);
     if (!event || !(alwaysNew || this.isNew(record))) return;
+    const times = record.repeated ?? 1;
     if (event.kind === 'table-full') {
-      this.matches.push({ count: record.repeated ?? 1, netns: event.netns, timeMs: wallTime(record, this.bootTimeMs), text: record.text.trim() });
+      const timeMs = wallTime(record, this.bootTimeMs);
+      this.messages += times;
+      const key = event.netns === undefined ? '' : String(event.netns);
+      this.byNetns[key] = (this.byNetns[key] ?? 0) + times;
+      if (timeMs !== undefined && (this.newestMs === undefined || timeMs > this.newestMs)) this.newestMs = timeMs;
+      this.matches.push({ count: times, netns: event.netns, timeMs, text: record.text.trim() });
+      if (this.matches.length > SAMPLES) this.matches.shift();
     } else if (event.kind === 'suppressed') {
       // A suppression line counts only when it follows drop messages: other
       // subsystems share net_ratelimit.
-      if (this.matches.length > 0) this.suppressed += event.count * (record.repeated ?? 1);
+      if (this.messages > 0) this.suppressed += event.count * times;
     }
   }
 
@@ -217,6 +237,9 @@ function finish(source: string, label: string, c: Collector, request: LogRequest
   return {
     status: 'ok',
     source: label,
+    messages: c.messages,
+    byNetns: c.byNetns,
+    newestMs: c.newestMs,
     matches: c.matches,
     suppressed: c.suppressed,
     position: c.position(source, request.previous, cutoff),
@@ -226,33 +249,58 @@ function finish(source: string, label: string, c: Collector, request: LogRequest
   };
 }
 
-/** Command output: only candidate lines are parsed; the last line gives the position. */
-function scanLines(text: string, parse: (line: string) => LogRecord | undefined, c: Collector): void {
-  forEachCandidateLine(text, (line) => {
-    const record = parse(line);
-    if (record) c.offer(record);
-  });
-  const trimmed = text.trimEnd();
-  const last = parse(trimmed.slice(trimmed.lastIndexOf('\n') + 1));
-  if (last) c.advance(last);
-}
+/** What a log program may print before it is stopped: far more than any ring buffer holds. */
+const MAX_COMMAND_BYTES = MAX_LOG_BYTES;
 
-async function readDmesg(request: LogRequest, cutoff: Cutoff, sudo: boolean): Promise<LogScan | LogAttempt> {
-  const outcome = await runCommand(DMESG, { signal: request.signal, timeoutMs: request.timeoutMs, sudo, maxBytes: MAX_LOG_BYTES });
-  if (outcome.status !== 'ok') return { source: outcome.label, reason: outcome.reason ?? outcome.status };
+/**
+ * A log program's output, scanned as it streams: only candidate lines are
+ * decoded, memory stays flat however much it prints, and the event loop stays
+ * free for the timeout. Output that cannot be a log at all (no line of it
+ * carries a time) is a failure of that source, not an empty log.
+ */
+async function readCommandLog(spec: CommandSpec, parse: (line: string) => LogRecord | undefined, request: LogRequest, cutoff: Cutoff, sudo: boolean): Promise<LogScan | LogAttempt> {
   const c = new Collector(cutoff, bootTime(request.identity));
-  scanLines(outcome.stdout, parseDmesgLine, c);
-  return finish('dmesg', outcome.label, c, request, cutoff, outcome.truncated ? ['dmesg output was cut off at 64 MiB'] : []);
+  let bytes = 0;
+  let lastLine = '';
+  let dated = false;
+  const scanner = new LogScanner((line) => {
+    const record = parse(line);
+    if (!record) return;
+    dated ||= isDated(record);
+    c.offer(record);
+  });
+  const outcome = await streamCommand(spec, { signal: request.signal, deadlineMs: request.deadlineMs, sudo }, (chunk) => {
+    bytes += chunk.length;
+    scanner.push(chunk);
+    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const newline = data.lastIndexOf(10);
+    if (newline > 0) lastLine = data.toString('utf8', data.lastIndexOf(10, newline - 1) + 1, newline);
+    return bytes < MAX_COMMAND_BYTES;
+  });
+  if (outcome.status !== 'ok') return { source: outcome.label, reason: outcome.reason ?? outcome.status };
+  if (!outcome.truncated) scanner.end();
+  const last = lastLine ? parse(lastLine) : undefined;
+  if (last) {
+    dated ||= isDated(last);
+    c.advance(last);
+  }
+  if (bytes > 0 && !dated) return { source: outcome.label, reason: `unexpected output, not a kernel log (last line: '${preview(lastLine)}')` };
+  const notes = outcome.truncated ? [`${outcome.label} printed more than ${MAX_COMMAND_BYTES / 1024 / 1024} MiB: it was stopped and the rest not read`] : [];
+  return finish(spec === DMESG ? 'dmesg' : 'journal', outcome.label, c, request, cutoff, notes);
 }
 
-async function readJournal(request: LogRequest, cutoff: Cutoff): Promise<LogScan | LogAttempt> {
+function isDated(record: LogRecord): boolean {
+  return record.seq !== undefined || record.bootUsec !== undefined || record.wallMs !== undefined;
+}
+
+function readDmesg(request: LogRequest, cutoff: Cutoff, sudo: boolean): Promise<LogScan | LogAttempt> {
+  return readCommandLog(DMESG, parseDmesgLine, request, cutoff, sudo);
+}
+
+function readJournal(request: LogRequest, cutoff: Cutoff): Promise<LogScan | LogAttempt> {
   // --since takes whole seconds: ask from the second before, and let the
   // collector drop what is not newer than the cutoff.
-  const outcome = await runCommand(journalKernel(cutoff.wallMs / 1000), { signal: request.signal, timeoutMs: request.timeoutMs, maxBytes: MAX_LOG_BYTES });
-  if (outcome.status !== 'ok') return { source: outcome.label, reason: outcome.reason ?? outcome.status };
-  const c = new Collector(cutoff, bootTime(request.identity));
-  scanLines(outcome.stdout, parseJournalLine, c);
-  return finish('journal', outcome.label, c, request, cutoff);
+  return readCommandLog(journalKernel(cutoff.wallMs / 1000), parseJournalLine, request, cutoff, false);
 }
 
 /**

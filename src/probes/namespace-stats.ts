@@ -13,7 +13,8 @@ export type NamespaceStats =
 export interface NamespaceStatsRequest {
   readonly privileges: Privileges;
   readonly signal: AbortSignal;
-  readonly timeoutMs: number;
+  /** When every program it starts must be gone (ms since the epoch). */
+  readonly deadlineMs: number;
   /** Processes whose namespace could not be seen: a namespace may have processes that were not found. */
   readonly hiddenProcesses?: number;
 }
@@ -46,7 +47,7 @@ export async function readNamespaceStats(host: HostPaths, ns: NamespaceInfo, req
   }
   const cat = await findProgram('cat');
   if (!cat) return { status: 'unread', reason: 'cat is not installed' };
-  const outcome = await runCommand(netnsStat(name, cat), { signal: request.signal, timeoutMs: request.timeoutMs, maxBytes: MAX_STAT_BYTES });
+  const outcome = await runCommand(netnsStat(name, cat), { signal: request.signal, deadlineMs: request.deadlineMs, maxBytes: MAX_STAT_BYTES });
   if (outcome.status !== 'ok') return { status: 'unread', reason: `${outcome.label}: ${outcome.reason ?? outcome.status}` };
   const parsed = parseProcStat(outcome.stdout);
   return parsed.ok ? { status: 'ok', source: outcome.label, stats: parsed.stats } : { status: 'unread', reason: `unexpected output from ${outcome.label}: ${parsed.reason}` };

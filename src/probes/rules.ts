@@ -16,7 +16,8 @@ export interface RulesRequest {
   readonly privileges: Privileges;
   readonly sudo: boolean;
   readonly signal: AbortSignal;
-  readonly timeoutMs: number;
+  /** When every program it starts must be gone (ms since the epoch). */
+  readonly deadlineMs: number;
 }
 
 export const RULES_FIX = "run as root, or use --sudo with the sudoers lines from the README (they allow the -save listings and 'nft -j list ruleset', nothing else)";
@@ -42,7 +43,7 @@ type Outcome = { spec: CommandSpec; outcome: CommandOutcome };
  * exactly) run only for the families nft shows; without nft, they all run.
  */
 async function runListings(request: RulesRequest, sudo: boolean): Promise<Outcome[]> {
-  const run = async (spec: CommandSpec): Promise<Outcome> => ({ spec, outcome: await runCommand(spec, { signal: request.signal, timeoutMs: request.timeoutMs, sudo }) });
+  const run = async (spec: CommandSpec): Promise<Outcome> => ({ spec, outcome: await runCommand(spec, { signal: request.signal, deadlineMs: request.deadlineMs, sudo }) });
   const installed = async (specs: readonly CommandSpec[]) => (await Promise.all(specs.map(async (c) => ((await findProgram(c.program)) ? c : undefined)))).filter((c): c is CommandSpec => c !== undefined);
   const split = await installed(RULE_LISTINGS);
   if (split.length === 0) return Promise.all([...(await installed(RULE_LISTINGS_PLAIN)), ...(await installed([NFT_RULESET]))].map(run));

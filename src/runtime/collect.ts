@@ -31,7 +31,7 @@ const ARCH_BITS = ['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips
 /** The breakdown's share of the run's time: the rest is for the other probes and the output. */
 const BREAKDOWN_SHARE = 0.6;
 
-/** Each child process gets at most this share of the whole run's time. */
+/** Programs must be gone by this share of the run's time, leaving the rest for the output. */
 const COMMAND_SHARE = 0.8;
 
 /**
@@ -51,10 +51,11 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
   const loaded = statePath ? await loadState(statePath, privileges.uid) : undefined;
   const baseline = chooseBaseline(loaded, identity);
 
-  const timeoutMs = options.timeoutSeconds * 1000 * COMMAND_SHARE;
+  // One deadline for every program, however many run one after another.
+  const deadlineMs = started + options.timeoutSeconds * 1000 * COMMAND_SHARE;
   const inventory = options.namespaces === 'all' ? discoverNamespaces(host) : undefined;
   const [counters, log, modules, rules, namespaceEntries, sizing, breakdown] = await Promise.all([
-    probeCounters(host, { privileges, sudo: options.sudo, signal, timeoutMs }),
+    probeCounters(host, { privileges, sudo: options.sudo, signal, deadlineMs }),
     scanKernelLog({
       choice: options.kernelLog,
       previous: baseline.state ? baseline.log : undefined,
@@ -63,14 +64,14 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       privileges,
       sudo: options.sudo,
       signal,
-      timeoutMs,
+      deadlineMs,
     }),
     probeModules(host),
-    probeRules({ procRoot: options.procRoot, privileges, sudo: options.sudo, signal, timeoutMs }),
+    probeRules({ procRoot: options.procRoot, privileges, sudo: options.sudo, signal, deadlineMs }),
     Promise.all(
       (inventory?.namespaces ?? [])
         .filter((info) => info.inode !== identity.netns)
-        .map(async (info): Promise<NamespaceEntry> => ({ info, stats: await readNamespaceStats(host, info, { privileges, signal, timeoutMs, hiddenProcesses: inventory?.hiddenProcesses }) })),
+        .map(async (info): Promise<NamespaceEntry> => ({ info, stats: await readNamespaceStats(host, info, { privileges, signal, deadlineMs, hiddenProcesses: inventory?.hiddenProcesses }) })),
     ),
     probeSizing(host),
     // The breakdown may read a million entries: it stops at its share of the timeout and reports what it counted.
@@ -90,7 +91,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
         critical: options.critical,
         loss: lossOptions(options),
         baselines: baseline.state?.namespaces,
-        logMatches: log.status === 'ok' ? log.matches : [],
+        logByNetns: log.status === 'ok' ? log.byNetns : {},
         top: options.top,
         uid: privileges.uid,
         nowMs: identity.nowMs,
@@ -98,7 +99,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     : undefined;
   // Messages that name another namespace belong to it, not to this one's log finding.
   const elsewhere = new Set(namespaceEntries.map((e) => e.info.inode));
-  const ownLog: LogScan = log.status === 'ok' && inventory ? { ...log, matches: log.matches.filter((m) => m.netns === undefined || !elsewhere.has(m.netns)) } : log;
+  const ownLog: LogScan = log.status === 'ok' && inventory ? withoutNamespaces(log, elsewhere) : log;
 
   const results = [
     // Beside namespace findings, the host's own line needs saying whose it is.
@@ -189,4 +190,11 @@ function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {
   if (breakdown?.status !== 'ok') return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
   if (breakdown.summary.truncated) return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
   return `--exclude-unreplied: ${breakdown.summary.unreplied} [UNREPLIED] entries are left out of the usage`;
+}
+
+/** The log finding less the messages that name one of the other namespaces checked. */
+function withoutNamespaces(log: Extract<LogScan, { status: 'ok' }>, elsewhere: ReadonlySet<number>): LogScan {
+  const byNetns = Object.fromEntries(Object.entries(log.byNetns).filter(([k]) => k === '' || !elsewhere.has(Number(k))));
+  const messages = Object.values(byNetns).reduce((a, b) => a + b, 0);
+  return { ...log, messages, byNetns, matches: log.matches.filter((m) => m.netns === undefined || !elsewhere.has(m.netns)) };
 }

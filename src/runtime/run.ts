@@ -6,6 +6,7 @@ import { plainNumber } from '../nagios/number';
 import { STATE_NAMES, State } from '../nagios/state';
 import type { Options } from './options';
 import { parseCommandLine } from './cli';
+import { commandsStillRunning } from '../probes/run-command';
 import { collect } from './collect';
 import { TimeoutError, withTimeout } from './timeout';
 
@@ -33,7 +34,8 @@ export async function run(argv: readonly string[]): Promise<Rendered> {
     return options.quietOk && out.state === State.OK ? { state: out.state, text: '' } : out;
   } catch (err) {
     if (err instanceof TimeoutError) {
-      return renderUnknown(`check timed out after ${err.seconds}s (raise it with -t/--timeout)`);
+      const still = commandsStillRunning();
+      return renderUnknown(`check timed out after ${err.seconds}s${still.length ? ` while ${still.join(', ')} had not answered` : ''} (raise it with -t/--timeout)`);
     }
     return renderUnknown(`internal error: ${describe(err)}`, options.verbosity >= 3 && err instanceof Error && err.stack ? [err.stack] : []);
   } finally {

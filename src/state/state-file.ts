@@ -100,6 +100,13 @@ export async function saveState(path: string, state: SavedState, uid: number): P
   if (dirProblem) return { status: 'failed', reason: `not writing the state file ${path}: ${dirProblem}` };
 
   // O_EXCL below makes a clash fail safely; the name only has to differ between concurrent runs.
+  // rename() would replace a symbolic link with our file: an operator's link
+  // stays as it is, and this run keeps no state.
+  try {
+    if ((await lstat(path)).isSymbolicLink()) return { status: 'failed', reason: `not writing the state file ${path}: it is a symbolic link` };
+  } catch {
+    // not there yet
+  }
   const temp = join(dir, `.${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.tmp`);
   let handle;
   try {

@@ -160,7 +160,8 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     );
     expect(r.code).toBe(3);
     expect(r.lines.some((l) => l.startsWith('drop counters unavailable: ') && l.includes('CONFIG_NF_CONNTRACK_PROCFS'))).toBe(true);
-    expect(r.lines.some((l) => l.startsWith('kernel log not readable (/nonexistent/kern.log: ENOENT') && l.includes('group adm or systemd-journal'))).toBe(true);
+    // A file that is not there is not a matter of privilege: no group advice.
+    expect(r.lines.some((l) => l.startsWith('kernel log not readable (/nonexistent/kern.log: ENOENT') && !l.includes('group adm'))).toBe(true);
   });
 
   it('lets the log decide when there are no counters', () => {

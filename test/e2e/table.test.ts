@@ -50,7 +50,8 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
         `rules not read, so whether conntrack is needed is not known: rules are not listed with --proc ${fixture('linux-4.15').proc}: the listings would show this host's rules`,
         'growth: not enough history yet (it needs two checks at least 30s apart)',
         "hash table: 65536 buckets for 262144 entries: max/buckets 4 (this kernel's default is 4); average chain 4.58 now, 8 when full",
-        'memory: up to 81 MiB when full (262144 x 320 B + 65536 x 8 B)',
+        'memory: up to 81 MiB when full (262144 x 320 B + 65536 x 8 B) of 7962 MiB RAM',
+        'timeouts: TIME_WAIT 2m, established 5d, UDP 30s, UDP stream 2m',
       ]);
     });
 

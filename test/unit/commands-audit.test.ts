@@ -198,7 +198,7 @@ describe('the catalogue', () => {
 });
 
 describe('runCommand enforces the catalogue before running anything', () => {
-  const options = () => ({ signal: new AbortController().signal, timeoutMs: 1000 });
+  const options = () => ({ signal: new AbortController().signal, deadlineMs: Date.now() + 1000 });
 
   it.each([
     [spec('iptables', '-t', 'nat', '-L'), 'refusing to run iptables -t nat -L: not in the command catalogue'],

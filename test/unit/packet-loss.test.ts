@@ -49,10 +49,20 @@ function baselineOf(perCpu: Record<string, number[]>, timeMs = NOW - 300_000): B
 
 const FIRST: Baseline = { missing: 'first check', notes: [] };
 
+/** A scan as the log probe reports it: counts derived from the matching lines given. */
 function okScan(matches: LogMatch[], over: Partial<Extract<LogScan, { status: 'ok' }>> = {}): LogScan {
+  const byNetns: Record<string, number> = {};
+  for (const m of matches) {
+    const key = m.netns === undefined ? '' : String(m.netns);
+    byNetns[key] = (byNetns[key] ?? 0) + (m.count ?? 1);
+  }
+  const times = matches.map((m) => m.timeMs).filter((t): t is number => t !== undefined);
   return {
     status: 'ok',
     source: 'kmsg',
+    messages: matches.reduce((n, m) => n + (m.count ?? 1), 0),
+    byNetns,
+    newestMs: times.length ? Math.max(...times) : undefined,
     matches,
     suppressed: 0,
     position: { source: 'kmsg', seq: 400 },
@@ -427,7 +437,7 @@ describe('checkKernelLog', () => {
     expect(r!.details).toEqual(["kernel log (kmsg): 1 'table full' message since last check", `  ${NETNS_LINE(4026532315)}`]);
   });
 
-  it('several messages: the newest time, each namespace once in order of appearance, suppressed count, the last three lines', () => {
+  it('several messages: the newest time, each namespace once, by inode, suppressed count, the last three lines', () => {
     const matches: LogMatch[] = [
       { count: 1, text: 'a', netns: 222, timeMs: Date.UTC(2025, 0, 15, 11, 0, 0) },
       { count: 1, text: 'b', netns: 111, timeMs: Date.UTC(2025, 0, 15, 11, 30, 0) },
@@ -436,7 +446,7 @@ describe('checkKernelLog', () => {
       { count: 1, text: 'e', netns: 111, timeMs: Date.UTC(2025, 0, 15, 11, 20, 0) },
     ];
     const r = checkKernelLog(okScan(matches, { suppressed: 3939 }), DEFAULTS);
-    expect(r!.summary).toBe("5 'table full' messages in the kernel log since last check (newest 2025-01-15T11:30:00Z, netns 222, 111, 3939 more suppressed)");
+    expect(r!.summary).toBe("5 'table full' messages in the kernel log since last check (newest 2025-01-15T11:30:00Z, netns 111, 222, 3939 more suppressed)");
     expect(r!.details).toEqual(["kernel log (kmsg): 5 'table full' messages since last check", '  c', '  d', '  e']);
   });
 

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,8 +44,8 @@ describe('defaultStatePath', () => {
   });
 
   it('another /proc tree gets its own file, named by a hash of its path', () => {
-    const tag = createHash('sha256').update('/mnt/host/proc').digest('hex').slice(0, 12);
-    expect(defaultStatePath(110, 5, '/mnt/host/proc')).toBe(`/var/tmp/check_conntrack-110/state-5-${tag}.json`);
+    // 32-bit FNV-1a of the path, computed by hand for this one.
+    expect(defaultStatePath(110, 5, '/mnt/host/proc')).toBe('/var/tmp/check_conntrack-110/state-5-64274333.json');
     expect(defaultStatePath(110, 5, '/mnt/host/proc')).not.toBe(defaultStatePath(110, 5, '/mnt/other/proc'));
   });
 });
@@ -239,15 +238,16 @@ describe('saveState', () => {
     expect(readdirSync(dir)).toEqual(['state.json']);
   });
 
-  it('replaces a symbolic link at the path itself, never writing through it', async () => {
+  it('leaves a symbolic link at the path alone: neither written through nor replaced', async () => {
     const { dir, path } = privateDir();
     const victim = join(dir, 'victim');
     writeFileSync(victim, 'precious', { mode: 0o600 });
     symlinkSync(victim, path);
-    expect(await saveState(path, STATE, UID)).toStrictEqual({ status: 'ok' });
+    expect(await saveState(path, STATE, UID)).toStrictEqual({ status: 'failed', reason: `not writing the state file ${path}: it is a symbolic link` });
     expect(readFileSync(victim, 'utf8')).toBe('precious');
-    expect(lstatSync(path).isSymbolicLink()).toBe(false);
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: STATE });
+    expect(lstatSync(path).isSymbolicLink()).toBe(true);
+    // Nothing else written: no temporary file left either.
+    expect(readdirSync(dir).sort()).toEqual(['state.json', 'victim']);
   });
 
   it.each([0o777, 0o775])('refuses a directory of mode %o and writes nothing', async (m) => {
