@@ -10,9 +10,14 @@ export const PLUGIN_NAME = 'CONNTRACK';
  */
 export const OUTPUT_LIMITS = { brief: 1024, verbose: 8192 } as const;
 
-/** Nagios takes the first '|' as the start of perfdata; Icinga splits on it too. */
+/**
+ * Nagios takes the first '|' as the start of perfdata; Icinga splits on it
+ * too. Control characters (an escape sequence from a hostile file) would reach
+ * a terminal or a web page: they become '?'.
+ */
 function clean(text: string): string {
-  return text.replace(/\|/g, '/').replace(/[\r\n]+/g, ' ');
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\|/g, '/').replace(/[\r\n]+/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
 }
 
 export interface Rendered {
@@ -98,6 +103,11 @@ export function render(results: readonly Result[], verbosity: number): Rendered 
 
 /** One line for a check that could not run at all (bad usage, crash, timeout). */
 export function renderUnknown(message: string, extra: readonly string[] = []): Rendered {
-  const lines = [`${PLUGIN_NAME} ${STATE_NAMES[3]} - ${clean(message)}`, ...extra.map(clean)];
-  return { state: 3, text: lines.join('\n') + '\n' };
+  const head = `${PLUGIN_NAME} ${STATE_NAMES[3]} - `;
+  const tail = extra.map(clean);
+  // Whatever the message echoes (a 5,000-character argument), the whole stays within the brief limit.
+  const room = OUTPUT_LIMITS.brief - byteLength(head) - tail.reduce((n, l) => n + byteLength(l) + 1, 0) - 1;
+  const text = clean(message);
+  const first = `${head}${byteLength(text) <= room ? text : `${cutBytes(text, Math.max(0, room - 3))}...`}`;
+  return { state: 3, text: [first, ...tail].join('\n') + '\n' };
 }

@@ -364,7 +364,9 @@ export class LogScanner {
       // Bytes map one to one onto a latin1 string, so string positions are byte
       // offsets, and the ASCII needles and newlines are found whatever the encoding.
       const text = data.toString('latin1', first + 1, last);
-      scanRegion(text, 0, text.length, (from, to) => this.visit(data.toString('utf8', first + 1 + from, first + 1 + to)));
+      scanRegion(text, 0, text.length, (from, to) => {
+        if (to - from <= MAX_LINE_BYTES) this.visit(data.toString('utf8', first + 1 + from, first + 1 + to));
+      });
     }
     this.keep(data.subarray(last + 1));
   }

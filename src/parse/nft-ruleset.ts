@@ -128,7 +128,8 @@ function renderValue(value: Json | undefined, depth: number): string {
     }
   }
   if (key === 'range' && Array.isArray(inner)) return inner.map((v) => renderValue(v, depth + 1)).join('-');
-  const text = JSON.stringify(value);
+  // JSON.stringify would recurse through any depth and overflow the stack.
+  const text = shallowJson(value, 3);
   return text.length > 80 ? `${text.slice(0, 80)}...` : text;
 }
 
@@ -234,4 +235,15 @@ export function parseNftRuleset(json: string): RuleScanParse {
     else scan.needsConntrack.push(ref);
   }
   return { ok: true, scan };
+}
+
+/** JSON text of a value down to `depth` levels; deeper levels are written as '...'. */
+function shallowJson(value: Json | undefined, depth: number): string {
+  if (value === undefined || value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (depth <= 0) return '...';
+  if (Array.isArray(value)) return `[${value.slice(0, 8).map((v) => shallowJson(v, depth - 1)).join(',')}]`;
+  return `{${Object.keys(value)
+    .slice(0, 8)
+    .map((k) => `${JSON.stringify(k)}:${shallowJson(value[k], depth - 1)}`)
+    .join(',')}}`;
 }

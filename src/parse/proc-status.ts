@@ -30,7 +30,7 @@ export function parseProcStatus(text: string): ProcessPrivileges | undefined {
       const effective = decimalField(value, 1);
       if (effective !== undefined) gids.push(effective);
     } else if (key === 'Groups') {
-      gids = gids.concat(value.split(/\s+/).filter((g) => /^\d+$/.test(g)).map(Number));
+      gids = gids.concat(value.split(/\s+/).filter((g) => /^\d+$/.test(g) && Number.isSafeInteger(Number(g))).map(Number));
     } else if (key === 'CapEff' && /^[0-9a-fA-F]{1,32}$/.test(value)) {
       capEff = BigInt(`0x${value}`);
     }
@@ -45,7 +45,7 @@ export function parseGroupFile(text: string): Map<string, number> {
   for (const line of text.split('\n')) {
     const [name, , gid] = line.split(':');
     // The first entry of a name wins, as getgrnam(3) has it.
-    if (name && gid && /^\d+$/.test(gid) && !groups.has(name)) groups.set(name, Number(gid));
+    if (name && gid && /^\d+$/.test(gid) && Number.isSafeInteger(Number(gid)) && !groups.has(name)) groups.set(name, Number(gid));
   }
   return groups;
 }

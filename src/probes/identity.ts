@@ -28,5 +28,6 @@ export async function probeIdentity(host: HostPaths, pid: number | 'self' = 'sel
   ]);
   const bootId = boot.status === 'ok' && /^[0-9a-f-]{36}$/.test(boot.text.trim()) ? boot.text.trim() : undefined;
   const up = uptime.status === 'ok' ? Number(uptime.text.split(' ')[0]) : NaN;
-  return { bootId, netns, uptimeSeconds: Number.isFinite(up) && up >= 0 ? up : undefined, nowMs: Date.now() };
+  // A century of uptime is not a real one: nothing derived from it could be saved.
+  return { bootId, netns, uptimeSeconds: Number.isFinite(up) && up >= 0 && up < 100 * 365 * 86400 ? up : undefined, nowMs: Date.now() };
 }

@@ -1,3 +1,4 @@
+import { preview } from '../parse/decimal';
 import { parseKernelRelease } from '../parse/kernel-release';
 import { parseProcModules, type ModuleInfo } from '../parse/proc-modules';
 import { readSmallFile } from './file-read';
@@ -29,7 +30,7 @@ export async function probeModules(host: HostPaths): Promise<ModulesMeasurement>
   else list = { status: 'error', reason: `cannot read ${modules.path}: ${modules.status === 'error' ? modules.message : 'permission denied'}` };
 
   const hookText = hooks.status === 'ok' ? hooks.text.trim() : undefined;
-  const releaseText = release.status === 'ok' ? release.text.trim() : undefined;
+  const releaseText = release.status === 'ok' ? preview(release.text.trim(), 64) || undefined : undefined;
   return {
     modules: list,
     enableHooks: hookText === undefined ? undefined : hookText === 'Y' || hookText === '1',

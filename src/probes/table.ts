@@ -1,3 +1,4 @@
+import { preview } from '../parse/decimal';
 import { readSmallFile, pathExists } from './file-read';
 import { procPath, sysPath, type HostPaths } from './host-paths';
 import { readSysctlNumber, type SysctlReading } from './sysctl';
@@ -40,7 +41,9 @@ async function probeModule(host: HostPaths): Promise<{ module: ConntrackModule; 
 
 async function probeKernelRelease(host: HostPaths): Promise<string | undefined> {
   const read = await readSmallFile(procPath(host, 'sys/kernel/osrelease'));
-  return read.status === 'ok' ? read.text.trim() || undefined : undefined;
+  // The kernel's release string is at most 64 characters; anything else is
+  // shown bounded and printable.
+  return read.status === 'ok' ? preview(read.text.trim(), 64) || undefined : undefined;
 }
 
 export async function probeTable(host: HostPaths): Promise<TableMeasurement> {

@@ -49,7 +49,8 @@ function describe(err: unknown): string {
 
 /** The thresholds in force, for --format json: ranges in Nagios syntax, durations in seconds. */
 function thresholdsOf(o: Options): Record<string, unknown> {
-  const r = (range: Options['warning']) => (range ? formatRange(range, plainNumber) + (range.percent ? '%' : '') : null);
+  // A percent range gets its % after each bound, so that it reads back as the same range.
+  const r = (range: Options['warning']) => (range ? formatRange(range, range.percent ? (n) => `${plainNumber(n)}%` : plainNumber) : null);
   return {
     warning: r(o.warning),
     critical: r(o.critical),

@@ -68,7 +68,7 @@ export function nextState(
     savedAtMs: identity.nowMs,
     namespaces,
     // A log position is worth keeping across a run that could not read the log.
-    log: log ?? baseline.log,
+    log: sanePosition(log) ?? baseline.log,
   };
 }
 
@@ -80,4 +80,21 @@ function appendSample(history: Array<[number, number]> | undefined, nowMs: numbe
   const kept = (history ?? []).filter(([t]) => t < nowMs && nowMs - t <= HISTORY_SPAN_MS);
   if (count !== undefined) kept.push([nowMs, count]);
   return kept.length ? kept.slice(-HISTORY_SAMPLES) : undefined;
+}
+
+/**
+ * Only what the next run will accept: a position computed from a hostile
+ * source (a log line dated before 1970, an absurd uptime) would make the whole
+ * state file unusable, run after run.
+ */
+function sanePosition(log: SavedLogPosition | undefined): SavedLogPosition | undefined {
+  if (!log) return undefined;
+  const ok = (n: number | undefined) => (n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined);
+  return {
+    source: log.source,
+    ...(ok(log.seq) !== undefined ? { seq: ok(log.seq) } : {}),
+    ...(ok(log.bootUsec) !== undefined ? { bootUsec: ok(log.bootUsec) } : {}),
+    ...(ok(log.wallMs) !== undefined ? { wallMs: ok(log.wallMs) } : {}),
+    ...(log.file && ok(log.file.ino) !== undefined && ok(log.file.offset) !== undefined ? { file: log.file } : {}),
+  };
 }

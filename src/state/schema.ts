@@ -1,3 +1,5 @@
+import { preview } from '../parse/decimal';
+
 /**
  * What one run leaves for the next, so that alerts are about what happened
  * since the last check and not since boot.
@@ -67,7 +69,7 @@ export function parseState(text: string): { ok: true; state: SavedState } | { ok
     return { ok: false, reason: 'it is not valid JSON' };
   }
   if (!isRecord(data)) return { ok: false, reason: 'it is not a JSON object' };
-  if (data.version !== STATE_VERSION) return { ok: false, reason: `it has version ${JSON.stringify(data.version) ?? 'none'}, not ${STATE_VERSION}` };
+  if (data.version !== STATE_VERSION) return { ok: false, reason: `it has version ${preview(JSON.stringify(data.version) ?? 'none')}, not ${STATE_VERSION}` };
   if (!optional(data.bootId, isString) || !isCount(data.savedAtMs) || !isRecord(data.namespaces)) {
     return { ok: false, reason: 'it lacks bootId, savedAtMs or namespaces' };
   }

@@ -142,7 +142,7 @@ describe('nextState', () => {
   it('takes the new log position when there is one', () => {
     const b = chooseBaseline({ status: 'ok', state: saved() }, identity());
     const journal: SavedLogPosition = { source: 'journal', wallMs: NOW - 1 };
-    expect(nextState(b, identity(), counters, 1, journal).log).toBe(journal);
+    expect(nextState(b, identity(), counters, 1, journal).log).toStrictEqual(journal);
   });
 
   it('without counters this run, keeps the last good counter baseline of ours (with its time) and the others, and records the count', () => {

@@ -1,0 +1,204 @@
+/**
+ * The .deb, built with dpkg-deb, installed on this machine with dpkg -i, run
+ * from its installed path as user nagios (the same output and exit code as the
+ * bundle run directly), and removed with dpkg -r, after which nothing it
+ * installed is left.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  asUser,
+  BUNDLE,
+  buildArtifact,
+  describeWith,
+  ensureUser,
+  fixtureArgs,
+  must,
+  NODE,
+  PACKAGING,
+  run,
+  sameOnHost,
+  stateDirKeeper,
+  tempDir,
+  VERSION,
+} from './support';
+
+const DPKG = '/usr/bin/dpkg';
+const DPKG_DEB = '/usr/bin/dpkg-deb';
+const DPKG_QUERY = '/usr/bin/dpkg-query';
+const PLUGIN = '/usr/lib/nagios/plugins/check_conntrack';
+const DOC = '/usr/share/doc/check-conntrack';
+const DEB_VERSION = VERSION.replace(/-/g, '~');
+
+function installedStatus(): string {
+  const r = run([DPKG_QUERY, '-W', '-f=${db:Status-Abbrev}', 'check-conntrack']);
+  return r.code === 0 ? r.stdout.trim() : 'not known to dpkg';
+}
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
+  const out = tempDir('deb');
+  let deb = '';
+  const field = (name: string) => must([DPKG_DEB, '-f', deb, name]).stdout.trim();
+
+  beforeAll(() => {
+    deb = buildArtifact('deb', out.path);
+  });
+  afterAll(() => out.dispose());
+
+  it('is named, versioned and described from package.json', () => {
+    expect(deb).toBe(join(out.path, `check-conntrack_${DEB_VERSION}_all.deb`));
+    expect(field('Package')).toBe('check-conntrack');
+    expect(field('Version')).toBe(DEB_VERSION);
+    expect(field('Architecture')).toBe('all');
+    expect(field('Depends')).toBe('nodejs (>= 18.19)');
+    expect(field('Maintainer')).toMatch(/^.+ <[^<>@\s]+@[^<>\s]+>$/);
+  });
+
+  it('holds the plugin (0755), the man page, the docs, examples, changelog and copyright, all root-owned', () => {
+    const rows = must([DPKG_DEB, '-c', deb]).stdout.trim().split('\n');
+    const entries = new Map(rows.map((r) => [r.split(/\s+/).slice(5).join(' ').replace(/^\./, '').replace(/\/$/, ''), r]));
+    expect(entries.get(PLUGIN)).toMatch(/^-rwxr-xr-x root\/root /);
+    const expected = [
+      '/usr/share/man/man8/check_conntrack.8.gz',
+      `${DOC}/copyright`,
+      `${DOC}/changelog.gz`,
+      `${DOC}/README.md.gz`,
+      `${DOC}/check_conntrack.schema.json`,
+      `${DOC}/examples/icinga2/check_conntrack.conf`,
+      `${DOC}/examples/icinga2/services.conf.example`,
+      `${DOC}/examples/nagios/commands.cfg`,
+      `${DOC}/examples/nrpe/check_conntrack.cfg`,
+      `${DOC}/examples/sudoers/check_conntrack`,
+    ];
+    for (const path of expected) expect(entries.get(path), path).toMatch(/^-rw-r--r-- root\/root /);
+    for (const [path, row] of entries) {
+      if (path === '') continue;
+      expect(row, path).toMatch(/ root\/root /);
+      expect(path === PLUGIN || path.startsWith('/usr/share/') || ['/usr', '/usr/share', '/usr/lib', '/usr/lib/nagios', '/usr/lib/nagios/plugins'].includes(path), path).toBe(true);
+    }
+    // Nothing enabled: no configuration outside /usr, so no conffiles.
+    expect([...entries.keys()].filter((p) => p.startsWith('/etc'))).toEqual([]);
+  });
+
+  it('is the same, byte for byte, when built again', () => {
+    const again = tempDir('deb-again');
+    try {
+      expect(sha256(buildArtifact('deb', again.path))).toBe(sha256(deb));
+    } finally {
+      again.dispose();
+    }
+  });
+
+  describeWith(
+    'installed with dpkg -i',
+    { root: true, programs: [[DPKG, 'dpkg'], [DPKG_QUERY, 'dpkg'], ['/usr/bin/setpriv', 'util-linux']] },
+    () => {
+      /** Every path the package installs, and which of them were there before (shared directories). */
+      let listed: string[] = [];
+      let before = new Set<string>();
+      let keeper: { forget(): void } | undefined;
+
+      beforeAll(() => {
+        const status = installedStatus();
+        if (status !== 'not known to dpkg' && !status.startsWith('un')) {
+          throw new Error(`check-conntrack is already installed here (${status}): these tests install and remove it, so they leave it alone`);
+        }
+        ensureUser('nagios');
+        keeper = stateDirKeeper('nagios');
+        const contents = must([DPKG_DEB, '-c', deb]).stdout.trim().split('\n');
+        const paths = contents.map((r) => r.split(/\s+/).slice(5).join(' ').replace(/^\./, '').replace(/\/$/, '')).filter((p) => p !== '');
+        before = new Set(paths.filter((p) => existsSync(p)));
+        must([DPKG, '-i', deb], { timeoutMs: 120_000 });
+        listed = must([DPKG, '-L', 'check-conntrack']).stdout.trim().split('\n').filter((p) => p !== '/.');
+      });
+      afterAll(() => {
+        try {
+          if (installedStatus().startsWith('i')) run([DPKG, '-r', 'check-conntrack'], { timeoutMs: 120_000 });
+        } finally {
+          keeper?.forget();
+        }
+      });
+
+      it('is installed, with its files where dpkg -L says', () => {
+        expect(installedStatus()).toBe('ii');
+        expect(listed).toContain(PLUGIN);
+        for (const path of listed) expect(existsSync(path), path).toBe(true);
+        const plugin = statSync(PLUGIN);
+        expect(plugin.mode & 0o7777).toBe(0o755);
+        expect([plugin.uid, plugin.gid]).toEqual([0, 0]);
+        expect(readFileSync(PLUGIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/node');
+      });
+
+      it('installs the changelog, the man page and the copyright', () => {
+        expect(gunzipSync(readFileSync(`${DOC}/changelog.gz`)).toString()).toBe(readFileSync(join(PACKAGING, 'changelog'), 'utf8'));
+        const page = gunzipSync(readFileSync('/usr/share/man/man8/check_conntrack.8.gz')).toString();
+        expect(page).toMatch(new RegExp(`^\\.TH CHECK_CONNTRACK 8 "[^"]+" "check_conntrack ${VERSION.replace(/\./g, '\\.')}"`, 'm'));
+        if (existsSync('/usr/bin/man')) {
+          expect(must(['/usr/bin/man', '-w', 'check_conntrack']).stdout.trim()).toBe('/usr/share/man/man8/check_conntrack.8.gz');
+        }
+        const copyright = readFileSync(`${DOC}/copyright`, 'utf8');
+        expect(copyright).toMatch(/^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\//);
+        expect(copyright).toContain('Permission is hereby granted, free of charge');
+        expect(copyright).toContain('Files: node_modules/commander/*');
+      });
+
+      it.each([
+        ['linux-6.8', 0],
+        ['rhel5-2.6.18', 1],
+        ['centos6-2.6.32', 2],
+        ['garbage', 3],
+        ['absent', 0],
+      ])('runs from %s as nagios: the same output and exit code as the bundle run directly', (name, code) => {
+        const args = [...fixtureArgs(name), '-v'];
+        const direct = run(asUser('nagios', [NODE, BUNDLE, ...args]));
+        const installed = run(asUser('nagios', [PLUGIN, ...args]));
+        expect(direct.code).toBe(code);
+        expect(installed.stderr).toBe('');
+        expect(installed.stdout).toBe(direct.stdout);
+        expect(installed.code).toBe(direct.code);
+      });
+
+      it('needs no PATH: the first line names the packaged node', () => {
+        const args = fixtureArgs('linux-6.8');
+        const r = run(asUser('nagios', ['/usr/bin/env', '-i', PLUGIN, ...args]));
+        expect(r.code).toBe(0);
+        expect(r.status).toBe(run([NODE, BUNDLE, ...args]).status);
+      });
+
+      it('checks this host as nagios with the defaults: the status line and exit code of a direct run', async () => {
+        // The first run as nagios records the counters; the pair compared are both later runs.
+        run(asUser('nagios', [PLUGIN]));
+        const { a: installed, b: direct } = await sameOnHost(
+          () => run(asUser('nagios', [PLUGIN, '-w', '80%', '-c', '90%'])),
+          () => run(asUser('nagios', [NODE, BUNDLE, '-w', '80%', '-c', '90%'])),
+        );
+        expect(installed.status).toMatch(/^CONNTRACK (OK|WARNING|CRITICAL|UNKNOWN) - /);
+        expect(installed.status).toBe(direct.status);
+        expect(installed.code).toBe(direct.code);
+      });
+
+      it('prints the package version for --version (exit 3, as the guidelines say)', () => {
+        const r = run(asUser('nagios', [PLUGIN, '--version']));
+        expect(r.stdout.trim()).toBe(VERSION);
+        expect(r.code).toBe(3);
+      });
+
+      describe('removed with dpkg -r', () => {
+        it('leaves nothing of its own behind', () => {
+          must([DPKG, '-r', 'check-conntrack'], { timeoutMs: 120_000 });
+          expect(installedStatus()).not.toMatch(/^(ii|rc|iU|iF)/);
+          const left = listed.filter((p) => existsSync(p) && !before.has(p));
+          expect(left, 'paths the package created that dpkg -r left').toEqual([]);
+          expect(existsSync(PLUGIN)).toBe(false);
+          expect(existsSync(DOC)).toBe(false);
+          expect(existsSync('/usr/share/man/man8/check_conntrack.8.gz')).toBe(false);
+        });
+      });
+    },
+  );
+});
