@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { closeSync, constants, existsSync, openSync, readSync } from 'node:fs';
 
 /** The outcome of reading one small file, with the reasons a user can act on kept apart. */
 export type FileRead =
@@ -12,31 +11,44 @@ export type FileRead =
  * /proc/sys and /sys attributes hold a few bytes; the cap keeps a hostile or
  * mistaken path (a fixture pointing at a huge file, /dev/zero) from costing
  * memory. O_NONBLOCK matters: a FIFO planted where a sysctl should be would
- * otherwise block a thread-pool thread in open(), and Node joins those threads
- * on exit, so even the timeout could not end the process.
+ * otherwise block in open(), and nothing could end the process.
  */
 const MAX_BYTES = 64 * 1024;
 
 export async function readSmallFile(path: string, maxBytes = MAX_BYTES): Promise<FileRead> {
-  let handle;
+  return readSmallFileSync(path, maxBytes);
+}
+
+/**
+ * Synchronous: procfs and sysfs answer from kernel memory, and O_NONBLOCK
+ * keeps a FIFO from waiting, so nothing here blocks; a thread-pool round trip
+ * per file cost more than the reads themselves (some 30 files a run).
+ */
+export function readSmallFileSync(path: string, maxBytes = MAX_BYTES): FileRead {
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     return failure(path, err);
   }
   try {
-    const buf = Buffer.alloc(maxBytes);
+    const buf = Buffer.allocUnsafe(Math.min(maxBytes, 64 * 1024));
+    const parts: Buffer[] = [];
     let length = 0;
     while (length < maxBytes) {
-      const { bytesRead } = await handle.read(buf, length, maxBytes - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
+      const n = readSync(fd, buf, 0, Math.min(buf.length, maxBytes - length), null);
+      if (n === 0) break;
+      parts.push(Buffer.from(buf.subarray(0, n)));
+      length += n;
     }
-    return { path, status: 'ok', text: buf.toString('utf8', 0, length) };
+    return { path, status: 'ok', text: Buffer.concat(parts, length).toString('utf8') };
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A FIFO with a writer that writes nothing: no content, not an error to wait for.
+    if (code === 'EAGAIN') return { path, status: 'ok', text: '' };
     return failure(path, err);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -48,10 +60,5 @@ function failure(path: string, err: unknown): FileRead {
 }
 
 export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return existsSync(path);
 }
