@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { EntryTally, type TallySummary } from '../parse/conntrack-entries';
 import { CONNTRACK_LIST } from './commands';
 import { procPath, type HostPaths } from './host-paths';
@@ -29,9 +28,9 @@ const CHUNK = 256 * 1024;
  * summary says it is partial rather than the check failing.
  */
 async function readFile(path: string, tally: EntryTally, request: BreakdownRequest): Promise<'ok' | 'missing' | string> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'missing';
@@ -45,7 +44,10 @@ async function readFile(path: string, tally: EntryTally, request: BreakdownReque
         break;
       }
       // procfs sequential files ignore the position: read on from where we are.
-      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      // procfs answers from memory: a synchronous read never waits; the loop
+      // yields between chunks so the deadline and the timeout can act.
+      const bytesRead = readSync(fd, buf, 0, buf.length, null);
+      await new Promise((resolve) => setImmediate(resolve));
       if (bytesRead === 0) break;
       tally.push(buf.subarray(0, bytesRead));
     }
@@ -54,7 +56,7 @@ async function readFile(path: string, tally: EntryTally, request: BreakdownReque
   } catch (err) {
     return `cannot read ${path}: ${(err as Error).message}`;
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

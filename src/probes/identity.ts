@@ -1,4 +1,4 @@
-import { readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import { readSmallFile } from './file-read';
 import { procPath, type HostPaths } from './host-paths';
 
@@ -24,10 +24,18 @@ export async function probeIdentity(host: HostPaths, pid: number | 'self' = 'sel
   const [boot, uptime, netns] = await Promise.all([
     readSmallFile(procPath(host, 'sys/kernel/random/boot_id')),
     readSmallFile(procPath(host, 'uptime')),
-    readlink(procPath(host, `${pid}/ns/net`)).then(parseNetnsLink, () => undefined),
+    netnsOf(procPath(host, `${pid}/ns/net`)),
   ]);
   const bootId = boot.status === 'ok' && /^[0-9a-f-]{36}$/.test(boot.text.trim()) ? boot.text.trim() : undefined;
   const up = uptime.status === 'ok' ? Number(uptime.text.split(' ')[0]) : NaN;
   // A century of uptime is not a real one: nothing derived from it could be saved.
   return { bootId, netns, uptimeSeconds: Number.isFinite(up) && up >= 0 && up < 100 * 365 * 86400 ? up : undefined, nowMs: Date.now() };
+}
+
+function netnsOf(link: string): number | undefined {
+  try {
+    return parseNetnsLink(readlinkSync(link));
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,4 @@
-import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import {
   classifyMessage,
   LogScanner,
@@ -285,7 +284,7 @@ async function readCommandLog(spec: CommandSpec, parse: (line: string) => LogRec
     c.advance(last);
   }
   if (bytes > 0 && !dated) return { source: outcome.label, reason: `unexpected output, not a kernel log (last line: '${preview(lastLine)}')` };
-  const notes = outcome.truncated ? [`${outcome.label} printed more than ${MAX_COMMAND_BYTES / 1024 / 1024} MiB: it was stopped and the rest not read`] : [];
+  const notes = outcome.truncated ? [`${outcome.label} printed more than ${MAX_COMMAND_BYTES / 1024 / 1024} MiB: it was stopped and the rest cut off unread`] : [];
   return finish(spec === DMESG ? 'dmesg' : 'journal', outcome.label, c, request, cutoff, notes);
 }
 
@@ -310,9 +309,9 @@ function readJournal(request: LogRequest, cutoff: Cutoff): Promise<LogScan | Log
  * before (same inode, not shorter) is read from where the last run stopped.
  */
 async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): Promise<LogScan | LogAttempt> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     return { source: path, reason: (err as Error).message };
   }
@@ -321,7 +320,7 @@ async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): P
   const now = new Date(request.identity.nowMs);
   const parse = (line: string) => parseSyslogLine(line, now) ?? parseDmesgLine(line) ?? parseKmsgRecord(line) ?? parseJournalLine(line);
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) return { source: path, reason: 'not a regular file' };
     const prev = request.previous?.file;
     const resumed = prev !== undefined && prev.path === path && prev.ino === st.ino && prev.offset <= st.size;
@@ -345,7 +344,7 @@ async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): P
         await new Promise((resolve) => setImmediate(resolve));
         if (request.signal.aborted) break;
       }
-      const bytesRead = readSync(handle.fd, chunk, 0, chunk.length, at);
+      const bytesRead = readSync(fd, chunk, 0, chunk.length, at);
       if (bytesRead === 0) break;
       const data = chunk.subarray(0, bytesRead);
       scanner.push(data);
@@ -373,7 +372,7 @@ async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): P
   } catch (err) {
     return { source: path, reason: (err as Error).message };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -381,7 +380,7 @@ async function journalReadable(privileges: Privileges): Promise<string | undefin
   let present = false;
   for (const dir of JOURNAL_DIRS) {
     try {
-      const st = await stat(dir);
+      const st = statSync(dir);
       if (st.isDirectory()) present = true;
     } catch {
       // not there
@@ -441,7 +440,7 @@ export async function scanKernelLog(request: LogRequest): Promise<LogScan> {
   }
   for (const file of SYSLOG_FILES) {
     try {
-      await stat(file);
+      statSync(file);
     } catch {
       attempts.push({ source: file, reason: 'not present' });
       continue;

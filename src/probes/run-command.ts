@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
 import { isAllowed, SEARCH_DIRS, SUDO_COMMANDS, type CommandSpec } from './commands';
 
 export interface CommandOutcome {
@@ -37,7 +36,7 @@ export async function findProgram(name: string): Promise<string | undefined> {
   let path: string | undefined;
   for (const dir of SEARCH_DIRS) {
     try {
-      await access(`${dir}/${name}`, constants.X_OK);
+      accessSync(`${dir}/${name}`, constants.X_OK);
       path = `${dir}/${name}`;
       break;
     } catch {

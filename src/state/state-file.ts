@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseState, type SavedState } from './schema';
 
@@ -45,7 +45,7 @@ function errno(err: unknown): string {
 async function checkDirectory(dir: string, uid: number): Promise<string | undefined> {
   let st;
   try {
-    st = await lstat(dir);
+    st = lstatSync(dir);
   } catch (err) {
     return errno(err) === 'ENOENT' ? undefined : `cannot inspect ${dir}: ${(err as Error).message}`;
   }
@@ -59,9 +59,9 @@ async function checkDirectory(dir: string, uid: number): Promise<string | undefi
 export async function loadState(path: string, uid: number): Promise<StateLoad> {
   const dirProblem = await checkDirectory(dirname(path), uid);
   if (dirProblem) return { status: 'unusable', reason: `refusing the state file ${path}: ${dirProblem}` };
-  let handle;
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = errno(err);
     if (code === 'ENOENT') return { status: 'missing' };
@@ -69,19 +69,25 @@ export async function loadState(path: string, uid: number): Promise<StateLoad> {
     return { status: 'unusable', reason: `cannot read the state file ${path}: ${(err as Error).message}` };
   }
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) return { status: 'unusable', reason: `refusing the state file ${path}: it is not a regular file` };
     if (st.uid !== uid) return { status: 'unusable', reason: `refusing the state file ${path}: it belongs to uid ${st.uid}` };
     if ((st.mode & 0o022) !== 0) return { status: 'unusable', reason: `refusing the state file ${path}: it is writable by others (mode ${(st.mode & 0o777).toString(8)})` };
     if (st.size > MAX_STATE_BYTES) return { status: 'unusable', reason: `ignoring the state file ${path}: ${st.size} bytes is too large` };
-    const text = await handle.readFile({ encoding: 'utf8' });
-    const parsed = parseState(text);
+    const buf = Buffer.alloc(st.size);
+    let length = 0;
+    while (length < buf.length) {
+      const n = readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    const parsed = parseState(buf.toString('utf8', 0, length));
     if (!parsed.ok) return { status: 'unusable', reason: `ignoring the state file ${path}: ${parsed.reason}` };
     return { status: 'ok', state: parsed.state };
   } catch (err) {
     return { status: 'unusable', reason: `cannot read the state file ${path}: ${(err as Error).message}` };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -92,33 +98,39 @@ export async function loadState(path: string, uid: number): Promise<StateLoad> {
 export async function saveState(path: string, state: SavedState, uid: number): Promise<StateSave> {
   const dir = dirname(path);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     return { status: 'failed', reason: `cannot create ${dir}: ${(err as Error).message}` };
   }
   const dirProblem = await checkDirectory(dir, uid);
   if (dirProblem) return { status: 'failed', reason: `not writing the state file ${path}: ${dirProblem}` };
 
-  // O_EXCL below makes a clash fail safely; the name only has to differ between concurrent runs.
   // rename() would replace a symbolic link with our file: an operator's link
   // stays as it is, and this run keeps no state.
   try {
-    if ((await lstat(path)).isSymbolicLink()) return { status: 'failed', reason: `not writing the state file ${path}: it is a symbolic link` };
+    if (lstatSync(path).isSymbolicLink()) return { status: 'failed', reason: `not writing the state file ${path}: it is a symbolic link` };
   } catch {
     // not there yet
   }
+  // O_EXCL below makes a clash fail safely; the name only has to differ between concurrent runs.
   const temp = join(dir, `.${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.tmp`);
-  let handle;
+  let fd: number | undefined;
   try {
-    handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    await handle.writeFile(JSON.stringify(state));
-    await handle.close();
-    handle = undefined;
-    await rename(temp, path);
+    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const data = Buffer.from(JSON.stringify(state));
+    let written = 0;
+    while (written < data.length) written += writeSync(fd, data, written);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
     return { status: 'ok' };
   } catch (err) {
-    await handle?.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // never created
+    }
     return { status: 'failed', reason: `cannot write the state file ${path}: ${(err as Error).message}` };
   }
 }
