@@ -8,6 +8,8 @@
  * same tokenizer, so a line counts in a tally exactly when parseEntryLine accepts it.
  */
 
+import { LineCarry } from './line-carry';
+
 export interface ConntrackEntry {
   /** The l3 column where the source prints it, else inferred from the address ('ipv6' when it holds a colon). */
   l3: 'ipv4' | 'ipv6' | string;
@@ -722,9 +724,7 @@ export class EntryTally {
   private assured = 0;
   private offloaded = 0;
   private truncated = false;
-  private carry: Buffer[] = [];
-  private carryBytes = 0;
-  private overlong = false;
+  private readonly carry = new LineCarry(MAX_LINE);
 
   constructor(options?: { top?: number; sketchCapacity?: number }) {
     this.top = wholeNumber(options?.top, DEFAULT_TOP, 0, MAX_CAPACITY);
@@ -759,9 +759,7 @@ export class EntryTally {
    */
   stop(): void {
     this.truncated = true;
-    this.carry = [];
-    this.carryBytes = 0;
-    this.overlong = false;
+    this.carry.clear();
   }
 
   summary(top?: number): TallySummary {
@@ -903,30 +901,17 @@ export class EntryTally {
   }
 
   private keep(part: Buffer): void {
-    if (part.length === 0 || this.overlong) return;
-    if (this.carryBytes + part.length > MAX_LINE) {
-      this.carry = [];
-      this.carryBytes = 0;
-      this.overlong = true;
-      return;
-    }
-    // Copied: the caller may reuse its read buffer.
-    this.carry.push(Buffer.from(part));
-    this.carryBytes += part.length;
+    this.carry.keep(part);
   }
 
   private finishCarry(tail: Buffer): void {
-    const overlong = this.overlong || this.carryBytes + tail.length > MAX_LINE;
-    const parts = this.carry;
-    this.carry = [];
-    this.carryBytes = 0;
-    this.overlong = false;
-    if (overlong) {
+    const whole = this.carry.finish(tail);
+    if (whole === undefined) return;
+    if (whole === 'overlong') {
       this.skipped += 1;
       return;
     }
-    if (parts.length === 0 && tail.length === 0) return;
-    const text = (parts.length === 0 ? tail : Buffer.concat([...parts, tail])).toString('latin1');
+    const text = whole.toString('latin1');
     this.scan.newText();
     this.line(text, 0, text.length);
   }

@@ -6,6 +6,8 @@
  * two substring searches, and `LogScanner` skips them without even splitting them.
  */
 
+import { LineCarry } from './line-carry';
+
 /** What a kernel log message says about conntrack drops. */
 export type LogEvent =
   | { kind: 'table-full'; netns?: number }
@@ -344,9 +346,7 @@ function scanRegion(text: string, from: number, to: number, report: (lineStart: 
  * whole. The scanner copies what it keeps, so the caller may reuse its read buffer.
  */
 export class LogScanner {
-  private carry: Buffer[] = [];
-  private carryBytes = 0;
-  private skipping = false;
+  private readonly carry = new LineCarry(MAX_LINE_BYTES);
 
   constructor(private readonly visit: (line: string) => void) {}
 
@@ -376,25 +376,13 @@ export class LogScanner {
   }
 
   private keep(part: Buffer): void {
-    if (part.length === 0 || this.skipping) return;
-    if (this.carryBytes + part.length > MAX_LINE_BYTES) {
-      this.carry = [];
-      this.carryBytes = 0;
-      this.skipping = true;
-      return;
-    }
-    this.carry.push(Buffer.from(part));
-    this.carryBytes += part.length;
+    this.carry.keep(part);
   }
 
   private finishCarry(tail: Buffer): void {
-    const skipped = this.skipping || this.carryBytes + tail.length > MAX_LINE_BYTES;
-    const parts = this.carry;
-    this.carry = [];
-    this.carryBytes = 0;
-    this.skipping = false;
-    if (skipped || (parts.length === 0 && tail.length === 0)) return;
-    const line = Buffer.concat([...parts, tail]).toString('utf8');
+    const whole = this.carry.finish(tail);
+    if (whole === undefined || whole === 'overlong') return;
+    const line = whole.toString('utf8');
     if (mightMatter(line)) this.visit(line);
   }
 }
