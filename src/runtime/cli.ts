@@ -91,7 +91,7 @@ function buildCommand(): Command {
         .default('host' as const)
         .argParser(namespacesArgument),
     )
-    .addOption(new Option('--top <n>', 'with --namespaces all, how many namespaces to list by usage').default(5).argParser(countArgument))
+    .addOption(new Option('--top <n>', 'how many namespaces (--namespaces all), ports and destinations (--breakdown) to list').default(5).argParser(countArgument))
     .addOption(new Option('--buckets-warning <range>', 'warning on nf_conntrack_max / nf_conntrack_buckets (long hash chains)').argParser(rangeArgument))
     .addOption(new Option('--fill-warning <duration>', 'warning when the table will be full sooner than this at the current growth').argParser(durationArgument))
     .addOption(new Option('--fill-critical <duration>', 'critical when the table will be full sooner than this').argParser(durationArgument))

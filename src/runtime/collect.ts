@@ -125,7 +125,10 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     const f = forecast(history, identity.nowMs, count, max);
     results.push(checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds }));
     const peak = Math.max(count, namespaces?.highestCount ?? 0, ...history.map(([, c]) => c));
-    const pressing = results.some((r) => r.state !== State.OK && r.check !== 'modules') || (max > 0 && peak >= 0.7 * max);
+    // Advice to grow the table only when it really came close to full or lost
+    // packets: a threshold in entries set low on purpose is not a full table.
+    const dropped = results.some((r) => (r.check === 'counters' || r.check === 'kernel-log') && r.state !== State.OK);
+    const pressing = dropped || (max > 0 && peak >= 0.7 * max);
     if (max > 0) {
       results.push(
         checkSizing({

@@ -239,6 +239,88 @@ function checkOf(body: JsonBody, name: string): JsonCheck {
   return found;
 }
 
+// ------------------------------------------------------------------ the table
+
+interface Owned {
+  namespaces: Namespace[];
+  holders: Holder[];
+}
+
+/** Ends the holders and deletes the namespaces in `owned`; returns what went wrong. */
+async function release(owned: Owned): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const h of owned.holders.splice(0)) await h.close().catch((e: unknown) => errors.push(e));
+  for (const ns of owned.namespaces.splice(0)) {
+    try {
+      ns.remove();
+    } catch (e) {
+      errors.push(e);
+    }
+  }
+  return errors;
+}
+
+interface Table {
+  ns: Namespace;
+  tcpPort: number;
+  udpPort: number;
+  heldPort: number;
+  /** The kernel's census, as /proc/net/nf_conntrack gave it. */
+  kernel: Census;
+}
+
+/**
+ * A fresh namespace holding T TIME_WAIT, U [UNREPLIED] and E ESTABLISHED
+ * entries, each number checked in /proc/net/nf_conntrack and `conntrack -L`.
+ * On a busy shared machine a few closing connections have been seen (3 times
+ * in about 150 runs, only while other test suites loaded it) to stay short of
+ * TIME_WAIT: then, unless this is the last attempt, it says what the kernel
+ * held on stderr, deletes the namespace and returns undefined so the caller
+ * can start over. The plugin is never retried: only the setup.
+ */
+async function prepareTable(owned: Owned, last: boolean): Promise<Table | undefined> {
+  const ns = createNamespace();
+  owned.namespaces.push(ns);
+  addMasquerade(ns);
+  // Per-namespace sysctls: these entries must outlive the slowest run of this test.
+  nsExec(ns, [SYSCTL, '-w', 'net.netfilter.nf_conntrack_udp_timeout=600']);
+  nsExec(ns, [SYSCTL, '-w', 'net.netfilter.nf_conntrack_tcp_timeout_time_wait=600']);
+  // Out-of-order loopback packets (the two ends on different CPUs) must not
+  // leave a closing connection short of TIME_WAIT through window tracking.
+  nsExec(ns, [SYSCTL, '-w', 'net.netfilter.nf_conntrack_tcp_be_liberal=1']);
+  expect(conntrackCount(ns), `a fresh ${ns.name} tracks nothing`).toBe(0);
+
+  const holder = await holdConnections(ns, E);
+  owned.holders.push(holder);
+  expect(holder, 'held connections').toMatchObject({ opened: E, failed: 0 });
+  const made = nsExec(ns, [process.execPath, MAKE_ENTRIES, String(T), String(U)], { timeoutMs: 30_000 });
+  const report = JSON.parse(made.stdout) as Record<string, number>;
+  expect({ closed: report.closed, received: report.received, sourcePorts: report.sourcePorts }, `make-entries: ${made.stdout}${made.stderr}`).toEqual({
+    closed: T,
+    received: U,
+    sourcePorts: U,
+  });
+  const tcpPort = report.tcpPort!;
+  const udpPort = report.udpPort!;
+
+  const kernel = await settledCensus(ns, tcpPort, udpPort);
+  if (!wanted(kernel) && !last) {
+    console.warn(`[breakdown test] ${ns.name} does not hold what was made, starting over in a new namespace: ${JSON.stringify(kernel)}`);
+    const errors = await release(owned);
+    if (errors.length) throw new Error(`cleanup failed: ${errors.map((e) => (e as Error).message).join('; ')}`);
+    return undefined;
+  }
+  expect(kernel, `${ENTRIES_FILE} of ${ns.name}`).toMatchObject({ total: N, timeWait: T, unrepliedUdp: U, established: E, other: 0, others: [], unreplied: U });
+  expect(kernel.establishedPorts, 'the ESTABLISHED entries all go to the holder').toHaveLength(1);
+  const heldPort = kernel.establishedPorts[0]!;
+  expect([tcpPort, udpPort]).not.toContain(heldPort);
+  // Every TCP entry here saw its handshake finish.
+  expect(kernel.assured, `[ASSURED] entries in ${ENTRIES_FILE}`).toBe(T + E);
+  expect(census(conntrackListEntries(ns), tcpPort, udpPort), `conntrack -L in ${ns.name}`).toEqual(kernel);
+  expect(conntrackCount(ns), 'nf_conntrack_count').toBe(N);
+  return { ns, tcpPort, udpPort, heldPort, kernel };
+}
+
 // ------------------------------------------------------------------------ test
 
 describeKernel(
@@ -247,38 +329,12 @@ describeKernel(
     it(
       'counts TIME_WAIT, [UNREPLIED] and ESTABLISHED entries exactly, leaves [UNREPLIED] out of the usage with --exclude-unreplied, and says why it cannot as nobody',
       async () => {
-        const ns = createNamespace();
-        const holders: Holder[] = [];
+        const owned: Owned = { namespaces: [], holders: [] };
         let passed = false;
         try {
-          addMasquerade(ns);
-          // Per-namespace sysctls: these entries must outlive the slowest run of this test.
-          nsExec(ns, [SYSCTL, '-w', 'net.netfilter.nf_conntrack_udp_timeout=600']);
-          nsExec(ns, [SYSCTL, '-w', 'net.netfilter.nf_conntrack_tcp_timeout_time_wait=600']);
-          // On a busy machine loopback packets can arrive out of order (the two ends
-          // run on different CPUs, each with its own backlog); strict window tracking
-          // then marks a closing ACK INVALID and leaves the entry short of TIME_WAIT.
-          nsExec(ns, [SYSCTL, '-w', 'net.netfilter.nf_conntrack_tcp_be_liberal=1']);
-          expect(conntrackCount(ns), `a fresh ${ns.name} tracks nothing`).toBe(0);
-
-          // ---- 1. the entries, in known numbers
-          const holder = await holdConnections(ns, E);
-          holders.push(holder);
-          expect(holder, 'held connections').toMatchObject({ opened: E, failed: 0 });
-          const made = nsExec(ns, [process.execPath, MAKE_ENTRIES, String(T), String(U)], { timeoutMs: 30_000 });
-          const { tcpPort, udpPort, closed, received, sourcePorts } = JSON.parse(made.stdout) as Record<string, number>;
-          expect({ closed, received, sourcePorts }, `make-entries: ${made.stdout}${made.stderr}`).toEqual({ closed: T, received: U, sourcePorts: U });
-
-          // ---- 2. what the kernel says it holds, before the plugin is asked
-          const kernel = await settledCensus(ns, tcpPort!, udpPort!);
-          expect(kernel, `${ENTRIES_FILE} of ${ns.name}`).toMatchObject({ total: N, timeWait: T, unrepliedUdp: U, established: E, other: 0, others: [], unreplied: U });
-          expect(kernel.establishedPorts, 'the ESTABLISHED entries all go to the holder').toHaveLength(1);
-          const heldPort = kernel.establishedPorts[0]!;
-          expect([tcpPort, udpPort]).not.toContain(heldPort);
-          // Every TCP entry here saw its handshake finish.
-          expect(kernel.assured, `[ASSURED] entries in ${ENTRIES_FILE}`).toBe(T + E);
-          expect(census(conntrackListEntries(ns), tcpPort!, udpPort!), `conntrack -L in ${ns.name}`).toEqual(kernel);
-          expect(conntrackCount(ns), 'nf_conntrack_count').toBe(N);
+          // ---- 1 and 2: the entries in known numbers, checked against the kernel's own listings
+          const first = await prepareTable(owned, false);
+          const { ns, tcpPort, udpPort, kernel, heldPort } = first ?? (await prepareTable(owned, true))!;
           const max = readConntrackMax();
 
           const asRoot = (args: string[]) => notKilledFromOutside(() => runBundle(args, { prefix: nsPrefix(ns) }));
@@ -419,16 +475,10 @@ describeKernel(
           expect(nobodyBreakdown.data.unavailable).toEqual(expect.arrayContaining([`${ENTRIES_FILE} is readable by root only`]));
 
           // ---- 8. nothing above changed the table
-          expect(census(procEntries(ns), tcpPort!, udpPort!), `${ENTRIES_FILE} at the end`).toEqual(kernel);
+          expect(census(procEntries(ns), tcpPort, udpPort), `${ENTRIES_FILE} at the end`).toEqual(kernel);
           passed = true;
         } finally {
-          const errors: unknown[] = [];
-          for (const h of holders) await h.close().catch((e: unknown) => errors.push(e));
-          try {
-            ns.remove();
-          } catch (e) {
-            errors.push(e);
-          }
+          const errors = await release(owned);
           const cleanup = `cleanup failed: ${errors.map((e) => (e as Error).message).join('; ')}`;
           if (errors.length && passed) throw new Error(cleanup);
           if (errors.length) console.error(cleanup);
