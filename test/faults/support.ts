@@ -345,7 +345,12 @@ function scanLeftovers(work: Work, mntNs: string): Leftover[] {
   const found = new Map<number, Leftover>();
   for (const pid of recordedPids(work)) {
     const p = living(pid);
-    if (p) found.set(pid, { pid, why: 'a fake the plugin started (its recorded PID) is still alive', cmdline: p.cmdline });
+    // A recorded PID may have been reused by an unrelated process since (PIDs
+    // wrap within minutes here): only the fake itself, which carries the
+    // marker or sits in the run's mount namespace, counts.
+    if (p && (p.cmdline.includes(work.marker) || p.mntNs === mntNs)) {
+      found.set(pid, { pid, why: 'a fake the plugin started (its recorded PID) is still alive', cmdline: p.cmdline });
+    }
   }
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -377,7 +382,11 @@ export async function leftovers(work: Work, mntNs: string, graceMs = 1_000): Pro
 /** Ends what a run left behind (only processes this test caused: recorded, marked or in its namespace). */
 export async function killLeftovers(work: Work, mntNs: string | undefined): Promise<void> {
   for (let round = 0; round < 3; round++) {
-    const left = mntNs ? scanLeftovers(work, mntNs) : recordedPids(work).filter((p) => living(p)).map((pid) => ({ pid }));
+    const left = mntNs
+      ? scanLeftovers(work, mntNs)
+      : recordedPids(work)
+          .filter((p) => living(p)?.cmdline.includes(work.marker))
+          .map((pid) => ({ pid }));
     if (left.length === 0) return;
     for (const { pid } of left) {
       try {
