@@ -2,6 +2,7 @@ import { plainNumber } from '../nagios/number';
 import type { Result } from '../nagios/result';
 import { State } from '../nagios/state';
 import type { BreakdownMeasurement } from '../probes/breakdown';
+import type { TableMeasurement } from '../probes/table';
 
 const share = (part: number, whole: number) => (whole > 0 ? `${plainNumber(Math.round((part * 1000) / whole) / 10, 1)}%` : '0%');
 
@@ -68,4 +69,19 @@ export function checkBreakdown(m: BreakdownMeasurement): Result {
     perfdata: [{ label: 'unreplied', value: s.unreplied }],
     data: { source: m.source, elapsed_ms: m.elapsedMs, ...s },
   };
+}
+
+/**
+ * --exclude-unreplied: [UNREPLIED] entries (scans, dead peers, DNS) left out
+ * of the count the thresholds see. Only a complete breakdown can say how many.
+ */
+export function withoutUnreplied(table: TableMeasurement, breakdown: BreakdownMeasurement | undefined): TableMeasurement {
+  if (breakdown?.status !== 'ok' || breakdown.summary.truncated || table.count.status !== 'ok') return table;
+  return { ...table, count: { ...table.count, value: Math.max(0, table.count.value - breakdown.summary.unreplied) } };
+}
+
+export function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {
+  if (breakdown?.status !== 'ok') return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
+  if (breakdown.summary.truncated) return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
+  return `--exclude-unreplied: ${breakdown.summary.unreplied} [UNREPLIED] entries are left out of the usage`;
 }

@@ -4,11 +4,12 @@ import type { Range } from '../nagios/range';
 import type { Result } from '../nagios/result';
 import { severity, State, STATE_NAMES, worst } from '../nagios/state';
 import { evaluate } from '../nagios/thresholds';
+import type { LogScan } from '../probes/kernel-log';
 import type { NamespaceStats } from '../probes/namespace-stats';
 import type { NamespaceInfo, NamespaceInventory } from '../probes/namespaces';
 import type { SavedCounters } from '../state/schema';
 import { percentToEntries } from './entry-ranges';
-import { compareCounters, judgeGrowth, SAVED_COUNTERS, type PacketLossOptions } from './packet-loss';
+import { compareCounters, judgeGrowth, savedCounters, type PacketLossOptions } from './packet-loss';
 
 export interface NamespaceEntry {
   readonly info: NamespaceInfo;
@@ -54,12 +55,6 @@ interface Judged {
 export function namespaceLabel(info: NamespaceInfo): string {
   const name = info.names[0] ?? (info.container ? `${info.container.runtime} ${info.container.id}` : undefined) ?? info.unit ?? info.command ?? 'netns';
   return `netns ${name} (${info.inode})`;
-}
-
-function pick(perCpu: Record<string, number[]>): Record<string, number[]> {
-  const kept: Record<string, number[]> = {};
-  for (const name of SAVED_COUNTERS) if (perCpu[name]) kept[name] = perCpu[name];
-  return kept;
 }
 
 function judge(entry: NamespaceEntry, input: NamespacesInput): Judged | undefined {
@@ -145,7 +140,7 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
   const counters: Record<string, SavedCounters> = {};
   for (const e of others) {
     const key = String(e.info.inode);
-    if (e.stats.status === 'ok') counters[key] = { perCpu: pick(e.stats.stats.perCpu), count: e.stats.stats.entries, timeMs: input.nowMs };
+    if (e.stats.status === 'ok') counters[key] = { perCpu: savedCounters(e.stats.stats.perCpu), count: e.stats.stats.entries, timeMs: input.nowMs };
     else if (input.baselines?.[key]) counters[key] = input.baselines[key]!;
   }
   return {
@@ -166,4 +161,11 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
     counters,
     highestCount: judged.length ? Math.max(...judged.map((j) => j.count)) : undefined,
   };
+}
+
+/** The log finding less the messages that name one of the other namespaces checked: those count for their namespace. */
+export function withoutNamespaces(log: Extract<LogScan, { status: 'ok' }>, elsewhere: ReadonlySet<number>): LogScan {
+  const byNetns = Object.fromEntries(Object.entries(log.byNetns).filter(([k]) => k === '' || !elsewhere.has(Number(k))));
+  const messages = Object.values(byNetns).reduce((a, b) => a + b, 0);
+  return { ...log, messages, byNetns, matches: log.matches.filter((m) => m.netns === undefined || !elsewhere.has(m.netns)) };
 }

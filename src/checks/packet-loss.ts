@@ -5,6 +5,13 @@ import { REPORTED_COUNTERS, type ConntrackStats } from '../parse/conntrack-stat'
  * connection and so betray a namespace that was recreated under a reused inode.
  */
 export const SAVED_COUNTERS: readonly string[] = [...REPORTED_COUNTERS, 'found', 'insert'];
+
+/** The per-CPU values worth keeping for the next run: a 4096-CPU host would otherwise write 70,000 numbers a run. */
+export function savedCounters(perCpu: Record<string, number[]>): Record<string, number[]> {
+  const kept: Record<string, number[]> = {};
+  for (const name of SAVED_COUNTERS) if (perCpu[name]) kept[name] = perCpu[name];
+  return kept;
+}
 import type { Perfdata } from '../nagios/perfdata';
 import type { Result } from '../nagios/result';
 import { State, worst } from '../nagios/state';

@@ -129,3 +129,12 @@ export function checkSizing(input: SizingInput): Result {
     },
   };
 }
+
+/**
+ * Whether to advise a bigger table: only when it came close to full (the
+ * highest count seen, here or in any namespace, at 70% of max) or packets were
+ * lost. A threshold in entries set low on purpose is not a full table.
+ */
+export function underPressure(peak: number, max: number, packetsLost: boolean): boolean {
+  return packetsLost || (max > 0 && peak >= 0.7 * max);
+}

@@ -1,14 +1,14 @@
 import { counterIncrease } from '../checks/counter-delta';
-import { checkPacketLoss, SAVED_COUNTERS, type PacketLossOptions } from '../checks/packet-loss';
-import { checkBreakdown } from '../checks/breakdown';
+import { checkPacketLoss, savedCounters, type PacketLossOptions } from '../checks/packet-loss';
+import { checkBreakdown, unrepliedNote, withoutUnreplied } from '../checks/breakdown';
 import { checkForecast, forecast } from '../checks/forecast';
-import { checkNamespaces, type NamespaceEntry } from '../checks/namespaces';
-import { checkSizing } from '../checks/sizing';
+import { checkNamespaces, withoutNamespaces, type NamespaceEntry } from '../checks/namespaces';
+import { checkSizing, underPressure } from '../checks/sizing';
 import { checkStaleModules } from '../checks/stale-modules';
 import { checkTable } from '../checks/table-usage';
 import type { Result } from '../nagios/result';
 import { State } from '../nagios/state';
-import { probeBreakdown, type BreakdownMeasurement } from '../probes/breakdown';
+import { probeBreakdown } from '../probes/breakdown';
 import { probeCounters } from '../probes/counters';
 import type { HostPaths } from '../probes/host-paths';
 import { probeIdentity } from '../probes/identity';
@@ -20,7 +20,7 @@ import { probeRules } from '../probes/rules';
 import { probeSizing } from '../probes/sizing';
 import { scanKernelLog } from '../probes/kernel-log';
 import { probePrivileges } from '../probes/privileges';
-import { probeTable, type TableMeasurement } from '../probes/table';
+import { probeTable } from '../probes/table';
 import { chooseBaseline, nextState } from '../state/baseline';
 import { defaultStatePath, loadState, saveState } from '../state/state-file';
 import type { Options } from './options';
@@ -79,7 +79,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       ? probeBreakdown(host, { privileges, sudo: options.sudo, signal, deadlineMs: started + options.timeoutSeconds * 1000 * BREAKDOWN_SHARE, top: options.top })
       : undefined,
   ]);
-  const tableResult = checkTable(withoutUnreplied(table, breakdown, options.excludeUnreplied), options);
+  const tableResult = checkTable(options.excludeUnreplied ? withoutUnreplied(table, breakdown) : table, options);
 
   const namespaces = inventory
     ? checkNamespaces({
@@ -125,10 +125,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     const f = forecast(history, identity.nowMs, count, max);
     results.push(checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds }));
     const peak = Math.max(count, namespaces?.highestCount ?? 0, ...history.map(([, c]) => c));
-    // Advice to grow the table only when it really came close to full or lost
-    // packets: a threshold in entries set low on purpose is not a full table.
-    const dropped = results.some((r) => (r.check === 'counters' || r.check === 'kernel-log') && r.state !== State.OK);
-    const pressing = dropped || (max > 0 && peak >= 0.7 * max);
+    const lost = results.some((r) => (r.check === 'counters' || r.check === 'kernel-log') && r.state !== State.OK);
     if (max > 0) {
       results.push(
         checkSizing({
@@ -140,7 +137,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
           peak,
           archBits: ARCH_BITS,
           bucketsWarning: options.bucketsWarning,
-          pressing,
+          pressing: underPressure(peak, max, lost),
         }),
       );
     }
@@ -151,7 +148,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     const next = nextState(
       baseline,
       identity,
-      counters.status === 'ok' ? pick(counters.stats.perCpu, SAVED_COUNTERS) : undefined,
+      counters.status === 'ok' ? savedCounters(counters.stats.perCpu) : undefined,
       table.count.status === 'ok' ? table.count.value : undefined,
       log.status === 'ok' ? log.position : undefined,
       namespaces?.counters,
@@ -163,12 +160,6 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
   return results;
 }
 
-/** Only the counters that are compared are kept: a 4096-CPU host would otherwise write 70,000 numbers a run. */
-function pick(perCpu: Record<string, number[]>, names: readonly string[]): Record<string, number[]> {
-  const kept: Record<string, number[]> = {};
-  for (const name of names) if (perCpu[name]) kept[name] = perCpu[name];
-  return kept;
-}
 
 function lossOptions(options: Options): PacketLossOptions {
   return {
@@ -180,24 +171,5 @@ function lossOptions(options: Options): PacketLossOptions {
   };
 }
 
-/**
- * --exclude-unreplied: [UNREPLIED] entries (scans, dead peers, DNS) left out
- * of the count the thresholds see. Only a complete breakdown can say how many.
- */
-function withoutUnreplied(table: TableMeasurement, breakdown: BreakdownMeasurement | undefined, exclude: boolean): TableMeasurement {
-  if (!exclude || breakdown?.status !== 'ok' || breakdown.summary.truncated || table.count.status !== 'ok') return table;
-  return { ...table, count: { ...table.count, value: Math.max(0, table.count.value - breakdown.summary.unreplied) } };
-}
 
-function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {
-  if (breakdown?.status !== 'ok') return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
-  if (breakdown.summary.truncated) return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
-  return `--exclude-unreplied: ${breakdown.summary.unreplied} [UNREPLIED] entries are left out of the usage`;
-}
 
-/** The log finding less the messages that name one of the other namespaces checked. */
-function withoutNamespaces(log: Extract<LogScan, { status: 'ok' }>, elsewhere: ReadonlySet<number>): LogScan {
-  const byNetns = Object.fromEntries(Object.entries(log.byNetns).filter(([k]) => k === '' || !elsewhere.has(Number(k))));
-  const messages = Object.values(byNetns).reduce((a, b) => a + b, 0);
-  return { ...log, messages, byNetns, matches: log.matches.filter((m) => m.netns === undefined || !elsewhere.has(m.netns)) };
-}

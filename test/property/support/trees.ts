@@ -206,7 +206,9 @@ export function checkRun(r: BundleRun, e: Expectation, context: string): void {
   expect(r.code, `exit code: ${where}`).not.toBeNull();
   expect([0, 1, 2, 3], `exit code ${r.code}: ${where}`).toContain(r.code);
   expect(r.stderr, `stderr: ${where}`).toBe('');
-  expect(r.stdout, `stack trace: ${where}`).not.toMatch(/^\s+at \S/m);
+  // A stack frame ("    at fn (file:1:2)" or "    at file:1:2"), not any line
+  // that starts with "at" (the help text wraps "... at all" onto one).
+  expect(r.stdout, `stack trace: ${where}`).not.toMatch(/^\s+at (?:.+ \()?\S+:\d+:\d+\)?$/m);
   expect(r.stdout, `JavaScript error: ${where}`).not.toMatch(/\b(?:[A-Z][A-Za-z]*)?Error: /);
   expect(r.stdout, `internal error: ${where}`).not.toMatch(/internal error/i);
   expect(r.stdout, `hang: ${where}`).not.toMatch(/timed out after/);
