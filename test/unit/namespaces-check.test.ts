@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { checkNamespaces, namespaceLabel, withoutNamespaces, type NamespaceEntry, type NamespacesInput } from '../../src/checks/namespaces';
+import { formatPerfdata } from '../../src/nagios/perfdata';
+import { parseRange } from '../../src/nagios/range';
+import { render } from '../../src/nagios/render';
+import { State } from '../../src/nagios/state';
+import type { ConntrackStats } from '../../src/parse/conntrack-stat';
+import type { LogScan } from '../../src/probes/kernel-log';
+import type { NamespaceInfo } from '../../src/probes/namespaces';
+import { chooseBaseline, nextState } from '../../src/state/baseline';
+
+const HOST = 4026531840;
+const NOW = 1_795_329_668_000;
+const info = (inode: number, over: Partial<NamespaceInfo> = {}): NamespaceInfo => ({ inode, names: [], processes: 1, oldestPid: inode % 100000, ...over });
+const stats = (entries: number, drop: number[] = [0, 0]): ConntrackStats => ({
+  entries,
+  columns: ['drop', 'early_drop'],
+  perCpu: { drop, early_drop: [0, 0] },
+  totals: { drop: drop.reduce((a, b) => a + b, 0), early_drop: 0 },
+  cpus: 2,
+});
+const entry = (i: NamespaceInfo, s: ConntrackStats | string): NamespaceEntry => ({
+  info: i,
+  stats: typeof s === 'string' ? { status: 'unread', reason: s } : { status: 'ok', source: `/proc/${i.oldestPid}/net/stat/nf_conntrack`, stats: s },
+});
+const input = (entries: NamespaceEntry[], over: Partial<NamespacesInput> = {}): NamespacesInput => ({
+  own: HOST,
+  inventory: { namespaces: [info(HOST), ...entries.map((e) => e.info)], processesScanned: 100, hiddenProcesses: 0, problems: [] },
+  entries,
+  max: 10,
+  warning: parseRange('80%'),
+  critical: parseRange('90%'),
+  loss: { drop: { critical: parseRange('0') }, earlyDrop: { warning: parseRange('0') }, insertFailed: {}, logDrops: { critical: parseRange('0') }, logWindowSeconds: 3600 },
+  logByNetns: {},
+  top: 5,
+  uid: 0,
+  nowMs: NOW,
+  ...over,
+});
+
+describe('namespaceLabel: as an operator knows the namespace', () => {
+  it('prefers the ip netns name, then the container, then the service, then the command, always with the inode', () => {
+    expect(namespaceLabel(info(1, { names: ['web-7f9c'], container: { runtime: 'docker', id: 'abc123abc123' }, command: 'nginx' }))).toBe('netns web-7f9c (1)');
+    expect(namespaceLabel(info(2, { container: { runtime: 'containerd', id: '0123456789ab' }, unit: 'x.service', command: 'pause' }))).toBe('netns containerd 0123456789ab (2)');
+    expect(namespaceLabel(info(3, { unit: 'systemd-resolved.service', command: 'systemd-resolve' }))).toBe('netns systemd-resolved.service (3)');
+    expect(namespaceLabel(info(4, { command: 'sleep' }))).toBe('netns sleep (4)');
+    expect(namespaceLabel(info(5))).toBe('netns netns (5)');
+  });
+});
+
+describe('checkNamespaces', () => {
+  it('the worst namespace leads, with its drops since the last check; the next not OK is counted', () => {
+    const full = info(4026532315, { names: ['web-7f9c'] });
+    const warm = info(4026532316, { names: ['db'] });
+    const calm = info(4026532317, { names: ['calm'] });
+    const entries = [entry(calm, stats(2)), entry(full, stats(10, [10, 6])), entry(warm, stats(9))];
+    const baselines = { '4026532315': { perCpu: { drop: [0, 0], early_drop: [0, 0] }, timeMs: NOW - 60_000 } };
+    const { result } = checkNamespaces(input(entries, { baselines, logByNetns: { '4026532315': 3 } }));
+    expect(result.state).toBe(State.CRITICAL);
+    expect(result.summary).toBe(
+      "netns web-7f9c (4026532315): 100.0% of table used (10 of 10 entries), 16 packets dropped since last check (table full), 3 'table full' messages in the kernel log (and 1 more namespace not OK)",
+    );
+    expect(result.details).toContain('  netns db (4026532316): 90.0% of table used (9 of 10 entries)');
+    expect(result.details).toContain('  netns calm (4026532317): 20.0% of table used (2 of 10 entries)');
+    expect(result.perfdata.map(formatPerfdata)).toEqual(['namespaces=4', 'worst_entries=10;;;0;10', 'worst_usage=100%;;;0;100']);
+  });
+
+  it('keeps perfdata the same size with 500 namespaces, and the output within its limits', () => {
+    // Every one of them over its warning: 500 lines of long output that must be cut.
+    const entries = Array.from({ length: 500 }, (_, i) => entry(info(4026532000 + i, { names: [`pod-${i}`] }), stats(9 + (i % 2))));
+    const { result } = checkNamespaces(input(entries));
+    expect(result.perfdata.map(formatPerfdata)).toEqual(['namespaces=501', 'worst_entries=10;;;0;10', 'worst_usage=100%;;;0;100']);
+    expect(result.summary).toMatch(/^netns pod-\d+ \(\d+\): 100\.0% of table used \(10 of 10 entries\) \(and 499 more namespaces not OK\)$/);
+    const brief = render([result], 0).text;
+    const verbose = render([result], 1).text;
+    expect(Buffer.byteLength(brief)).toBeLessThanOrEqual(1024);
+    expect(Buffer.byteLength(verbose)).toBeLessThanOrEqual(8192);
+    expect(verbose).toMatch(/\(output cut here: \d+ more lines; see -v, --format json\)\n$/);
+  });
+
+  it('never passes a namespace it could not read for one that is fine', () => {
+    const unread = entry(info(4026532400, { names: ['b'], processes: 0, oldestPid: undefined }), "no process of it could be seen (81 processes are hidden from uid 65534): reading it by name needs 'ip netns exec b', which needs root");
+    const { result } = checkNamespaces(input([unread, entry(info(4026532401), stats(1))], { uid: 65534, inventory: { namespaces: [info(HOST), unread.info, info(4026532401)], processesScanned: 90, hiddenProcesses: 81, problems: [] } }));
+    expect(result.state).toBe(State.OK);
+    expect(result.summary).toBe('1 namespace not checked (needs root)');
+    expect(result.notes?.[0]).toBe(
+      '81 processes could not be inspected (their ns/net link is not readable as uid 65534): the namespaces they are in are not checked; run as root to see them',
+    );
+    expect(result.notes?.[1]).toMatch(/^1 namespace not checked, e\.g\. netns b \(4026532400\): no process of it could be seen/);
+  });
+
+  it('keeps the last good baseline of a namespace it could not read this time, and drops those that are gone', () => {
+    const a = info(11);
+    const b = info(12);
+    const baselines = {
+      '11': { perCpu: { drop: [1, 1] }, timeMs: NOW - 60_000 },
+      '12': { perCpu: { drop: [5, 5] }, timeMs: NOW - 60_000 },
+      '99': { perCpu: { drop: [7, 7] }, timeMs: NOW - 60_000 },
+    };
+    const { counters } = checkNamespaces(input([entry(a, stats(3, [2, 1])), entry(b, 'gone mid-scan')], { baselines }));
+    expect(counters).toEqual({
+      '11': { perCpu: { drop: [2, 1], early_drop: [0, 0] }, count: 3, timeMs: NOW },
+      '12': baselines['12'],
+    });
+    // nextState keeps only what the check handed on, and the host's own entry.
+    const identity = { bootId: 'b', netns: HOST, nowMs: NOW };
+    const baseline = chooseBaseline({ status: 'ok', state: { version: 1, bootId: 'b', savedAtMs: NOW - 60_000, namespaces: { ...baselines, [String(HOST)]: { perCpu: {}, timeMs: 1 } } } }, identity);
+    const next = nextState(baseline, identity, { drop: [0, 0] }, 0, undefined, counters);
+    expect(Object.keys(next.namespaces).sort()).toEqual(['11', '12', String(HOST)]);
+  });
+});
+
+describe('withoutNamespaces: messages that name another namespace count there', () => {
+  it('leaves the unattributed and the unknown namespaces to the host line', () => {
+    const log: Extract<LogScan, { status: 'ok' }> = {
+      status: 'ok',
+      source: '/dev/kmsg',
+      messages: 6,
+      byNetns: { '': 1, '4026532315': 3, '4026539999': 2 },
+      matches: [
+        { text: 'a', count: 1 },
+        { text: 'b', count: 3, netns: 4026532315 },
+        { text: 'c', count: 2, netns: 4026539999 },
+      ],
+      suppressed: 0,
+      position: { source: 'kmsg' },
+      sinceLastRun: true,
+      attempts: [],
+      notes: [],
+    };
+    const own = withoutNamespaces(log, new Set([4026532315]));
+    expect(own).toMatchObject({ messages: 3, byNetns: { '': 1, '4026539999': 2 } });
+    expect(own.status === 'ok' && own.matches.map((m) => m.text)).toEqual(['a', 'c']);
+  });
+});
