@@ -165,7 +165,9 @@ describeKernel(
           // ---- 1. baselines
           // A first run counts the kernel log of the last --log-window; messages
           // other tests left there would make it CRITICAL (by design), so the
-          // baseline looks back one second only.
+          // baseline looks back one second only, after letting more than a
+          // second pass since the messages the test before this one caused.
+          await new Promise((resolve) => setTimeout(resolve, 1500));
           const rootBase = asRoot(['--state-file', rootState, '--kernel-log', 'kmsg', '--log-window', '1s']);
           const afterBaseline = lastSeq();
           expect(rootBase.stderr, 'step 1 root stderr').toBe('');
