@@ -146,7 +146,8 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
   return {
     result: {
       check: 'namespaces',
-      state: worst(judged.map((j) => j.state)),
+      // A namespace that could not be read is not known to be fine.
+      state: worst([...judged.map((j) => j.state), ...(unread.length ? [State.UNKNOWN] : [])]),
       summary,
       details,
       notes,

@@ -65,7 +65,8 @@ export function adviseSize(input: SizingInput): string[] {
     }
   }
   if (target <= max) return lines;
-  const buckets = Math.max(1024, Math.ceil(target / ratio));
+  // Never advise fewer buckets than the host has: a bigger table with shorter-lived chains, not longer.
+  const buckets = Math.max(1024, input.buckets ?? 0, Math.ceil(target / ratio));
   const runtimeBuckets = kernel && !isAtLeast(kernel, 4, 7) ? `echo ${buckets} > /sys/module/nf_conntrack/parameters/hashsize` : `sysctl -w net.netfilter.nf_conntrack_buckets=${buckets}`;
   lines.push(
     `advice: raise the limit (peak ${peak}, now ${max}); the table may then use up to ${mib(tableBytes(target, buckets))}:`,

@@ -231,7 +231,12 @@ function readKmsg(request: LogRequest, cutoff: Cutoff): LogScan | LogAttempt {
   return finish('kmsg', KMSG, collector, request, cutoff, notes);
 }
 
-function finish(source: string, label: string, c: Collector, request: LogRequest, cutoff: Cutoff, notes: string[] = []): LogScan {
+function finish(source: string, label: string, c: Collector, request: LogRequest, cutoff: Cutoff, notes: string[] = []): LogScan | LogAttempt {
+  // Messages that cannot be placed in time cannot be called old: a log whose
+  // matches are all undated has not shown that nothing was dropped.
+  if (c.undated > 0 && c.messages === 0) {
+    return { source: label, reason: `${c.undated} 'table full' or suppression messages carry no time that can be compared (is ${request.identity.uptimeSeconds === undefined ? 'the uptime file' : 'the clock'} readable?)` };
+  }
   if (c.undated > 0) notes.push(`${c.undated} messages in ${label} carry no time and were not counted`);
   return {
     status: 'ok',
@@ -364,7 +369,7 @@ async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): P
     const last = lastLine ? parse(lastLine) : undefined;
     if (last) c.advance(last);
     const scan = finish('file', path, c, request, cutoff, notes);
-    if (scan.status === 'ok') {
+    if ('status' in scan && scan.status === 'ok') {
       scan.position.file = { path, ino: st.ino, offset: consumed };
       scan.sinceLastRun = resumed || cutoff.sinceLastRun;
     }

@@ -99,7 +99,7 @@ function buildCommand(): Command {
     .option('--exclude-unreplied', 'leave [UNREPLIED] entries out of the usage the thresholds see (implies --breakdown)', false)
     .addOption(new Option('--format <format>', 'nagios or json').default('nagios' as const).argParser(formatArgument))
     .option('--quiet-ok', 'print nothing when the state is OK (for cron, which mails whatever is printed)', false)
-    .option('--state-file <path>', 'where to keep counters between runs (default: /var/tmp/check_conntrack-UID/)')
+    .option('--state-file <path>', 'where to keep counters between runs (default: /var/tmp/check_conntrack-UID/)', directoryArgument)
     .option('--no-state', 'keep nothing between runs (counters are then compared with nothing)')
     .option('--sudo', "run the privileged readers through 'sudo -n' (see the README for the sudoers lines)", false)
     .option('-t, --timeout <seconds>', 'give up and report UNKNOWN after this long', timeoutArgument, 10)

@@ -65,7 +65,7 @@ export function stateArgument(value: string): State {
 }
 
 export function directoryArgument(value: string): string {
-  if (value === '') throw new InvalidArgumentError('the directory name is empty');
+  if (value === '') throw new InvalidArgumentError('it is empty');
   return value;
 }
 

@@ -97,10 +97,14 @@ export async function loadState(path: string, uid: number): Promise<StateLoad> {
  */
 export async function saveState(path: string, state: SavedState, uid: number): Promise<StateSave> {
   const dir = dirname(path);
+  // Only the last directory is made: a missing parent is the operator's to
+  // create (and a recursive mkdir under /proc spins forever in Node 20).
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
-    return { status: 'failed', reason: `cannot create ${dir}: ${(err as Error).message}` };
+    const code = errno(err);
+    if (code === 'ENOENT') return { status: 'failed', reason: `cannot create ${dir}: its parent directory does not exist` };
+    if (code !== 'EEXIST') return { status: 'failed', reason: `cannot create ${dir}: ${(err as Error).message}` };
   }
   const dirProblem = await checkDirectory(dir, uid);
   if (dirProblem) return { status: 'failed', reason: `not writing the state file ${path}: ${dirProblem}` };

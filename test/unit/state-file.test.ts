@@ -214,11 +214,13 @@ describe('saveState', () => {
     expect(statSync(path).uid).toBe(UID);
   });
 
-  it('creates missing parents, each 0700', async () => {
-    const path = join(root, 'a', 'b', 'c', 'state.json');
+  it('creates its own directory 0700, but not missing parents', async () => {
+    const path = join(root, 'a', 'state.json');
     expect(await saveState(path, STATE, UID)).toStrictEqual({ status: 'ok' });
-    expect([mode(join(root, 'a')), mode(join(root, 'a', 'b')), mode(join(root, 'a', 'b', 'c'))]).toEqual([0o700, 0o700, 0o700]);
+    expect(mode(join(root, 'a'))).toBe(0o700);
     expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: STATE });
+    const deep = join(root, 'b', 'c', 'state.json');
+    expect(await saveState(deep, STATE, UID)).toStrictEqual({ status: 'failed', reason: `cannot create ${join(root, 'b', 'c')}: its parent directory does not exist` });
   });
 
   it('replaces an older file, which then has mode 0600 whatever it had', async () => {
