@@ -206,8 +206,8 @@ describe('the bundle with a random command line', () => {
         }
         checkRun(r, { verbosity, format, mayBeInfo: true }, JSON.stringify(args).slice(0, 2000));
       }),
-      // Found by this property: usage errors echo the argument whole, control characters included.
-      { ...RUNS, examples: [[['-w', 'x'.repeat(5000)]], [['--top', '\x1b[31m']]] },
+      // Found by this property: usage errors echoed the argument whole, control characters (a tab too) included.
+      { ...RUNS, examples: [[['-w', 'x'.repeat(5000)]], [['--top', '\x1b[31m']], [['-w', 'a\tb']]] },
     );
   }, 120_000);
 });
