@@ -38,6 +38,8 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { alive, ENV, mustRun, run } from './support/commands.mjs';
+import { median, TIME, timeOnce } from './support/timing.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '..');
@@ -48,13 +50,11 @@ let bundleUnderTest = BUNDLE;
 /** Our temp directory (time's output, the bundle's copy); removed by cleanup. */
 let scratchDir;
 const IP = '/usr/sbin/ip';
-const TIME = '/usr/bin/time';
 const SH = '/bin/sh';
 const IPTABLES = ['/usr/sbin/iptables-nft', '/usr/sbin/iptables'].find((p) => existsSync(p)) ?? '/usr/sbin/iptables';
 const SYSCTL = ['/usr/sbin/sysctl', '/sbin/sysctl'].find((p) => existsSync(p)) ?? '/usr/sbin/sysctl';
 const CONNTRACK = '/usr/sbin/conntrack';
 const CAT = ['/usr/bin/cat', '/bin/cat'].find((p) => existsSync(p)) ?? '/usr/bin/cat';
-const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
 const NS = 'cc-bench-breakdown';
 const NETNS_DIR = '/run/netns';
@@ -64,7 +64,6 @@ const COUNT_FILE = '/proc/sys/net/netfilter/nf_conntrack_count';
 const MAX_LOCK = '/run/cctest-nf_conntrack_max.lock';
 const LOCK_WAIT_MS = 60_000;
 
-const COMMAND_TIMEOUT_MS = 10_000;
 const RUN_TIMEOUT_MS = 120_000;
 const SENDER_TIMEOUT_MS = 180_000;
 const OVERALL_TIMEOUT_MS = 20 * 60_000;
@@ -159,18 +158,6 @@ function usage(error) {
 
 // ------------------------------------------------------------------- commands
 
-function run(argv, timeoutMs = COMMAND_TIMEOUT_MS) {
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
-  return r;
-}
-
-function mustRun(argv, timeoutMs) {
-  const r = run(argv, timeoutMs);
-  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.signal ? `killed by ${r.signal}` : `exit ${r.status}`}: ${r.stderr.trim()}`);
-  return r;
-}
-
 const inNs = (argv) => [IP, 'netns', 'exec', NS, ...argv];
 
 function readMax() {
@@ -189,15 +176,6 @@ function nsCount() {
   const text = mustRun(inNs([CAT, COUNT_FILE])).stdout.trim();
   if (!/^\d+$/.test(text)) throw new Error(`unexpected ${COUNT_FILE} in ${NS}: ${JSON.stringify(text)}`);
   return Number(text);
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
 }
 
 // ---------------------------------------------------------------- what we own
@@ -418,36 +396,11 @@ let killedFromOutside = 0;
  */
 function timed(argv, scratch) {
   for (let attempt = 0; ; attempt += 1) {
-    const r = timedOnce(argv, scratch);
+    const r = timeOnce(argv, scratch, { timeoutMs: RUN_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
     if (!(r.code === 137 && r.stdout === '' && attempt < 2)) return r;
     killedFromOutside += 1;
     console.warn(`  (a run of ${argv.slice(4, 7).join(' ')} ... was SIGKILLed from outside before any output: run again)`);
   }
-}
-
-function timedOnce(argv, scratch) {
-  const out = join(scratch, 'time.txt');
-  rmSync(out, { force: true });
-  const r = spawnSync(TIME, ['-f', '%e %M', '-o', out, ...argv], {
-    encoding: 'utf8',
-    timeout: RUN_TIMEOUT_MS,
-    killSignal: 'SIGKILL',
-    env: ENV,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
-  if (r.signal) throw new Error(`${argv.join(' ')}: killed by ${r.signal} (over ${RUN_TIMEOUT_MS} ms?)`);
-  // time writes "Command exited with non-zero status N" first when the command fails.
-  const lines = readFileSync(out, 'utf8').trim().split('\n');
-  const m = /^(\d+(?:\.\d+)?) (\d+)$/.exec(lines[lines.length - 1] ?? '');
-  if (!m) throw new Error(`unexpected ${TIME} output: ${JSON.stringify(lines)}`);
-  return { seconds: Number(m[1]), rssKb: Number(m[2]), code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** The plugin's run: complete or partial, and how many entries it counted (all UDP [UNREPLIED] here). */

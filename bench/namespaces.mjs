@@ -11,25 +11,24 @@
 // failure, SIGINT, SIGTERM, SIGHUP and when its overall time limit runs out. If
 // it is SIGKILLed the sleeps end by themselves after 600 s; the namespaces are
 // then left behind and the next run refuses to start until `--clean-stale`.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { alive, ENV, mustRun, run } from './support/commands.mjs';
+import { median, TIME, timeOnce } from './support/timing.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(REPO, 'dist/check_conntrack');
 const IP = '/usr/sbin/ip';
-const TIME = '/usr/bin/time';
 const SLEEP = '/usr/bin/sleep';
 const NETNS_DIR = '/run/netns';
 const PREFIX = 'cc-bench-';
 const OURS = new RegExp(`^${PREFIX}\\d+$`);
 const LOCK = '/run/cc-bench-namespaces.lock';
-const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
-const COMMAND_TIMEOUT_MS = 10_000;
 const RUN_TIMEOUT_MS = 60_000;
 const SETTLE_TIMEOUT_MS = 60_000;
 const OVERALL_TIMEOUT_MS = 15 * 60_000;
@@ -69,33 +68,12 @@ function usage(error) {
 
 // ------------------------------------------------------------------- commands
 
-function run(argv, timeoutMs = COMMAND_TIMEOUT_MS) {
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
-  return r;
-}
-
-function mustRun(argv, timeoutMs) {
-  const r = run(argv, timeoutMs);
-  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.signal ? `killed by ${r.signal}` : `exit ${r.status}`}: ${r.stderr.trim()}`);
-  return r;
-}
-
 function existingBenchNamespaces() {
   try {
     return readdirSync(NETNS_DIR).filter((n) => OURS.test(n));
   } catch (err) {
     if (err.code === 'ENOENT') return [];
     throw err;
-  }
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
   }
 }
 
@@ -252,22 +230,7 @@ async function buildHost(opts) {
 // ---------------------------------------------------------------------- timing
 
 function timed(argv, scratch) {
-  const out = join(scratch, 'time.txt');
-  rmSync(out, { force: true });
-  const r = spawnSync(TIME, ['-f', '%e %M', '-o', out, ...argv], { encoding: 'utf8', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL', env: ENV, maxBuffer: 16 * 1024 * 1024 });
-  if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
-  if (r.signal) throw new Error(`${argv.join(' ')}: killed by ${r.signal} (over ${RUN_TIMEOUT_MS} ms?)`);
-  // time writes "Command exited with non-zero status N" first when the command fails.
-  const lines = readFileSync(out, 'utf8').trim().split('\n');
-  const m = /^(\d+(?:\.\d+)?) (\d+)$/.exec(lines[lines.length - 1] ?? '');
-  if (!m) throw new Error(`unexpected ${TIME} output: ${JSON.stringify(lines)}`);
-  return { seconds: Number(m[1]), rssKb: Number(m[2]), code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return timeOnce(argv, scratch, { timeoutMs: RUN_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
 }
 
 function series(label, argv, runs, scratch) {
