@@ -218,6 +218,62 @@ function tableSetup(): string[] {
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
+interface Spawned {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+  killedByHarness: boolean;
+}
+
+/**
+ * Runs argv in its own session, so the harness can kill every process of a
+ * runaway run at once, and kills the session after hardTimeoutMs. Timed to
+ * 'exit' it waits at most 2 s more for the pipes (an orphan a fake left behind
+ * may hold them open); timed to 'close' it waits for both.
+ */
+async function spawnBounded(argv: readonly string[], hardTimeoutMs: number, until: 'exit' | 'close'): Promise<Spawned> {
+  const started = performance.now();
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
+    detached: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  let killedByHarness = false;
+  const hard = setTimeout(() => {
+    killedByHarness = true;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, hardTimeoutMs);
+  const { code, signal, wallMs } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; wallMs: number }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once(until, (c: number | null, s: NodeJS.Signals | null) => resolve({ code: c, signal: s, wallMs: performance.now() - started }));
+  });
+  if (until === 'exit') {
+    await new Promise<void>((resolve) => {
+      if (child.stdout.readableEnded && child.stderr.readableEnded) return resolve();
+      const t = setTimeout(resolve, 2_000);
+      child.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+  clearTimeout(hard);
+  return { code, signal, stdout, stderr, wallMs, killedByHarness };
+}
+
+/** stdout as lines, without the empty one after its final newline. */
+const outputLines = (stdout: string) => stdout.split('\n').filter((l, i, all) => !(l === '' && i === all.length - 1));
+
 export async function runFaulted(options: FaultRunOptions): Promise<FaultRun> {
   const { work } = options;
   const nsFile = join(work.dir, 'mntns');
@@ -237,40 +293,7 @@ export async function runFaulted(options: FaultRunOptions): Promise<FaultRun> {
     SH, '-c', steps.join('\n'), 'cc-faults-sh',
     process.execPath, BUNDLE, ...options.args,
   ];
-  const started = performance.now();
-  const child = spawn(argv[0]!, argv.slice(1), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
-    // Its own session, so the harness can kill every process of a runaway run at once.
-    detached: true,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  let killedByHarness = false;
-  const hard = setTimeout(() => {
-    killedByHarness = true;
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, options.hardTimeoutMs ?? 30_000);
-  const { code, signal, wallMs } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; wallMs: number }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (c, s) => resolve({ code: c, signal: s, wallMs: performance.now() - started }));
-  });
-  // Output may still be in the pipes; the plugin has exited, so they close soon.
-  await new Promise<void>((resolve) => {
-    if (child.stdout.readableEnded && child.stderr.readableEnded) return resolve();
-    const t = setTimeout(resolve, 2_000);
-    child.once('close', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-  clearTimeout(hard);
+  const { code, signal, stdout, stderr, wallMs, killedByHarness } = await spawnBounded(argv, options.hardTimeoutMs ?? 30_000, 'exit');
 
   let mntNs: string;
   try {
@@ -287,7 +310,7 @@ export async function runFaulted(options: FaultRunOptions): Promise<FaultRun> {
   } catch {
     peakRssKb = undefined;
   }
-  const lines = stdout.split('\n').filter((l, i, all) => !(l === '' && i === all.length - 1));
+  const lines = outputLines(stdout);
   return { code, signal, stdout, stderr, lines, status: lines[0] ?? '', wallMs, peakRssKb, mntNs, killedByHarness };
 }
 
@@ -471,31 +494,8 @@ export async function runBundleAsync(
 ): Promise<PlainRun> {
   const inner = [...(options.prefix ?? []), process.execPath, BUNDLE, ...args];
   const argv = options.umask !== undefined ? [SH, '-c', `umask ${options.umask} && exec "$@"`, 'cc-faults-sh', ...inner] : inner;
-  const started = performance.now();
-  const child = spawn(argv[0]!, argv.slice(1), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
-    detached: true,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  let killedByHarness = false;
-  const hard = setTimeout(() => {
-    killedByHarness = true;
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, options.hardTimeoutMs ?? 60_000);
-  const { code, signal, wallMs } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; wallMs: number }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (c, s) => resolve({ code: c, signal: s, wallMs: performance.now() - started }));
-  });
-  clearTimeout(hard);
-  const lines = stdout.split('\n').filter((l, i, all) => !(l === '' && i === all.length - 1));
+  const { code, signal, stdout, stderr, wallMs, killedByHarness } = await spawnBounded(argv, options.hardTimeoutMs ?? 60_000, 'close');
+  const lines = outputLines(stdout);
   return { code, signal, stdout, stderr, lines, status: lines[0] ?? '', wallMs, peakRssKb: undefined, killedByHarness };
 }
 
