@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { REPO, runBundle, type BundleRun } from '../support/bundle';
+import { cleanUp, cleanupFailure, reportCleanup } from '../support/cleanup';
 import {
   addMasquerade,
   conntrackCount,
@@ -248,16 +249,7 @@ interface Owned {
 
 /** Ends the holders and deletes the namespaces in `owned`; returns what went wrong. */
 async function release(owned: Owned): Promise<unknown[]> {
-  const errors: unknown[] = [];
-  for (const h of owned.holders.splice(0)) await h.close().catch((e: unknown) => errors.push(e));
-  for (const ns of owned.namespaces.splice(0)) {
-    try {
-      ns.remove();
-    } catch (e) {
-      errors.push(e);
-    }
-  }
-  return errors;
+  return cleanUp([...owned.holders.splice(0).map((h) => () => h.close()), ...owned.namespaces.splice(0).map((ns) => () => ns.remove())]);
 }
 
 interface Table {
@@ -307,7 +299,7 @@ async function prepareTable(owned: Owned, last: boolean): Promise<Table | undefi
   if (!wanted(kernel) && !last) {
     console.warn(`[breakdown test] ${ns.name} does not hold what was made, starting over in a new namespace: ${JSON.stringify(kernel)}`);
     const errors = await release(owned);
-    if (errors.length) throw new Error(`cleanup failed: ${errors.map((e) => (e as Error).message).join('; ')}`);
+    if (errors.length) throw new Error(cleanupFailure(errors));
     return undefined;
   }
   expect(kernel, `${ENTRIES_FILE} of ${ns.name}`).toMatchObject({ total: N, timeWait: T, unrepliedUdp: U, established: E, other: 0, others: [], unreplied: U });
@@ -478,10 +470,7 @@ describeKernel(
           expect(census(procEntries(ns), tcpPort, udpPort), `${ENTRIES_FILE} at the end`).toEqual(kernel);
           passed = true;
         } finally {
-          const errors = await release(owned);
-          const cleanup = `cleanup failed: ${errors.map((e) => (e as Error).message).join('; ')}`;
-          if (errors.length && passed) throw new Error(cleanup);
-          if (errors.length) console.error(cleanup);
+          reportCleanup(await release(owned), passed);
         }
       },
       90_000,

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runBundle, type BundleRun } from '../support/bundle';
+import { cleanUp, reportCleanup } from '../support/cleanup';
 import {
   addMasquerade,
   COUNT_FILE,
@@ -279,25 +280,12 @@ describeKernel(
           expect(readConntrackMax(), 'nf_conntrack_max restored').toBe(originalMax);
           passed = true;
         } finally {
-          const errors: unknown[] = [];
-          for (const h of holders) await h.close().catch((e: unknown) => errors.push(e));
-          for (const ns of namespaces) {
-            try {
-              ns.remove();
-            } catch (e) {
-              errors.push(e);
-            }
-          }
-          for (const d of dirs) {
-            try {
-              rmSync(d, { recursive: true, force: true });
-            } catch (e) {
-              errors.push(e);
-            }
-          }
-          const cleanup = `cleanup failed: ${errors.map((e) => (e as Error).message).join('; ')}`;
-          if (errors.length && passed) throw new Error(cleanup);
-          if (errors.length) console.error(cleanup);
+          const errors = await cleanUp([
+            ...holders.map((h) => () => h.close()),
+            ...namespaces.map((ns) => () => ns.remove()),
+            ...dirs.map((d) => () => rmSync(d, { recursive: true, force: true })),
+          ]);
+          reportCleanup(errors, passed);
         }
       },
       90_000,

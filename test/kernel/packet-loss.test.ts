@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runBundle, type BundleRun } from '../support/bundle';
+import { cleanUp, reportCleanup } from '../support/cleanup';
 import {
   addMasquerade,
   createNamespace,
@@ -267,31 +268,15 @@ describeKernel(
           expect(run6.lines.some((l) => l.includes(ROOT_LOG_LINE(ns.inode))), `step 6 long output quotes our message:\n${run6.stdout}`).toBe(true);
           passed = true;
         } finally {
-          const errors: unknown[] = [];
-          for (const h of holders) await h.close().catch((e: unknown) => errors.push(e));
-          try {
-            ns.remove();
-          } catch (e) {
-            errors.push(e);
-          }
-          for (const d of dirs) {
-            try {
-              rmSync(d, { recursive: true, force: true });
-            } catch (e) {
-              errors.push(e);
-            }
-          }
-          if (restrictBefore !== undefined) {
-            try {
-              writeFileSync(DMESG_RESTRICT, `${restrictBefore}\n`);
-            } catch (e) {
-              errors.push(e);
-            }
-          }
-          // A failed cleanup must fail the test, but not hide the failure that came first.
-          const cleanup = `cleanup failed: ${errors.map((e) => (e as Error).message).join('; ')}`;
-          if (errors.length && passed) throw new Error(cleanup);
-          if (errors.length) console.error(cleanup);
+          const errors = await cleanUp([
+            ...holders.map((h) => () => h.close()),
+            () => ns.remove(),
+            ...dirs.map((d) => () => rmSync(d, { recursive: true, force: true })),
+            () => {
+              if (restrictBefore !== undefined) writeFileSync(DMESG_RESTRICT, `${restrictBefore}\n`);
+            },
+          ]);
+          reportCleanup(errors, passed);
         }
       },
       60_000,
