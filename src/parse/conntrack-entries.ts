@@ -734,22 +734,14 @@ export class EntryTally {
   /** Feed raw bytes as they arrive (chunks may split lines anywhere, including inside a multi-byte character). */
   push(chunk: Uint8Array): void {
     if (this.truncated || !ArrayBuffer.isView(chunk)) return;
-    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const first = data.indexOf(10);
-    if (first < 0) {
-      this.keep(data);
-      return;
-    }
-    this.finishCarry(data.subarray(0, first));
-    const last = data.lastIndexOf(10);
-    if (last > first) this.region(data, first + 1, last);
-    this.keep(data.subarray(last + 1));
+    this.carry.feed(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), this.carried, this.region);
   }
 
   /** Feed the final partial line, if any. */
   end(): void {
     if (this.truncated) return;
-    this.finishCarry(Buffer.alloc(0));
+    const whole = this.carry.finish(Buffer.alloc(0));
+    if (whole !== undefined) this.carried(whole);
   }
 
   /**
@@ -797,7 +789,7 @@ export class EntryTally {
    * at a time: V8 keeps a string over about 1 MB outside its heap, where it was slower
    * to read and was freed late (RSS 117 MB, not 53, with 1 MiB chunks).
    */
-  private region(data: Buffer, start: number, last: number): void {
+  private readonly region = (data: Buffer, start: number, last: number): void => {
     while (start <= last) {
       let stop = last;
       if (last - start > WINDOW) {
@@ -810,7 +802,7 @@ export class EntryTally {
       else this.lines(data.toString('latin1', start, stop));
       start = stop + 1;
     }
-  }
+  };
 
   private lines(text: string): void {
     this.scan.newText();
@@ -900,13 +892,8 @@ export class EntryTally {
       .slice(0, limit);
   }
 
-  private keep(part: Buffer): void {
-    this.carry.keep(part);
-  }
-
-  private finishCarry(tail: Buffer): void {
-    const whole = this.carry.finish(tail);
-    if (whole === undefined) return;
+  /** The line that began in an earlier chunk, now whole. */
+  private readonly carried = (whole: Buffer | 'overlong'): void => {
     if (whole === 'overlong') {
       this.skipped += 1;
       return;
@@ -914,5 +901,5 @@ export class EntryTally {
     const text = whole.toString('latin1');
     this.scan.newText();
     this.line(text, 0, text.length);
-  }
+  };
 }

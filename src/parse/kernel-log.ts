@@ -351,38 +351,27 @@ export class LogScanner {
   constructor(private readonly visit: (line: string) => void) {}
 
   push(chunk: Uint8Array): void {
-    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const first = data.indexOf(10);
-    if (first < 0) {
-      this.keep(data);
-      return;
-    }
-    // The line that began in an earlier chunk ends here.
-    this.finishCarry(data.subarray(0, first));
-    const last = data.lastIndexOf(10);
-    if (last > first) {
-      // Bytes map one to one onto a latin1 string, so string positions are byte
-      // offsets, and the ASCII needles and newlines are found whatever the encoding.
-      const text = data.toString('latin1', first + 1, last);
-      scanRegion(text, 0, text.length, (from, to) => {
-        if (to - from <= MAX_LINE_BYTES) this.visit(data.toString('utf8', first + 1 + from, first + 1 + to));
-      });
-    }
-    this.keep(data.subarray(last + 1));
+    this.carry.feed(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), this.carried, this.region);
   }
 
   end(): void {
-    this.finishCarry(Buffer.alloc(0));
+    const whole = this.carry.finish(Buffer.alloc(0));
+    if (whole !== undefined) this.carried(whole);
   }
 
-  private keep(part: Buffer): void {
-    this.carry.keep(part);
-  }
-
-  private finishCarry(tail: Buffer): void {
-    const whole = this.carry.finish(tail);
-    if (whole === undefined || whole === 'overlong') return;
+  /** The line that began in an earlier chunk, now whole. */
+  private readonly carried = (whole: Buffer | 'overlong'): void => {
+    if (whole === 'overlong') return;
     const line = whole.toString('utf8');
     if (mightMatter(line)) this.visit(line);
-  }
+  };
+
+  private readonly region = (data: Buffer, start: number, end: number): void => {
+    // Bytes map one to one onto a latin1 string, so string positions are byte
+    // offsets, and the ASCII needles and newlines are found whatever the encoding.
+    const text = data.toString('latin1', start, end);
+    scanRegion(text, 0, text.length, (from, to) => {
+      if (to - from <= MAX_LINE_BYTES) this.visit(data.toString('utf8', start + from, start + to));
+    });
+  };
 }

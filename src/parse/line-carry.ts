@@ -24,6 +24,25 @@ export class LineCarry {
   }
 
   /**
+   * Splits the next chunk of the stream. The line held from earlier chunks ends
+   * at the chunk's first newline and goes to `finished`; the complete lines after
+   * it go to `lines` as one span of `data`, from the byte after that newline up
+   * to the last newline (exclusive); what follows the last newline is held.
+   */
+  feed(data: Buffer, finished: (line: Buffer | 'overlong') => void, lines: (data: Buffer, start: number, end: number) => void): void {
+    const first = data.indexOf(10);
+    if (first < 0) {
+      this.keep(data);
+      return;
+    }
+    const whole = this.finish(data.subarray(0, first));
+    if (whole !== undefined) finished(whole);
+    const last = data.lastIndexOf(10);
+    if (last > first) lines(data, first + 1, last);
+    this.keep(data.subarray(last + 1));
+  }
+
+  /**
    * The whole line, now that `tail` ends it: 'overlong' when it went past the
    * bound, undefined when there was nothing held and the tail is empty.
    */
