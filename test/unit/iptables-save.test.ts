@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   classifyRule,
@@ -10,21 +8,8 @@ import {
   parseIptablesSave,
   tokenizeRule,
   type RuleScan,
-  type RuleScanParse,
 } from '../../src/parse/iptables-save';
-import { FIXTURES } from '../support/fixtures';
-
-const sample = (name: string) => readFileSync(join(FIXTURES, 'rules', name), 'utf8');
-
-function scan(result: RuleScanParse): RuleScan {
-  if (!result.ok) throw new Error(`expected a parse, got: ${result.reason}`);
-  return result.scan;
-}
-
-function reason(result: RuleScanParse): string {
-  if (result.ok) throw new Error(`expected a refusal, got ${JSON.stringify(result.scan)}`);
-  return result.reason;
-}
+import { reason, sample, scan } from '../support/rule-scans';
 
 /** One table holding the given rule lines, as iptables-save prints it. */
 function dump(table: string, ...rules: string[]): string {

@@ -1,21 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_RULE_TEXT, mergeScans, parseIptablesSave, type RuleScan, type RuleScanParse } from '../../src/parse/iptables-save';
+import { MAX_RULE_TEXT, mergeScans, parseIptablesSave } from '../../src/parse/iptables-save';
 import { parseNftRuleset, renderNftExpr } from '../../src/parse/nft-ruleset';
-import { FIXTURES } from '../support/fixtures';
-
-const sample = (name: string) => readFileSync(join(FIXTURES, 'rules', name), 'utf8');
-
-function scan(result: RuleScanParse): RuleScan {
-  if (!result.ok) throw new Error(`expected a parse, got: ${result.reason}`);
-  return result.scan;
-}
-
-function reason(result: RuleScanParse): string {
-  if (result.ok) throw new Error(`expected a refusal, got ${JSON.stringify(result.scan)}`);
-  return result.reason;
-}
+import { reason, sample, scan } from '../support/rule-scans';
 
 const META = { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } };
 
