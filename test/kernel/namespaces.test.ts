@@ -25,8 +25,8 @@ import {
   COUNT_FILE,
   createNamespace,
   describeKernel,
+  dropTotal,
   holdConnections,
-  nsExec,
   readConntrackMax,
   waitForCount,
   withConntrackMax,
@@ -35,7 +35,6 @@ import {
 } from '../support/netns';
 
 const SETPRIV = '/usr/bin/setpriv';
-const CAT = ['/usr/bin/cat', '/bin/cat'].find((p) => existsSync(p)) ?? '/usr/bin/cat';
 const KMSG = '/dev/kmsg';
 const NOBODY = 65534;
 const AS_NOBODY = [SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
@@ -45,22 +44,6 @@ const A_HELD = 10;
 const A_EXTRA = 3;
 const B_HELD = 9;
 const C_HELD = 2;
-
-/** The `drop` column of ns's /proc/net/stat/nf_conntrack, summed over the CPU rows, found by header name. */
-function dropTotal(ns: Namespace): number {
-  const text = nsExec(ns, [CAT, '/proc/net/stat/nf_conntrack']).stdout;
-  const [header, ...rows] = text.split('\n').filter((l) => l.trim() !== '');
-  const column = (header ?? '').trim().split(/\s+/).indexOf('drop');
-  if (column < 0) throw new Error(`no drop column in /proc/net/stat/nf_conntrack of ${ns.name}: ${JSON.stringify(header)}`);
-  if (rows.length === 0) throw new Error(`no CPU rows in /proc/net/stat/nf_conntrack of ${ns.name}`);
-  let total = 0;
-  for (const row of rows) {
-    const cell = row.trim().split(/\s+/)[column];
-    if (cell === undefined || !/^[0-9a-f]+$/i.test(cell)) throw new Error(`bad row in /proc/net/stat/nf_conntrack of ${ns.name}: ${JSON.stringify(row)}`);
-    total += parseInt(cell, 16);
-  }
-  return total;
-}
 
 /** The host's own count: this process runs in the host namespace. */
 function hostCount(): number {

@@ -21,19 +21,17 @@ import {
   addMasquerade,
   createNamespace,
   describeKernel,
+  dropTotal,
   holdConnections,
-  nsExec,
   nsPrefix,
   readConntrackMax,
   waitForCount,
   withConntrackMax,
   type Holder,
-  type Namespace,
 } from '../support/netns';
 
 const SETPRIV = '/usr/bin/setpriv';
 const DMESG = '/usr/bin/dmesg';
-const CAT = ['/usr/bin/cat', '/bin/cat'].find((p) => existsSync(p)) ?? '/usr/bin/cat';
 const KMSG = '/dev/kmsg';
 const DMESG_RESTRICT = '/proc/sys/kernel/dmesg_restrict';
 const NOBODY = 65534;
@@ -43,22 +41,6 @@ const HELD = 10;
 const EXTRA = 3;
 
 // --------------------------------------------------------------- the kernel's numbers
-
-/** The `drop` column of ns's /proc/net/stat/nf_conntrack, summed over the CPU rows, found by header name. */
-function dropTotal(ns: Namespace): number {
-  const text = nsExec(ns, [CAT, '/proc/net/stat/nf_conntrack']).stdout;
-  const [header, ...rows] = text.split('\n').filter((l) => l.trim() !== '');
-  const column = (header ?? '').trim().split(/\s+/).indexOf('drop');
-  if (column < 0) throw new Error(`no drop column in /proc/net/stat/nf_conntrack of ${ns.name}: ${JSON.stringify(header)}`);
-  let total = 0;
-  for (const row of rows) {
-    const cell = row.trim().split(/\s+/)[column];
-    if (cell === undefined || !/^[0-9a-f]+$/i.test(cell)) throw new Error(`bad row in /proc/net/stat/nf_conntrack of ${ns.name}: ${JSON.stringify(row)}`);
-    total += parseInt(cell, 16);
-  }
-  if (rows.length === 0) throw new Error(`no CPU rows in /proc/net/stat/nf_conntrack of ${ns.name}`);
-  return total;
-}
 
 interface KmsgRecord {
   seq: number;

@@ -247,6 +247,24 @@ export function conntrackCount(ns: NsRef): number {
   return Number(text);
 }
 
+/** The `drop` column of ns's /proc/net/stat/nf_conntrack, summed over the CPU rows, found by header name. */
+export function dropTotal(ns: NsRef): number {
+  const cat = firstExisting(CAT_CANDIDATES);
+  if (!cat) throw new Error(`no cat at ${CAT_CANDIDATES.join(' or ')}`);
+  const text = nsExec(ns, [cat, '/proc/net/stat/nf_conntrack']).stdout;
+  const [header, ...rows] = text.split('\n').filter((l) => l.trim() !== '');
+  const column = (header ?? '').trim().split(/\s+/).indexOf('drop');
+  if (column < 0) throw new Error(`no drop column in /proc/net/stat/nf_conntrack of ${nameOf(ns)}: ${JSON.stringify(header)}`);
+  if (rows.length === 0) throw new Error(`no CPU rows in /proc/net/stat/nf_conntrack of ${nameOf(ns)}`);
+  let total = 0;
+  for (const row of rows) {
+    const cell = row.trim().split(/\s+/)[column];
+    if (cell === undefined || !/^[0-9a-f]+$/i.test(cell)) throw new Error(`bad row in /proc/net/stat/nf_conntrack of ${nameOf(ns)}: ${JSON.stringify(row)}`);
+    total += parseInt(cell, 16);
+  }
+  return total;
+}
+
 /**
  * Polls the count until it equals `expected` or the time is up, and returns the
  * last value read, so the caller's assertion shows what the kernel really had.
