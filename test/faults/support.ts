@@ -186,21 +186,9 @@ export interface FaultRunOptions {
   readonly hardTimeoutMs?: number;
 }
 
-export interface FaultRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly lines: string[];
-  readonly status: string;
-  /** From spawn to exit of the process that became the plugin. */
-  readonly wallMs: number;
-  /** Peak RSS of the plugin (and anything it waited for), from /usr/bin/time, in KiB. */
-  readonly peakRssKb: number | undefined;
+export interface FaultRun extends PlainRun {
   /** The private mount namespace (`mnt:[inode]`): every process the plugin started is in it. */
   readonly mntNs: string;
-  /** The harness had to kill the run. */
-  readonly killedByHarness: boolean;
 }
 
 /** Real tables in the run's own network namespace, made with the real programs (before the fakes are mounted). */
@@ -432,7 +420,7 @@ export function floodSent(work: Work): number[] {
 // --------------------------------------------------------------- verdicts
 
 /** Nagios' contract: one status line that names a state, and the exit code of that state. */
-export function statusProblems(run: FaultRun | PlainRun): string[] {
+export function statusProblems(run: PlainRun): string[] {
   const problems: string[] = [];
   if (run.killedByHarness) problems.push('the harness had to kill the run');
   if (run.code === null || run.code < 0 || run.code > 3) problems.push(`exit code ${run.code ?? `signal ${run.signal}`} is not 0..3`);
@@ -444,7 +432,7 @@ export function statusProblems(run: FaultRun | PlainRun): string[] {
   return problems;
 }
 
-export function describeRun(run: FaultRun | PlainRun): string {
+export function describeRun(run: PlainRun): string {
   return `exit ${run.code ?? run.signal} after ${Math.round(run.wallMs)} ms, peak RSS ${run.peakRssKb ?? '?'} KiB\n--- stdout ---\n${run.stdout.slice(0, 6_000)}\n--- stderr ---\n${run.stderr.slice(0, 2_000)}`;
 }
 
@@ -478,8 +466,11 @@ export interface PlainRun {
   readonly stderr: string;
   readonly lines: string[];
   readonly status: string;
+  /** From spawn to exit of the process that became the plugin (runFaulted), or to the close of its pipes (runBundleAsync). */
   readonly wallMs: number;
+  /** Peak RSS of the plugin (and anything it waited for), from /usr/bin/time, in KiB; runBundleAsync does not measure it. */
   readonly peakRssKb: number | undefined;
+  /** The harness had to kill the run. */
   readonly killedByHarness: boolean;
 }
 
