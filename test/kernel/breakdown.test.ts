@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
-import { REPO, runBundle, type BundleRun } from '../support/bundle';
+import { describeRun, REPO, runBundle, type BundleRun } from '../support/bundle';
 import { cleanUp, cleanupFailure, reportCleanup } from '../support/cleanup';
 import {
   addMasquerade,
@@ -179,10 +179,6 @@ function usagePercent(part: number, whole: number): string {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function describeRun(run: BundleRun): string {
-  return `exit ${run.code}; stdout:\n${run.stdout}stderr:\n${run.stderr}`;
 }
 
 /**

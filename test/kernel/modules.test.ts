@@ -16,8 +16,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { BUNDLE, runBundle, type BundleRun } from '../support/bundle';
-import { conntrackCount, describeKernel, holdConnections, nsExec, nsPrefix, waitForCount, withNamespace, type Holder, type Namespace } from '../support/netns';
+import { BUNDLE, describeRun, runBundle, type BundleRun } from '../support/bundle';
+import { conntrackCount, describeKernel, holdConnections, nsExec, nsPrefix, statTotal, waitForCount, withNamespace, type Holder, type Namespace } from '../support/netns';
 
 const IPTABLES_NFT = '/usr/sbin/iptables-nft';
 const IPTABLES_NFT_SAVE = '/usr/sbin/iptables-nft-save';
@@ -26,7 +26,6 @@ const IPTABLES_LEGACY_SAVE = '/usr/sbin/iptables-legacy-save';
 const NFT = '/usr/sbin/nft';
 const SETPRIV = '/usr/bin/setpriv';
 const STRACE = '/usr/bin/strace';
-const CAT = ['/usr/bin/cat', '/bin/cat'].find((p) => existsSync(p)) ?? '/usr/bin/cat';
 const NOBODY = 65534;
 
 /** What every run here passes: the table, modules and rules alone. */
@@ -49,22 +48,6 @@ const BUILTIN_LINE = 'nf_conntrack is built into this kernel and cannot be unloa
 /** The plugin names the kernel by /proc/sys/kernel/osrelease, which is uname's release. */
 const KERNEL = `kernel ${release()}`;
 
-/** A column of ns's /proc/net/stat/nf_conntrack summed over the CPU rows, found by header name. */
-function statTotal(ns: Namespace, name: string): number {
-  const text = nsExec(ns, [CAT, '/proc/net/stat/nf_conntrack']).stdout;
-  const [header, ...rows] = text.split('\n').filter((l) => l.trim() !== '');
-  const column = (header ?? '').trim().split(/\s+/).indexOf(name);
-  if (column < 0) throw new Error(`no ${name} column in /proc/net/stat/nf_conntrack of ${ns.name}: ${JSON.stringify(header)}`);
-  if (rows.length === 0) throw new Error(`no CPU rows in /proc/net/stat/nf_conntrack of ${ns.name}`);
-  let total = 0;
-  for (const row of rows) {
-    const cell = row.trim().split(/\s+/)[column];
-    if (cell === undefined || !/^[0-9a-f]+$/i.test(cell)) throw new Error(`bad row in /proc/net/stat/nf_conntrack of ${ns.name}: ${JSON.stringify(row)}`);
-    total += parseInt(cell, 16);
-  }
-  return total;
-}
-
 /**
  * Holds n more connections and checks that the kernel counted `tracked` of
  * them: the count goes from what it was to that plus `tracked`.
@@ -86,10 +69,6 @@ async function closeAll(holders: Holder[]): Promise<void> {
 }
 
 // ------------------------------------------------------------------ the bundle
-
-function describeRun(run: BundleRun): string {
-  return `exit ${run.code}; stdout:\n${run.stdout}stderr:\n${run.stderr}`;
-}
 
 /** The perfdata of the status line as label -> raw value (without the `;warn;crit...` tail). */
 function perfdata(run: BundleRun): Map<string, string> {

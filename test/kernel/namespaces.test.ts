@@ -18,14 +18,14 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { runBundle, type BundleRun } from '../support/bundle';
+import { describeRun, runBundle, type BundleRun } from '../support/bundle';
 import { cleanUp, reportCleanup } from '../support/cleanup';
 import {
   addMasquerade,
   COUNT_FILE,
   createNamespace,
   describeKernel,
-  dropTotal,
+  statTotal,
   holdConnections,
   readConntrackMax,
   waitForCount,
@@ -48,10 +48,6 @@ const C_HELD = 2;
 /** The host's own count: this process runs in the host namespace. */
 function hostCount(): number {
   return Number(readFileSync(COUNT_FILE, 'utf8').trim());
-}
-
-function describeRun(run: BundleRun): string {
-  return `exit ${run.code}; stdout:\n${run.stdout}stderr:\n${run.stderr}`;
 }
 
 /** How the plugin names one of our namespaces: `netns <ip netns name> (<inode>)`. */
@@ -148,7 +144,7 @@ describeKernel(
           expect(base.code, `baseline: ${describeRun(base)}`).not.toBe(3);
           expect(base.stdout, `baseline sees our namespaces: ${describeRun(base)}`).toContain(label(A));
           expect(existsSync(rootState), 'state file written').toBe(true);
-          const dropsBefore = dropTotal(A);
+          const dropsBefore = statTotal(A, 'drop');
 
           const originalMax = readConntrackMax();
           await withConntrackMax(MAX, async () => {
@@ -172,7 +168,7 @@ describeKernel(
             expect(await waitForCount(C, C_HELD), `count in ${C.name}`).toBe(C_HELD);
             expect(hostCount(), 'the host namespace has no rules and tracks nothing').toBe(0);
 
-            const dropsAfter = dropTotal(A);
+            const dropsAfter = statTotal(A, 'drop');
             const D = dropsAfter - dropsBefore;
             // Each failed attempt lost at least its SYN.
             expect(D, `drop counter of ${A.name}: ${dropsBefore} -> ${dropsAfter}`).toBeGreaterThanOrEqual(A_EXTRA);
@@ -180,7 +176,7 @@ describeKernel(
             // ---- 3. CRITICAL, led by A, B the one more not OK
             const run3 = asRoot();
             console.log(`[namespaces test] A full, B at 90%, C at 20%:\n${run3.stdout}`);
-            const dropsAfterRun = dropTotal(A);
+            const dropsAfterRun = statTotal(A, 'drop');
             expect(dropsAfterRun, 'no drop in A while the bundle ran (else D is ambiguous)').toBe(dropsAfter);
             expect(run3.stderr, 'step 3 stderr').toBe('');
             expect(run3.code, `step 3: ${describeRun(run3)}`).toBe(2);

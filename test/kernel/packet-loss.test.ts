@@ -15,13 +15,13 @@ import { chownSync, closeSync, constants, existsSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { runBundle, type BundleRun } from '../support/bundle';
+import { describeRun, runBundle } from '../support/bundle';
 import { cleanUp, reportCleanup } from '../support/cleanup';
 import {
   addMasquerade,
   createNamespace,
   describeKernel,
-  dropTotal,
+  statTotal,
   holdConnections,
   nsPrefix,
   readConntrackMax,
@@ -109,10 +109,6 @@ function logCount(status: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-function describeRun(run: BundleRun): string {
-  return `exit ${run.code}; stdout:\n${run.stdout}stderr:\n${run.stderr}`;
-}
-
 describeKernel(
   'packet loss on the real kernel',
   () => {
@@ -165,7 +161,7 @@ describeKernel(
           expect(existsSync(nobodyState), `nobody state file written (${describeRun(nobodyBase)})`).toBe(true);
 
           // ---- 2. overflow the table
-          const dropsBefore = dropTotal(ns);
+          const dropsBefore = statTotal(ns, 'drop');
           await withConntrackMax(HELD, async () => {
             const full = await holdConnections(ns, HELD);
             holders.push(full);
@@ -176,7 +172,7 @@ describeKernel(
             // Its attempts have all given up; nothing of it may connect once the max is back.
             await over.close();
           });
-          const dropsAfter = dropTotal(ns);
+          const dropsAfter = statTotal(ns, 'drop');
           const D = dropsAfter - dropsBefore;
           // Each failed attempt lost at least its SYN (a retransmit may add more).
           expect(D, `drop counter of ${ns.name}: ${dropsBefore} -> ${dropsAfter}`).toBeGreaterThanOrEqual(EXTRA);

@@ -21,6 +21,11 @@ export interface BundleRun {
   lines: string[];
 }
 
+/** A run as an assertion message shows it. */
+export function describeRun(run: BundleRun): string {
+  return `exit ${run.code}; stdout:\n${run.stdout}stderr:\n${run.stderr}`;
+}
+
 export interface RunOptions {
   node?: string;
   /** A command prefix, e.g. ['ip', 'netns', 'exec', 'ns1'] or setpriv to another user. */

@@ -247,14 +247,14 @@ export function conntrackCount(ns: NsRef): number {
   return Number(text);
 }
 
-/** The `drop` column of ns's /proc/net/stat/nf_conntrack, summed over the CPU rows, found by header name. */
-export function dropTotal(ns: NsRef): number {
+/** A column of ns's /proc/net/stat/nf_conntrack (`drop`, `insert` ...) summed over the CPU rows, found by header name. */
+export function statTotal(ns: NsRef, name: string): number {
   const cat = firstExisting(CAT_CANDIDATES);
   if (!cat) throw new Error(`no cat at ${CAT_CANDIDATES.join(' or ')}`);
   const text = nsExec(ns, [cat, '/proc/net/stat/nf_conntrack']).stdout;
   const [header, ...rows] = text.split('\n').filter((l) => l.trim() !== '');
-  const column = (header ?? '').trim().split(/\s+/).indexOf('drop');
-  if (column < 0) throw new Error(`no drop column in /proc/net/stat/nf_conntrack of ${nameOf(ns)}: ${JSON.stringify(header)}`);
+  const column = (header ?? '').trim().split(/\s+/).indexOf(name);
+  if (column < 0) throw new Error(`no ${name} column in /proc/net/stat/nf_conntrack of ${nameOf(ns)}: ${JSON.stringify(header)}`);
   if (rows.length === 0) throw new Error(`no CPU rows in /proc/net/stat/nf_conntrack of ${nameOf(ns)}`);
   let total = 0;
   for (const row of rows) {
