@@ -1,6 +1,8 @@
-// Bundles the plugin into one CommonJS file with a shebang and the run bit.
+// Bundles the plugin into one CommonJS file with a shebang and the run bit:
+// src/boot.ts, carrying src/main.ts and all it imports as a string.
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 
 /**
  * A real import() would start Node's ESM loader, some milliseconds of every
@@ -35,12 +37,27 @@ const lazyChildProcessForCommander = {
   },
 };
 
+// The plugin itself, as a string for src/boot.ts to compile with V8's code
+// cache (see there); its hash names the cache file.
+const main = await build({ ...common, entryPoints: ['src/main.ts'], write: false, plugins: [lazyChildProcessForCommander] });
+const code = main.outputFiles[0].text;
+const mainModule = {
+  name: 'main-code',
+  setup(b) {
+    b.onResolve({ filter: /^check-conntrack:main$/ }, () => ({ path: 'main', namespace: 'main-code' }));
+    b.onLoad({ filter: /.*/, namespace: 'main-code' }, () => ({
+      contents: `module.exports = { code: ${JSON.stringify(code)}, buildId: ${JSON.stringify(createHash('sha256').update(code).digest('hex').slice(0, 16))} };`,
+      loader: 'js',
+    }));
+  },
+};
+
 const outfile = 'dist/check_conntrack';
 await build({
   ...common,
-  entryPoints: ['src/main.ts'],
+  entryPoints: ['src/boot.ts'],
   outfile,
   banner: { js: '#!/usr/bin/env node' },
-  plugins: [lazyChildProcessForCommander],
+  plugins: [mainModule],
 });
 chmodSync(outfile, 0o755);

@@ -100,7 +100,7 @@ function buildCommand(): Command {
     .addOption(new Option('--format <format>', 'nagios or json').default('nagios' as const).argParser(formatArgument))
     .option('--quiet-ok', 'print nothing when the state is OK (for cron, which mails whatever is printed)', false)
     .option('--state-file <path>', 'where to keep counters between runs (default: /var/tmp/check_conntrack-UID/)', directoryArgument)
-    .option('--no-state', 'keep nothing between runs (counters are then compared with nothing)')
+    .option('--no-state', 'keep nothing between runs (counters are then compared with nothing, and the code is compiled afresh)')
     .option('--sudo', "run the privileged readers through 'sudo -n' (see the README for the sudoers lines)", false)
     .option('-t, --timeout <seconds>', 'give up and report UNKNOWN after this long', timeoutArgument, 10)
     .option('-v, --verbose', 'more detail; repeat for more (up to -vvv)', (_value: string, previous: number) => previous + 1, 0)
