@@ -3,6 +3,7 @@ import {
   classifyMessage,
   LogScanner,
   mightMatter,
+  mightMatterBytes,
   parseDmesgLine,
   parseJournalLine,
   parseKmsgRecord,
@@ -193,11 +194,23 @@ function readKmsg(request: LogRequest, cutoff: Cutoff): LogScan | LogAttempt {
   }
   const collector = new Collector(cutoff, bootTime(request.identity));
   const notes: string[] = [];
-  const buf = Buffer.alloc(16 * 1024);
+  // Most records are not about conntrack: they are neither decoded nor parsed,
+  // except the first (where reading began) and the last (where it ended). Two
+  // buffers in turn keep the previous record intact until the end is known.
+  const buffers = [Buffer.alloc(16 * 1024), Buffer.alloc(16 * 1024)] as const;
   let records = 0;
   let firstSeq: number | undefined;
+  let unread: Buffer | undefined;
+  const take = (raw: Buffer): void => {
+    const record = parseKmsgRecord(raw.toString('utf8'));
+    if (!record) return;
+    firstSeq ??= record.seq;
+    collector.advance(record);
+    if (mightMatter(record.text)) collector.offer(record);
+  };
   try {
     for (;;) {
+      const buf = records & 1 ? buffers[1] : buffers[0];
       let n: number;
       try {
         n = readSync(fd, buf, 0, buf.length, null);
@@ -213,16 +226,20 @@ function readKmsg(request: LogRequest, cutoff: Cutoff): LogScan | LogAttempt {
       }
       if (n === 0) break;
       records++;
-      const record = parseKmsgRecord(buf.toString('utf8', 0, n));
-      if (!record) continue;
-      firstSeq ??= record.seq;
-      collector.advance(record);
-      if (mightMatter(record.text)) collector.offer(record);
+      const raw = buf.subarray(0, n);
+      if (firstSeq === undefined || mightMatterBytes(raw)) {
+        take(raw);
+        unread = undefined;
+      } else {
+        unread = raw;
+      }
       if (records > 1_000_000) break;
     }
   } finally {
     closeSync(fd);
   }
+  // The position saved for the next run is the last record read.
+  if (unread) take(unread);
   // Sequence numbers are dense: a first record past the saved one + 1 means
   // the ring buffer overwrote messages between runs, unread.
   if (cutoff.seq !== undefined && firstSeq !== undefined && firstSeq > cutoff.seq + 1) {

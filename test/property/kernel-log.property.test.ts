@@ -11,6 +11,7 @@ import {
   forEachCandidateLine,
   LogScanner,
   mightMatter,
+  mightMatterBytes,
   parseDmesgLine,
   parseJournalLine,
   parseKmsgRecord,
@@ -149,6 +150,19 @@ describe('classifyMessage', () => {
         const event = classifyMessage(text);
         checkEvent(event);
         if (event !== undefined) expect(mightMatter(text)).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('mightMatterBytes, on the raw bytes of a record around any text, passes whatever mightMatter passes', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), message, fc.string({ maxLength: 40 }), (before, text, after) => {
+        const record = Buffer.from(`${before}${text}${after}`);
+        // a view into a larger buffer, as the kmsg reader has it
+        const view = Buffer.concat([Buffer.from('table full '), record, Buffer.from(' suppressed')]).subarray(11, 11 + record.length);
+        if (mightMatter(text)) expect(mightMatterBytes(view)).toBe(true);
+        expect(mightMatterBytes(view)).toBe(mightMatter(`${before}${text}${after}`));
       }),
       RUNS,
     );
