@@ -36,7 +36,7 @@ Name:           $PACKAGE
 Version:        $VERSION
 Release:        $RELEASE
 Summary:        $SUMMARY
-License:        MIT AND ISC AND Apache-2.0
+License:        MIT
 BuildArch:      noarch
 # Exactly these: no dependencies guessed from the files.
 AutoReqProv:    no
