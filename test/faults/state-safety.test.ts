@@ -18,6 +18,8 @@ import { copyFixture } from '../support/fixtures';
 import { asUser, describeFaults, describeRun, existsOrLink, runBundleAsync, SETPRIV, statusProblems, unusedUids, type PlainRun } from './support';
 
 const RUNS = 50;
+/** The compiled code src/boot.ts keeps beside the state. */
+const CODE_CACHE = /^code-[0-9a-f]{16}-v\d+\.\d+\.\d+-[a-z0-9]+\.cache$/;
 /** Lines that would mean a run saw a torn or foreign file, or could not save. */
 const STATE_TROUBLE = /ignoring the state file|cannot read the state file|cannot write the state file|not writing the state file|refusing the state file|internal error/i;
 
@@ -110,8 +112,13 @@ describeFaults(
       expect(() => (parsed = JSON.parse(text) as typeof parsed), `the state file after the runs is not JSON: ${text.slice(0, 300)}`).not.toThrow();
       expect(parsed?.version).toBe(1);
       expect(typeof parsed?.namespaces).toBe('object');
-      // Every writer renamed its temporary file into place or removed it.
-      expect(readdirSync(dir), 'no temporary file may be left beside the state file').toEqual(['state.json']);
+      // Every writer renamed its temporary file into place or removed it, the
+      // code cache's (which the first wave's runs all wrote) as well.
+      const left = readdirSync(dir).sort();
+      expect(left, 'no temporary file may be left beside the state file and the code cache').toHaveLength(2);
+      expect(left[0]).toMatch(CODE_CACHE);
+      expect(left[1]).toBe('state.json');
+      expect(statSync(join(dir, left[0]!)).mode & 0o777).toBe(0o600);
       expect(statSync(state).mode & 0o777).toBe(0o600);
       expect(statSync(dir).mode & 0o777).toBe(0o700);
     });
@@ -193,12 +200,18 @@ describeFaults(
       expect((dir.mode & 0o7777).toString(8), `mode of ${defaultDir}`).toBe('700');
       expect(dir.uid).toBe(victim);
       const files = readdirSync(defaultDir);
-      expect(files, `exactly one state file in ${defaultDir}`).toHaveLength(1);
-      const file = lstatSync(join(defaultDir, files[0]!));
-      expect(file.isFile()).toBe(true);
-      expect((file.mode & 0o7777).toString(8), `mode of ${files[0]}`).toBe('600');
-      expect(file.uid).toBe(victim);
-      expect((JSON.parse(readFileSync(join(defaultDir, files[0]!), 'utf8')) as { version?: unknown }).version).toBe(1);
+      // The state, and beside it the compiled code (src/boot.ts): both the user's alone.
+      expect(files.filter((f) => /^state-.*\.json$/.test(f)), `exactly one state file in ${defaultDir}: ${files.join(' ')}`).toHaveLength(1);
+      expect(files.filter((f) => CODE_CACHE.test(f)), `exactly one code cache in ${defaultDir}: ${files.join(' ')}`).toHaveLength(1);
+      expect(files).toHaveLength(2);
+      for (const name of files) {
+        const file = lstatSync(join(defaultDir, name));
+        expect(file.isFile()).toBe(true);
+        expect((file.mode & 0o7777).toString(8), `mode of ${name}`).toBe('600');
+        expect(file.uid).toBe(victim);
+      }
+      const stateName = files.find((f) => f.startsWith('state-'))!;
+      expect((JSON.parse(readFileSync(join(defaultDir, stateName), 'utf8')) as { version?: unknown }).version).toBe(1);
 
       const second = await runBundleAsync(fixtureArgs(), { prefix: asVictim, umask: '000' });
       expectHealthy(second, 'the second run');
@@ -258,7 +271,7 @@ describeFaults(
       plant(defaultDir);
       const first = await runBundleAsync(fixtureArgs(), { prefix: asVictim });
       expectHealthy(first, 'the first run');
-      const [name] = readdirSync(defaultDir);
+      const name = readdirSync(defaultDir).find((f) => f.startsWith('state-'));
       expect(name, `the first run left no state file in ${defaultDir}\n${describeRun(first)}`).toBeDefined();
       const statePath = join(defaultDir, name!);
       // A file the user owns elsewhere: writable by the user, so only the plugin's care protects it.
@@ -273,6 +286,29 @@ describeFaults(
       const r = await runBundleAsync(fixtureArgs(), { prefix: asVictim });
       expectHealthy(r, 'the run');
       expect.soft(refusal(r, statePath, /symbolic link|symlink/i), `the output must say ${statePath} is refused as a symbolic link\n${describeRun(r)}`).not.toEqual([]);
+      expect(readFileSync(victimsFile, 'utf8')).toBe('precious\n');
+      expect(statSync(victimsFile).mtimeMs).toBe(before.mtimeMs);
+    });
+
+    it('a symbolic link planted at the code cache name is neither read nor written through; the run goes on', { timeout: 30_000 }, async () => {
+      plant(defaultDir);
+      const first = await runBundleAsync(fixtureArgs(), { prefix: asVictim });
+      expectHealthy(first, 'the first run');
+      const name = readdirSync(defaultDir).find((f) => CODE_CACHE.test(f));
+      expect(name, `the first run left no code cache in ${defaultDir}\n${describeRun(first)}`).toBeDefined();
+      const cachePath = join(defaultDir, name!);
+      chmodSync(work, 0o755);
+      const victimsFile = join(work, 'victims-file');
+      writeFileSync(victimsFile, 'precious\n', { mode: 0o600 });
+      chownSync(victimsFile, victim, victim);
+      const before = statSync(victimsFile);
+      unlinkSync(cachePath);
+      symlinkSync(victimsFile, cachePath);
+
+      const r = await runBundleAsync(fixtureArgs(), { prefix: asVictim });
+      expectHealthy(r, 'the run');
+      expect(r.code, `the same verdict as before the link was planted\n${describeRun(r)}`).toBe(first.code);
+      expect(lstatSync(cachePath).isSymbolicLink(), 'the link is left as it was').toBe(true);
       expect(readFileSync(victimsFile, 'utf8')).toBe('precious\n');
       expect(statSync(victimsFile).mtimeMs).toBe(before.mtimeMs);
     });
