@@ -3,12 +3,13 @@
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 
 /**
  * A real import() would start Node's ESM loader, some milliseconds of every
  * run that starts a program: the lazily loaded built-ins become require().
  */
-const common = {
+export const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -24,7 +25,7 @@ const common = {
  * have; loading it costs every run about 3 ms. commander gets a stand-in that
  * loads the real module only if it is ever used.
  */
-const lazyChildProcessForCommander = {
+export const lazyChildProcessForCommander = {
   name: 'lazy-child-process-for-commander',
   setup(b) {
     b.onResolve({ filter: /^node:child_process$/ }, (args) =>
@@ -37,27 +38,32 @@ const lazyChildProcessForCommander = {
   },
 };
 
-// The plugin itself, as a string for src/boot.ts to compile with V8's code
-// cache (see there); its hash names the cache file.
-const main = await build({ ...common, entryPoints: ['src/main.ts'], write: false, plugins: [lazyChildProcessForCommander] });
-const code = main.outputFiles[0].text;
-const mainModule = {
-  name: 'main-code',
-  setup(b) {
-    b.onResolve({ filter: /^check-conntrack:main$/ }, () => ({ path: 'main', namespace: 'main-code' }));
-    b.onLoad({ filter: /.*/, namespace: 'main-code' }, () => ({
-      contents: `module.exports = { code: ${JSON.stringify(code)}, buildId: ${JSON.stringify(createHash('sha256').update(code).digest('hex').slice(0, 16))} };`,
-      loader: 'js',
-    }));
-  },
-};
+// Run as a script (npm run build) it builds; imported (the benchmark's floors), it only lends its plugins.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await bundle();
 
-const outfile = 'dist/check_conntrack';
-await build({
-  ...common,
-  entryPoints: ['src/boot.ts'],
-  outfile,
-  banner: { js: '#!/usr/bin/env node' },
-  plugins: [mainModule],
-});
-chmodSync(outfile, 0o755);
+async function bundle() {
+  // The plugin itself, as a string for src/boot.ts to compile with V8's code
+  // cache (see there); its hash names the cache file.
+  const main = await build({ ...common, entryPoints: ['src/main.ts'], write: false, plugins: [lazyChildProcessForCommander] });
+  const code = main.outputFiles[0].text;
+  const mainModule = {
+    name: 'main-code',
+    setup(b) {
+      b.onResolve({ filter: /^check-conntrack:main$/ }, () => ({ path: 'main', namespace: 'main-code' }));
+      b.onLoad({ filter: /.*/, namespace: 'main-code' }, () => ({
+        contents: `module.exports = { code: ${JSON.stringify(code)}, buildId: ${JSON.stringify(createHash('sha256').update(code).digest('hex').slice(0, 16))} };`,
+        loader: 'js',
+      }));
+    },
+  };
+
+  const outfile = 'dist/check_conntrack';
+  await build({
+    ...common,
+    entryPoints: ['src/boot.ts'],
+    outfile,
+    banner: { js: '#!/usr/bin/env node' },
+    plugins: [mainModule],
+  });
+  chmodSync(outfile, 0o755);
+}
