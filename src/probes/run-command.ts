@@ -149,6 +149,11 @@ async function spawnPrepared(p: Prepared, options: RunOptions, stdout: StdoutMod
       errBytes += Math.min(room, chunk.length);
     });
 
+    // A pipe that fails is a program whose output ends there: 'close' still
+    // follows, and an unheard 'error' would end the whole check instead.
+    child.stdout.on('error', () => undefined);
+    child.stderr.on('error', () => undefined);
+
     let settled = false;
     const settle = (code: number | null, signal: NodeJS.Signals | null, startError?: Error) => {
       if (settled) return;
