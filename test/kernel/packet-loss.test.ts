@@ -203,8 +203,17 @@ describeKernel(
           expect(run3.lines.some((l) => l.includes(ROOT_LOG_LINE(ns.inode))), `step 3 long output quotes our message:\n${run3.stdout}`).toBe(true);
 
           // ---- 4. root again, nothing new
+          // The position kept for the next run is the last record read, which
+          // the reader does not decode when it is no drop message: a marker.
+          writeFileSync(KMSG, '<6>check_conntrack-test: kmsg position marker\n');
+          const marker = readKmsg().filter((r) => r.text.includes('check_conntrack-test: kmsg position marker')).pop();
+          expect(marker, 'the marker written to /dev/kmsg').toBeDefined();
           const run4 = asRoot(['--state-file', rootState, '--kernel-log', 'kmsg', '-v']);
           const records4 = readKmsg();
+          const saved4 = (JSON.parse(readFileSync(rootState, 'utf8')) as { log?: { source?: string; seq?: number } }).log;
+          expect(saved4?.source, `log position in ${rootState}`).toBe('kmsg');
+          expect(saved4?.seq, `the saved position reaches the marker (seq ${marker!.seq})`).toBeGreaterThanOrEqual(marker!.seq);
+          expect(saved4!.seq!).toBeLessThanOrEqual(lastSeq(records4));
           expect(run4.stderr, 'step 4 stderr').toBe('');
           expect(tableFull(records4, lastSeq(records3), lastSeq(records4)), "no 'table full' message since step 3").toEqual([]);
           expect(run4.code, `step 4: ${describeRun(run4)}`).toBe(0);
