@@ -267,6 +267,27 @@ describeFaults(
       });
     }
 
+    /**
+     * Replaces `path` with a link to a file the user owns elsewhere: writable by
+     * the user, so only the plugin's care protects it.
+     */
+    const linkToVictimsFile = (path: string) => {
+      chmodSync(work, 0o755);
+      const victimsFile = join(work, 'victims-file');
+      writeFileSync(victimsFile, 'precious\n', { mode: 0o600 });
+      chownSync(victimsFile, victim, victim);
+      const before = statSync(victimsFile);
+      unlinkSync(path);
+      symlinkSync(victimsFile, path);
+      return {
+        expectUntouched: () => {
+          expect(lstatSync(path).isSymbolicLink(), `${path} is left the link it was`).toBe(true);
+          expect(readFileSync(victimsFile, 'utf8')).toBe('precious\n');
+          expect(statSync(victimsFile).mtimeMs).toBe(before.mtimeMs);
+        },
+      };
+    };
+
     it('a symbolic link planted at the state file name inside the default directory is refused; the file it points to is not modified', { timeout: 30_000 }, async () => {
       plant(defaultDir);
       const first = await runBundleAsync(fixtureArgs(), { prefix: asVictim });
@@ -274,20 +295,12 @@ describeFaults(
       const name = readdirSync(defaultDir).find((f) => f.startsWith('state-'));
       expect(name, `the first run left no state file in ${defaultDir}\n${describeRun(first)}`).toBeDefined();
       const statePath = join(defaultDir, name!);
-      // A file the user owns elsewhere: writable by the user, so only the plugin's care protects it.
-      chmodSync(work, 0o755);
-      const victimsFile = join(work, 'victims-file');
-      writeFileSync(victimsFile, 'precious\n', { mode: 0o600 });
-      chownSync(victimsFile, victim, victim);
-      const before = statSync(victimsFile);
-      unlinkSync(statePath);
-      symlinkSync(victimsFile, statePath);
+      const link = linkToVictimsFile(statePath);
 
       const r = await runBundleAsync(fixtureArgs(), { prefix: asVictim });
       expectHealthy(r, 'the run');
       expect.soft(refusal(r, statePath, /symbolic link|symlink/i), `the output must say ${statePath} is refused as a symbolic link\n${describeRun(r)}`).not.toEqual([]);
-      expect(readFileSync(victimsFile, 'utf8')).toBe('precious\n');
-      expect(statSync(victimsFile).mtimeMs).toBe(before.mtimeMs);
+      link.expectUntouched();
     });
 
     it('a symbolic link planted at the code cache name is neither read nor written through; the run goes on', { timeout: 30_000 }, async () => {
@@ -296,21 +309,12 @@ describeFaults(
       expectHealthy(first, 'the first run');
       const name = readdirSync(defaultDir).find((f) => CODE_CACHE.test(f));
       expect(name, `the first run left no code cache in ${defaultDir}\n${describeRun(first)}`).toBeDefined();
-      const cachePath = join(defaultDir, name!);
-      chmodSync(work, 0o755);
-      const victimsFile = join(work, 'victims-file');
-      writeFileSync(victimsFile, 'precious\n', { mode: 0o600 });
-      chownSync(victimsFile, victim, victim);
-      const before = statSync(victimsFile);
-      unlinkSync(cachePath);
-      symlinkSync(victimsFile, cachePath);
+      const link = linkToVictimsFile(join(defaultDir, name!));
 
       const r = await runBundleAsync(fixtureArgs(), { prefix: asVictim });
       expectHealthy(r, 'the run');
       expect(r.code, `the same verdict as before the link was planted\n${describeRun(r)}`).toBe(first.code);
-      expect(lstatSync(cachePath).isSymbolicLink(), 'the link is left as it was').toBe(true);
-      expect(readFileSync(victimsFile, 'utf8')).toBe('precious\n');
-      expect(statSync(victimsFile).mtimeMs).toBe(before.mtimeMs);
+      link.expectUntouched();
     });
   },
   [SETPRIV],
