@@ -39,6 +39,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { alive, ENV, mustRun, run } from './support/commands.mjs';
+import { runGuarded } from './support/guarded.mjs';
 import { median, TIME, timeOnce } from './support/timing.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -292,14 +293,6 @@ function cleanup() {
   }
   if (errors.length) console.error(`cleanup problems:\n  ${errors.join('\n  ')}`);
   return errors.length === 0;
-}
-
-function onSignal(signal, code) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    cleanup();
-    process.exit(code);
-  });
 }
 
 // ------------------------------------------------------------------- filling
@@ -598,29 +591,16 @@ if (process.argv[2] === '--sender') {
     process.exit(1);
   }
 } else {
-  onSignal('SIGINT', 130);
-  onSignal('SIGTERM', 143);
-  onSignal('SIGHUP', 129);
-  const overall = setTimeout(() => {
-    console.error(`over ${OVERALL_TIMEOUT_MS / 60_000} min: giving up`);
-    cleanup();
-    process.exit(124);
-  }, OVERALL_TIMEOUT_MS);
-  overall.unref();
-
-  let ok = false;
-  try {
-    ok = await main();
-  } catch (err) {
-    console.error(`benchmark failed: ${err.message}`);
-  } finally {
-    const t0 = performance.now();
-    const clean = cleanup();
-    const left = existsSync(join(NETNS_DIR, NS));
-    console.log(
-      `cleanup: ${((performance.now() - t0) / 1000).toFixed(1)} s; ${left ? `${NS} LEFT BEHIND` : `${NS} deleted`}; nf_conntrack_max ${readMax()}${originalMax !== undefined ? ` (was ${originalMax})` : ''}`,
-    );
-    if (!clean || left || (originalMax !== undefined && readMax() !== originalMax)) ok = false;
-  }
-  process.exit(ok ? 0 : 1);
+  await runGuarded({
+    main,
+    cleanup,
+    timeoutMs: OVERALL_TIMEOUT_MS,
+    leftBehind: () => {
+      const left = existsSync(join(NETNS_DIR, NS));
+      return {
+        summary: `; ${left ? `${NS} LEFT BEHIND` : `${NS} deleted`}; nf_conntrack_max ${readMax()}${originalMax !== undefined ? ` (was ${originalMax})` : ''}`,
+        clean: !left && (originalMax === undefined || readMax() === originalMax),
+      };
+    },
+  });
 }

@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { alive, ENV, mustRun, run } from './support/commands.mjs';
+import { runGuarded } from './support/guarded.mjs';
 import { median, TIME, timeOnce } from './support/timing.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -151,14 +152,6 @@ function cleanup() {
   }
   if (errors.length) console.error(`cleanup problems:\n  ${errors.slice(0, 20).join('\n  ')}${errors.length > 20 ? `\n  ... ${errors.length - 20} more` : ''}`);
   return errors.length === 0;
-}
-
-function onSignal(signal, code) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    cleanup();
-    process.exit(code);
-  });
 }
 
 // ------------------------------------------------------------------- the host
@@ -339,26 +332,15 @@ async function main() {
   }
 }
 
-onSignal('SIGINT', 130);
-onSignal('SIGTERM', 143);
-onSignal('SIGHUP', 129);
-const overall = setTimeout(() => {
-  console.error(`over ${OVERALL_TIMEOUT_MS / 60_000} min: giving up`);
-  cleanup();
-  process.exit(124);
-}, OVERALL_TIMEOUT_MS);
-overall.unref();
-
-let ok = false;
-try {
-  ok = await main();
-} catch (err) {
-  console.error(`benchmark failed: ${err.message}`);
-} finally {
-  const t0 = performance.now();
-  const clean = cleanup();
-  const left = existingBenchNamespaces();
-  console.log(`cleanup: ${((performance.now() - t0) / 1000).toFixed(1)} s${left.length ? `; ${left.length} namespaces LEFT: ${left.slice(0, 5).join(', ')}` : ', no cc-bench namespace left'}`);
-  if (!clean || left.length) ok = false;
-}
-process.exit(ok ? 0 : 1);
+await runGuarded({
+  main,
+  cleanup,
+  timeoutMs: OVERALL_TIMEOUT_MS,
+  leftBehind: () => {
+    const left = existingBenchNamespaces();
+    return {
+      summary: left.length ? `; ${left.length} namespaces LEFT: ${left.slice(0, 5).join(', ')}` : ', no cc-bench namespace left',
+      clean: left.length === 0,
+    };
+  },
+});
