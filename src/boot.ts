@@ -13,16 +13,17 @@ import { codeCacheDirectory, codeCachePath, readCodeCache, saveCodeCache } from 
  * plugin runs, compiled the slow way.
  */
 const wrapped = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+const compile = (cachedData?: Buffer) => new Script(wrapped, { filename: __filename, cachedData });
 
 function cached(): { script: Script; save?: () => void } {
   const uid = process.getuid?.();
   const dir = uid === undefined ? undefined : codeCacheDirectory(process.argv.slice(2), uid);
-  if (uid === undefined || dir === undefined) return { script: new Script(wrapped, { filename: __filename }) };
+  if (uid === undefined || dir === undefined) return { script: compile() };
   const path = codeCachePath(dir, buildId, process);
   const read = readCodeCache(path, uid);
   // Someone else's file, or a link: not ours to use, nor to replace.
-  if (read.status === 'unusable') return { script: new Script(wrapped, { filename: __filename }) };
-  const script = new Script(wrapped, { filename: __filename, cachedData: read.status === 'ok' ? read.data : undefined });
+  if (read.status === 'unusable') return { script: compile() };
+  const script = compile(read.status === 'ok' ? read.data : undefined);
   if (read.status === 'ok' && !script.cachedDataRejected) return { script };
   return { script, save: () => saveCodeCache(path, script.createCachedData(), uid) };
 }
@@ -31,7 +32,7 @@ let compiled: { script: Script; save?: () => void };
 try {
   compiled = cached();
 } catch {
-  compiled = { script: new Script(wrapped, { filename: __filename }) };
+  compiled = { script: compile() };
 }
 const { script, save } = compiled;
 if (save) {

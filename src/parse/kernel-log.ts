@@ -48,9 +48,8 @@ const SUPPRESSED_BYTES = Buffer.from(SUPPRESSED);
  * mightMatter for raw bytes, before they are decoded: the needles are ASCII,
  * so this is never false where mightMatter of the decoded text is true.
  */
-export function mightMatterBytes(raw: Uint8Array): boolean {
-  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  return bytes.includes(TABLE_FULL_BYTES) || bytes.includes(SUPPRESSED_BYTES);
+export function mightMatterBytes(raw: Buffer): boolean {
+  return raw.includes(TABLE_FULL_BYTES) || raw.includes(SUPPRESSED_BYTES);
 }
 
 // The prefix is looked for only in the few characters before "table full", so its

@@ -76,7 +76,10 @@ const STDERR_BYTES = 64 * 1024;
 /** Started and not yet exited: pid, and whether it is sudo (which only SIGTERM may reach). */
 const live = new Map<number, boolean>();
 
-let exitHook = false;
+// However the run ends (process.exit after the output, an internal error), nothing it started stays.
+process.on('exit', () => {
+  for (const [pid, sudo] of live) killGroup(pid, sudo);
+});
 
 /**
  * Starts a prepared command in a process group of its own and ends the whole
@@ -92,13 +95,6 @@ async function spawnPrepared(p: Prepared, options: RunOptions, stdout: StdoutMod
   if (options.signal.aborted) return { outcome: { label: p.label, status: 'cancelled', stdout: '' } };
   // Loaded only when a command really runs: most unprivileged checks run none.
   const { spawn } = await import('node:child_process');
-  if (!exitHook) {
-    exitHook = true;
-    // However the run ends (process.exit after the output, an internal error), nothing it started stays.
-    process.on('exit', () => {
-      for (const [pid, sudo] of live) killGroup(pid, sudo);
-    });
-  }
   const sudo = options.sudo === true;
   return new Promise<Spawned>((resolve) => {
     let child: ChildProcessByStdio<null, Readable, Readable>;
@@ -161,7 +157,6 @@ async function spawnPrepared(p: Prepared, options: RunOptions, stdout: StdoutMod
       clearTimeout(timer);
       options.signal.removeEventListener('abort', onAbort);
       running.delete(p.label);
-      if (pid !== undefined) live.delete(pid);
       const base = { label: p.label, stdout: Buffer.concat(out).toString('utf8'), exitCode: code ?? undefined };
       if (startError) return resolve({ outcome: { ...base, exitCode: undefined, status: 'failed', reason: `cannot start it: ${startError.message}` } });
       if (why === 'timed-out') return resolve({ outcome: { ...base, status: 'timed-out', reason: 'no answer before the check ran out of time' } });
@@ -179,6 +174,7 @@ async function spawnPrepared(p: Prepared, options: RunOptions, stdout: StdoutMod
     child.on('error', (e) => {
       if (pid === undefined) settle(null, null, e);
     });
+    // 'exit' always comes before 'close': from here the pid may be another process's.
     child.on('exit', () => {
       if (pid === undefined) return;
       live.delete(pid);
