@@ -13,18 +13,20 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ENV } from './support/commands.mjs';
+import { median, TIME } from './support/timing.mjs';
 
 const REPO = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const BUNDLE = join(REPO, 'dist/check_conntrack');
 const NODE = process.execPath;
 const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 15;
-const TIME = '/usr/bin/time';
 const NOBODY = ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
 
 if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: npm run build`);
 if (!existsSync(TIME)) throw new Error('/usr/bin/time is missing: apt-get install time');
 const STRACE = '/usr/bin/strace';
-const CLEAN_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+/** What NRPE, Icinga 2 and cron give a plugin: a PATH and nothing of node's. */
+const CLEAN_ENV = ENV;
 
 const scratch = mkdtempSync(join(tmpdir(), 'cc-bench-'));
 chmodSync(scratch, 0o711); // nobody reaches its own state directory inside
@@ -67,11 +69,6 @@ function programsStarted(argv) {
   }
   return started;
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * Commands side by side, RUNS times each, in turn (a, b, c, a, b, c, ...), so
