@@ -13,6 +13,8 @@ export interface Options {
   verbosity: number;
   procRoot: string;
   sysRoot: string;
+  /** The host's file system (/run/netns, the container runtimes' state), e.g. /host in a DaemonSet. */
+  root: string;
   /** undefined: the default per-user file; false: --no-state. */
   stateFile?: string | false;
   dropWarning?: Range;
