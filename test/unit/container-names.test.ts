@@ -240,5 +240,4 @@ describe('nameContainers on a host tree', () => {
     expect(trace).toHaveLength(9);
     expect(trace[8]).toBe('container names: 92 more lines like these left out');
   });
-
 });
