@@ -188,7 +188,9 @@ function namedNamespaces(
       continue;
     }
     if (nsfsDev !== undefined && st.dev !== nsfsDev) {
-      problems.push(`${preview(path, 200)} is not a mounted network namespace (left behind by one deleted without 'ip netns delete'?)`);
+      // Under --root the likelier cause is a bind mount of the host's / that does not carry the mounts below it.
+      const why = host.root !== undefined && host.root !== '/' ? `is ${host.root} mounted with the host's mounts below it (rbind, HostToContainer propagation)?` : "left behind by one deleted without 'ip netns delete'?";
+      problems.push(`${preview(path, 200)} is not a mounted network namespace (${why})`);
       continue;
     }
     found.push({ name, inode: st.ino });

@@ -266,6 +266,20 @@ describe('discoverNamespaces on this machine', () => {
     if (pid1Readable && parseNetnsLink(readlinkSync('/proc/1/ns/net')) === self) expect(oldest).toBe(1);
   });
 
+  it("under --root, a /run/netns file that is not a mounted namespace points at the host's mount instead", () => {
+    const root = mkdtempSync(join(tmpdir(), 'cc-root-'));
+    try {
+      mkdirSync(join(root, 'run/netns'), { recursive: true });
+      writeFileSync(join(root, 'run/netns/web'), '');
+      const inventory = discoverNamespaces({ ...DEFAULT_HOST_PATHS, root });
+      expect(inventory.problems).toContain(
+        `${join(root, 'run/netns/web')} is not a mounted network namespace (is ${root} mounted with the host's mounts below it (rbind, HostToContainer propagation)?)`,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('a /run/netns file that is not a mounted namespace is reported, not taken for an unused one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cc-netns-'));
     try {
