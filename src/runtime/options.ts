@@ -39,6 +39,12 @@ export interface Options {
   excludeUnreplied: boolean;
   format: 'nagios' | 'json';
   quietOk: boolean;
+  /** Print only when the overall state changes (cron, systemd timers). */
+  changesOnly: boolean;
+  /** With changesOnly: print again while the state stays non-OK this long. */
+  repeatSeconds?: number;
+  /** Send the status line of each change (or each non-OK run) to the local syslog. */
+  syslog: boolean;
 }
 
 export const MAX_VERBOSITY = 3;
