@@ -55,7 +55,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
   // Without conntrack there are no counters to read and no drops to find.
   if (table.count.status === 'missing' && table.module === 'absent') return { results: [checkTable(table, options)] };
 
-  const statePath = options.stateFile === false ? undefined : (options.stateFile ?? defaultStatePath(privileges.uid, identity.netns, options.procRoot));
+  const statePath = options.noState ? undefined : (options.stateFile ?? defaultStatePath(privileges.uid, identity.netns, options.procRoot));
   const loaded = statePath ? await loadState(statePath, privileges.uid) : undefined;
   const baseline = chooseBaseline(loaded, identity);
 

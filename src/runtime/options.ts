@@ -4,48 +4,7 @@ import type { LogChoice } from '../probes/kernel-log';
 import { parseRange, RangeSyntaxError, type Range } from '../nagios/range';
 import { parseStateName, State } from '../nagios/state';
 
-/** Everything the user chose, validated: the rest of the plugin never sees raw strings. */
-export interface Options {
-  warning?: Range;
-  critical?: Range;
-  notLoaded: State;
-  timeoutSeconds: number;
-  verbosity: number;
-  procRoot: string;
-  sysRoot: string;
-  /** The host's file system (/run/netns, the container runtimes' state), e.g. /host in a DaemonSet. */
-  root: string;
-  /** undefined: the default per-user file; false: --no-state. */
-  stateFile?: string | false;
-  dropWarning?: Range;
-  dropCritical?: Range;
-  earlyDropWarning?: Range;
-  earlyDropCritical?: Range;
-  insertFailedWarning?: Range;
-  insertFailedCritical?: Range;
-  kernelLog: LogChoice;
-  logWindowSeconds: number;
-  logDropsWarning?: Range;
-  logDropsCritical?: Range;
-  sudo: boolean;
-  /** State for conntrack loaded, no rule needing it, and every connection tracked. */
-  staleModules: State;
-  namespaces: 'host' | 'all';
-  top: number;
-  bucketsWarning?: Range;
-  fillWarningSeconds?: number;
-  fillCriticalSeconds?: number;
-  breakdown: boolean;
-  excludeUnreplied: boolean;
-  format: 'nagios' | 'json';
-  quietOk: boolean;
-  /** Print only when the overall state changes (cron, systemd timers). */
-  changesOnly: boolean;
-  /** With changesOnly: print again while the state stays non-OK this long. */
-  repeatSeconds?: number;
-  /** Send the status line of each change (or each non-OK run) to the local syslog. */
-  syslog: boolean;
-}
+export type { Options } from './option-table';
 
 export const MAX_VERBOSITY = 3;
 

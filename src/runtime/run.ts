@@ -3,9 +3,10 @@ import { describeNotice, type NoticeDecision } from '../nagios/changes';
 import { render, renderUnknown, type Rendered } from '../nagios/render';
 import type { Result } from '../nagios/result';
 import { renderJson } from '../nagios/render-json';
-import { formatRange } from '../nagios/range';
+import { formatRange, type Range } from '../nagios/range';
 import { plainNumber } from '../nagios/number';
 import { STATE_NAMES, State } from '../nagios/state';
+import { OPTION_TABLE, type OptionSpec } from './option-table';
 import type { Options } from './options';
 import { parseCommandLine } from './cli';
 import { commandsStillRunning } from '../probes/run-command';
@@ -69,27 +70,17 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The thresholds in force, for --format json: ranges in Nagios syntax, durations in seconds. */
+/** The thresholds in force, for --format json: ranges in Nagios syntax, durations in seconds, states by name. */
 function thresholdsOf(o: Options): Record<string, unknown> {
-  // A percent range gets its % after each bound, so that it reads back as the same range.
-  const r = (range: Options['warning']) => (range ? formatRange(range, range.percent ? (n) => `${plainNumber(n)}%` : plainNumber) : null);
-  return {
-    warning: r(o.warning),
-    critical: r(o.critical),
-    drop_warning: r(o.dropWarning),
-    drop_critical: r(o.dropCritical),
-    early_drop_warning: r(o.earlyDropWarning),
-    early_drop_critical: r(o.earlyDropCritical),
-    insert_failed_warning: r(o.insertFailedWarning),
-    insert_failed_critical: r(o.insertFailedCritical),
-    log_drops_warning: r(o.logDropsWarning),
-    log_drops_critical: r(o.logDropsCritical),
-    buckets_warning: r(o.bucketsWarning),
-    fill_warning_seconds: o.fillWarningSeconds ?? null,
-    fill_critical_seconds: o.fillCriticalSeconds ?? null,
-    log_window_seconds: o.logWindowSeconds,
-    not_loaded: STATE_NAMES[o.notLoaded],
-    stale_modules: STATE_NAMES[o.staleModules],
-    exclude_unreplied: o.excludeUnreplied,
-  };
+  const values = o as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const spec of OPTION_TABLE as readonly OptionSpec<string, unknown>[]) {
+    if (!spec.json) continue;
+    const v = values[spec.key];
+    out[spec.json.name] = v === undefined ? null : spec.json.kind === 'range' ? rangeText(v as Range) : spec.json.kind === 'state' ? STATE_NAMES[v as State] : v;
+  }
+  return out;
 }
+
+/** A percent range gets its % after each bound, so that it reads back as the same range. */
+const rangeText = (range: Range) => formatRange(range, range.percent ? (n) => `${plainNumber(n)}%` : plainNumber);

@@ -33,7 +33,8 @@ function checkOptions(o: Options): void {
   expect(Number.isInteger(o.verbosity) && o.verbosity >= 0 && o.verbosity <= 3).toBe(true);
   expect(typeof o.procRoot === 'string' && o.procRoot.length > 0).toBe(true);
   expect(typeof o.sysRoot === 'string' && o.sysRoot.length > 0).toBe(true);
-  expect(o.stateFile === undefined || o.stateFile === false || typeof o.stateFile === 'string').toBe(true);
+  expect(o.stateFile === undefined || typeof o.stateFile === 'string').toBe(true);
+  expect(typeof o.noState).toBe('boolean');
   if (typeof o.kernelLog === 'string') expect(['auto', 'kmsg', 'dmesg', 'journal', 'none']).toContain(o.kernelLog);
   else expect(o.kernelLog.file.startsWith('/')).toBe(true);
   for (const d of [o.logWindowSeconds, o.fillWarningSeconds, o.fillCriticalSeconds]) {
