@@ -2,6 +2,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { version as VERSION } from '../../package.json';
 import { NODES, runBundle } from '../support/bundle';
 import { copyFixture, fixture, rootArgs } from '../support/fixtures';
 
@@ -198,7 +199,7 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
 
     it('prints the version and exits UNKNOWN', () => {
       const r = run(['--version']);
-      expect(r.stdout).toBe('1.0.0\n');
+      expect(r.stdout).toBe(`${VERSION}\n`);
       expect(r.code).toBe(3);
     });
 

@@ -19,7 +19,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { describeReady, isRoot, notRootReason, readiness, type Readiness } from '../support/readiness';
 import { BUNDLE } from '../support/bundle';
 
 export const FAKES_DIR = join(__dirname, 'bin');
@@ -41,22 +41,12 @@ export const STATE_CODES: Record<string, number> = { OK: 0, WARNING: 1, CRITICAL
 
 // ------------------------------------------------------------ prerequisites
 
-export function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
+export { isRoot };
 
-function isCi(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
-}
-
-/**
- * Whether the fault tests can run here. Not being root is a reason to skip
- * anywhere; a missing tool is a reason to skip on a developer's machine but a
- * failure in CI, where a skip would let a broken machine pass as green.
- */
-export function faultReadiness(extra: readonly string[] = []): { kind: 'ready' } | { kind: 'skip' | 'fail'; reason: string } {
-  if (!isRoot()) return { kind: 'skip', reason: `not root (uid ${process.getuid?.() ?? 'unknown'}): private mount namespaces, bind mounts and other uids need root` };
+/** Whether the fault tests can run here (see test/support/readiness.ts for what skips and what fails). */
+export function faultReadiness(extra: readonly string[] = []): Readiness {
+  const root = notRootReason('private mount namespaces, bind mounts and other uids need root');
+  if (root !== undefined) return readiness({ root });
   const missing = [UNSHARE, MOUNT, TIME, BASH, SH, ...extra].filter((p) => !executable(p));
   if (!existsSync(BUNDLE)) missing.push(`${BUNDLE} (run 'node build.mjs' first)`);
   let reason: string | undefined;
@@ -66,31 +56,12 @@ export function faultReadiness(extra: readonly string[] = []): { kind: 'ready' }
     const probe = spawnSync(UNSHARE, ['--mount', '--net', '--propagation', 'private', '--', '/bin/true'], { timeout: 5_000, encoding: 'utf8' });
     if (probe.status !== 0) reason = `cannot create a private mount and network namespace: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}`;
   }
-  if (reason === undefined) return { kind: 'ready' };
-  return isCi() ? { kind: 'fail', reason: `${reason} (CI is set, so this fails instead of skipping)` } : { kind: 'skip', reason };
+  return readiness({ missing: reason });
 }
 
-/**
- * describe() that skips visibly, with the reason in the title and on stderr,
- * so that a skip is never mistaken for a pass; in CI a missing tool becomes
- * a failing test instead.
- */
+/** describe() for fault tests: skipped visibly, or failing under CI, when they cannot run here. */
 export function describeFaults(title: string, body: () => void, extra: readonly string[] = []): void {
-  const readiness = faultReadiness(extra);
-  if (readiness.kind === 'skip') {
-    console.warn(`[fault tests] SKIPPING "${title}": ${readiness.reason}`);
-    describe.skipIf(true)(`${title} [skipped: ${readiness.reason}]`, body);
-    return;
-  }
-  if (readiness.kind === 'fail') {
-    describe(title, () => {
-      it('has what the fault tests need', () => {
-        throw new Error(readiness.reason);
-      });
-    });
-    return;
-  }
-  describe(title, body);
+  describeReady('fault tests', title, faultReadiness(extra), body);
 }
 
 function executable(path: string): boolean {

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, it } from 'vitest';
+import { describeReady, isRoot, notRootReason, readiness } from '../support/readiness';
 
 export const REPO = resolve(__dirname, '../..');
 export const BUNDLE = join(REPO, 'dist/check_conntrack');
@@ -71,14 +71,7 @@ export function asUser(user: string, argv: readonly string[]): string[] {
   return [SETPRIV, `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--reset-env', ...argv];
 }
 
-export function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
-
-function isCi(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
-}
+export { isRoot };
 
 export interface Needs {
   readonly root?: boolean;
@@ -99,21 +92,9 @@ export function missing(needs: Needs): string | undefined {
  * missing (not being root is a reason to skip anywhere).
  */
 export function describeWith(title: string, needs: Needs, body: () => void): void {
-  const reason = missing(needs);
-  if (reason === undefined) {
-    describe(title, body);
-    return;
-  }
-  if (isCi() && !(needs.root && !isRoot())) {
-    describe(title, () => {
-      it('has what the packaging tests need', () => {
-        throw new Error(`${reason} (CI is set, so this fails instead of skipping; .ci/run installs them)`);
-      });
-    });
-    return;
-  }
-  console.warn(`[packaging tests] SKIPPING "${title}": ${reason}`);
-  describe.skip(`${title} [skipped: ${reason}]`, body);
+  const root = needs.root ? notRootReason('these tests install packages and run daemons as other users') : undefined;
+  const absent = root === undefined ? missing(needs) : undefined;
+  describeReady('packaging tests', title, readiness({ root, missing: absent && `${absent}; .ci/run installs them` }), body);
 }
 
 /**

@@ -11,7 +11,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
+import { describeReady, isRoot, notRootReason, readiness, type Readiness } from './readiness';
 
 export const IP = '/usr/sbin/ip';
 const IPTABLES_CANDIDATES = ['/usr/sbin/iptables-nft', '/usr/sbin/iptables'];
@@ -39,32 +40,16 @@ function firstExisting(paths: readonly string[]): string | undefined {
   return paths.find((p) => existsSync(p));
 }
 
-function isCi(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
-}
-
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
 
 /** Throws unless we are root: namespaces, nat rules and nf_conntrack_max all need it. */
 export function requireRoot(): void {
   if (!isRoot()) throw new Error(`kernel test helpers need root (uid is ${process.getuid?.() ?? 'unknown'})`);
 }
 
-export type KernelReadiness =
-  | { readonly kind: 'ready' }
-  | { readonly kind: 'skip'; readonly reason: string }
-  | { readonly kind: 'fail'; readonly reason: string };
+export type KernelReadiness = Readiness;
 
-/**
- * Whether kernel tests can run here. Not being root is a reason to skip
- * anywhere; a missing tool is a reason to skip on a developer's machine but a
- * failure in CI, where skipping would let a broken machine pass as green.
- */
+/** Whether kernel tests can run here (see readiness.ts for what skips and what fails). */
 export function kernelReadiness(extraPaths: readonly string[] = []): KernelReadiness {
-  if (!isRoot()) return { kind: 'skip', reason: `not root (uid ${process.getuid?.() ?? 'unknown'}): namespaces and nf_conntrack_max need root` };
   const missing: string[] = [];
   if (!existsSync(IP)) missing.push(`${IP} (iproute2)`);
   if (!firstExisting(IPTABLES_CANDIDATES)) missing.push(`${IPTABLES_CANDIDATES.join(' or ')} (iptables)`);
@@ -72,34 +57,16 @@ export function kernelReadiness(extraPaths: readonly string[] = []): KernelReadi
   if (!existsSync(COUNT_FILE)) missing.push(`${COUNT_FILE} (the kernel has no connection tracking)`);
   if (!existsSync(HOLDER_SCRIPT)) missing.push(HOLDER_SCRIPT);
   for (const p of extraPaths) if (!existsSync(p)) missing.push(p);
-  if (missing.length === 0) return { kind: 'ready' };
-  const reason = `missing: ${missing.join(', ')}`;
-  return isCi() ? { kind: 'fail', reason: `${reason} (CI is set, so this fails instead of skipping)` } : { kind: 'skip', reason };
+  return readiness({ root: notRootReason('namespaces and nf_conntrack_max need root'), missing: missing.length ? `missing: ${missing.join(', ')}` : undefined });
 }
 
 /**
- * A describe() for real-kernel tests. When they cannot run it skips with the
- * reason in the suite title and on stderr, so that a skip is never mistaken for
- * a pass; in CI a missing tool becomes a failing test instead. When they can,
- * it takes the cross-process suite lock and clears leftovers of crashed runs
- * before and after.
+ * A describe() for real-kernel tests, skipped or failed by readiness. When
+ * they can run, it takes the cross-process suite lock and clears leftovers of
+ * crashed runs before and after.
  */
 export function describeKernel(title: string, body: () => void, options: { needs?: readonly string[] } = {}): void {
-  const readiness = kernelReadiness(options.needs);
-  if (readiness.kind === 'skip') {
-    console.warn(`[kernel tests] SKIPPING "${title}": ${readiness.reason}`);
-    describe.skipIf(true)(`${title} [skipped: ${readiness.reason}]`, body);
-    return;
-  }
-  if (readiness.kind === 'fail') {
-    describe(title, () => {
-      it('has what kernel tests need', () => {
-        throw new Error(readiness.reason);
-      });
-    });
-    return;
-  }
-  describe(title, () => {
+  describeReady('kernel tests', title, kernelReadiness(options.needs), () => {
     let release: (() => void) | undefined;
     beforeAll(async () => {
       release = await acquireLock(SUITE_LOCK, () => ({}), 45_000);

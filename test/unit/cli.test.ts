@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { version } from '../../package.json';
 import { parseCommandLine } from '../../src/runtime/cli';
 import { State } from '../../src/nagios/state';
 
@@ -35,7 +36,7 @@ describe('parseCommandLine', () => {
     const help = parseCommandLine(['--help']);
     expect(help.kind).toBe('info');
     expect(help.kind === 'info' && help.text).toContain('Usage: check_conntrack');
-    expect(parseCommandLine(['-V'])).toEqual({ kind: 'info', text: '1.0.0\n' });
+    expect(parseCommandLine(['-V'])).toEqual({ kind: 'info', text: `${version}\n` });
   });
 
   it.each([
