@@ -57,7 +57,7 @@ function cutBytes(text: string, bytes: number): string {
  */
 function fitStatusLine(head: string, summary: string, perf: string[], limit: number): string {
   const perfText = (items: string[]) => (items.length ? ` | ${items.join(' ')}` : '');
-  let items = [...perf];
+  const items = [...perf];
   // Keep room for a useful summary before giving up perfdata items.
   while (items.length && byteLength(head) + 40 + byteLength(perfText(items)) > limit) items.pop();
   const room = limit - byteLength(head) - byteLength(perfText(items));

@@ -181,8 +181,10 @@ describeWith('an Icinga 2 daemon running the check', { root: true, programs: [[I
   /** When the first round of checks was asked for. */
   let started = 0;
 
+  /** What the Icinga 2 API answers: its results, read as each call expects them. */
+  type ApiAnswer = { results?: unknown };
   const api = (method: string, path: string, body?: unknown) =>
-    new Promise<{ status: number; json: any }>((resolve, reject) => {
+    new Promise<{ status: number; json: ApiAnswer }>((resolve, reject) => {
       const req = request(
         {
           host: '127.0.0.1',

@@ -20,7 +20,7 @@ function exampleServices(): string {
   return text
     .slice(from)
     .split('\n')
-    .map((l) => l.replace(/^# (define \w+ \{|\}|    \S.*)$/, '$1'))
+    .map((l) => l.replace(/^# (define \w+ \{|\}| {4}\S.*)$/, '$1'))
     .join('\n');
 }
 

@@ -83,6 +83,7 @@ function checkScan(r: RuleScanParse): void {
   expect(s.needsConntrack.length + s.exempts.length).toBeLessThanOrEqual(s.rules);
   for (const ref of [...s.needsConntrack, ...s.exempts]) {
     expect(ref.text.length).toBeLessThanOrEqual(512 + 3);
+    // eslint-disable-next-line no-control-regex -- what must never reach a status line
     expect(ref.text).not.toMatch(/[\x00-\x1f\x7f-\x9f|]/);
     expect(ref.why.length).toBeGreaterThan(0);
     expect(typeof ref.table).toBe('string');
@@ -164,6 +165,7 @@ describe('parseNftRuleset', () => {
       fc.property(fc.oneof(fc.jsonValue(), fc.array(expr, { maxLength: 6 })), (value) => {
         const text = renderNftExpr(value);
         expect(text.length).toBeLessThanOrEqual(512 + 3);
+        // eslint-disable-next-line no-control-regex -- what must never reach a status line
         expect(text).not.toMatch(/[\x00-\x1f\x7f-\x9f|]/);
       }),
       RUNS,

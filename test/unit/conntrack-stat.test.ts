@@ -179,7 +179,7 @@ describe('parseProcStat: layout', () => {
     expect(stats(parseProcStat(lf.replace(/\n/g, '\r\n')))).toEqual(expected);
     expect(stats(parseProcStat(lf.trimEnd()))).toEqual(expected);
     expect(stats(parseProcStat(`${lf}\n\n  \n`))).toEqual(expected);
-    expect(stats(parseProcStat(lf.replace(/  /g, '\t').replace(/\n0/g, '\n   0')))).toEqual(expected);
+    expect(stats(parseProcStat(lf.replace(/ {2}/g, '\t').replace(/\n0/g, '\n   0')))).toEqual(expected);
   });
 
   it('reads 64 CPU rows, more than this machine has', () => {
