@@ -1,5 +1,5 @@
 import { IptablesSaveScan, mergeScans, type RuleScan, type RuleScanParse } from '../parse/iptables-save';
-import { NftTextScan, parseNftTables, type NftTable } from '../parse/nft-text';
+import { NftTextScan, parseNftTables } from '../parse/nft-text';
 import { NFT_RULESET, NFT_TABLE_NAME, NFT_TABLES, nftListTable, RULE_LISTINGS, RULE_LISTINGS_PLAIN, type CommandSpec } from './commands';
 import { listingGates } from './listing-gates';
 import type { Privileges } from './privileges';
@@ -21,10 +21,7 @@ export interface RulesRequest {
   readonly deadlineMs: number;
 }
 
-export const RULES_FIX = "run as root, or use --sudo with the sudoers lines from the README (they allow the -save listings, 'nft list tables' and 'nft list ruleset', nothing else)";
-
-/** The tables iptables-nft makes; the -nft-save dumps show their rules exactly (`-j CT --notrack` apart from `-j CT`). */
-const XTABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);
+export const RULES_FIX = "run as root, or use --sudo with the sudoers lines from the README (they allow the -save listings and 'nft list ruleset', nothing else)";
 
 /**
  * A listing's output is read as it comes and never kept: the cap only bounds
@@ -85,71 +82,63 @@ async function installed(specs: readonly CommandSpec[]): Promise<CommandSpec[]> 
 }
 
 /**
- * The nftables tables and the -nft-save dumps that cover them: iptables-nft's
- * own tables from its dumps, every other table from nft, each table once
- * (`nft list tables` costs next to nothing; the rules themselves are the cost).
+ * With this many iptables-nft rules read, nft would spend more fetching and
+ * translating them again (`nft list ruleset`) than `nft list tables` (which,
+ * in nft 1.0, fetches every rule too, but prints none) and one `nft list
+ * table` per other table.
  */
-async function nftablesListings(request: RulesRequest, sudo: boolean, nftSaves: CommandSpec[], tables: NftTable[] | undefined): Promise<Listing[]> {
+const MANY_XTABLES_RULES = 1000;
+
+/**
+ * What the -save dumps cannot show: the native nftables tables, and the tables
+ * with an iptables name that a dump calls incompatible. `covered` are the
+ * tables a dump showed ('family name').
+ */
+async function nativeListings(request: RulesRequest, sudo: boolean, covered: Set<string>, xtRules: number): Promise<Listing[]> {
   const stopAtNeed = { stopAtNeed: true };
-  const incompatible: NftTable[] = [];
-  const save = async (spec: CommandSpec): Promise<Listing> => {
-    const scanner = new IptablesSaveScan(stopAtNeed);
-    const listing = await list(spec, scanner, request, sudo);
-    incompatible.push(...scanner.incompatible.map((name) => ({ family: familyOf(spec.program), name })));
-    return listing;
-  };
-  // nft reads `tables` (all of them but the skipped); sudoers can name only
-  // fixed commands, and nft reads an odd name as more words: the whole ruleset then.
-  const nft = (wanted: NftTable[], all: NftTable[]): Promise<Listing>[] => {
-    if (wanted.length === 0) return [];
-    if (!sudo && wanted.every((t) => NFT_TABLE_NAME.test(t.name))) return wanted.map((t) => list(nftListTable(t.family, t.name), new NftTextScan(stopAtNeed), request, sudo));
-    const skip = new Set(all.filter((t) => !wanted.includes(t)).map((t) => `${t.family} ${t.name}`));
-    return [list(NFT_RULESET, new NftTextScan({ ...stopAtNeed, skip }), request, sudo)];
-  };
-  if (tables === undefined) return Promise.all(nftSaves.map(save));
-  // A dump per family nft shows: cheap beside the rules, and exact about iptables-nft's own.
-  const saves = nftSaves.filter((c) => tables.some((t) => t.family === familyOf(c.program)));
-  const covered = (t: NftTable) => XTABLES.has(t.name) && saves.some((c) => familyOf(c.program) === t.family);
-  const listings = await Promise.all([...saves.map(save), ...nft(tables.filter((t) => !covered(t)), tables)]);
-  if (needs(listings)) return listings;
-  // What a dump could not show (native chains in a table with an iptables name), nft shows.
-  const again = tables.filter((t) => covered(t) && incompatible.some((i) => i.family === t.family && i.name === t.name));
-  return [...listings, ...(await Promise.all(nft(again, tables)))];
+  if (sudo || xtRules < MANY_XTABLES_RULES) return [await list(NFT_RULESET, new NftTextScan({ ...stopAtNeed, skip: covered }), request, sudo)];
+  const tables = await runCommand(NFT_TABLES, { signal: request.signal, deadlineMs: request.deadlineMs, sudo, maxBytes: 1024 * 1024 });
+  const parsed = tables.status === 'ok' && !tables.truncated ? parseNftTables(tables.stdout) : undefined;
+  if (!parsed?.ok) {
+    return [{ label: tables.label, failure: `${tables.label}: ${tables.status !== 'ok' ? (tables.reason ?? tables.status) : parsed ? `unexpected output: ${parsed.reason}` : 'output cut off'}` }];
+  }
+  const native = parsed.tables.filter((t) => !covered.has(`${t.family} ${t.name}`));
+  // nft joins its arguments into one command line: an odd name is read as more words.
+  if (!native.every((t) => NFT_TABLE_NAME.test(t.name))) return [await list(NFT_RULESET, new NftTextScan({ ...stopAtNeed, skip: covered }), request, sudo)];
+  return [{ label: tables.label, scan: mergeScans([]) }, ...(await Promise.all(native.map((t) => list(nftListTable(t.family, t.name), new NftTextScan(stopAtNeed), request, sudo))))];
 }
 
 /**
  * The listings to run, and only those that can show something and load no
  * module: each program started costs more than the rest of a check, and a
  * listing stops at the first rule that needs conntrack (the verdict needs no
- * more). Once one has found such a rule, no further listing starts.
+ * more). The -save dumps go first (on a Kubernetes node they answer alone);
+ * nft, which costs most, only when they have found no such rule.
  */
 async function runListings(request: RulesRequest, sudo: boolean): Promise<{ listings: Listing[]; notes: string[] }> {
   const gates = await listingGates({ procRoot: request.procRoot, sysRoot: request.sysRoot ?? '/sys' });
-  const stopAtNeed = { stopAtNeed: true };
-  const run = (spec: CommandSpec, scanner: Scanner) => list(spec, scanner, request, sudo);
   const split = await installed(RULE_LISTINGS);
   // Hosts older than the -legacy/-nft split have only the legacy tools, under the plain names.
   const legacyTools = split.length > 0 ? split.filter((c) => c.program.includes('-legacy-')) : await installed(RULE_LISTINGS_PLAIN);
   const legacy = legacyTools.filter((c) => gates.legacy[familyOf(c.program)]);
-  const nft = gates.nfTables && (await findProgram(NFT_TABLES.program)) !== undefined;
+  const nftSaves = gates.nfTables ? split.filter((c) => c.program.includes('-nft-')) : [];
 
-  const [first, tables] = await Promise.all([
-    Promise.all(legacy.map((c) => run(c, new IptablesSaveScan(stopAtNeed)))),
-    nft ? runCommand(NFT_TABLES, { signal: request.signal, deadlineMs: request.deadlineMs, sudo, maxBytes: 1024 * 1024 }) : undefined,
-  ]);
-  const listings = [...first];
-  let nftTables: NftTable[] | undefined;
-  if (tables) {
-    const parsed = tables.status === 'ok' && !tables.truncated ? parseNftTables(tables.stdout) : undefined;
-    if (parsed?.ok) {
-      nftTables = parsed.tables;
-      listings.push({ label: tables.label, scan: mergeScans([]) });
-    } else listings.push({ label: tables.label, failure: `${tables.label}: ${tables.status !== 'ok' ? (tables.reason ?? tables.status) : parsed ? `unexpected output: ${parsed.reason}` : 'output cut off'}` });
-  }
-  if (!gates.nfTables || needs(listings)) return { listings, notes: gates.notes };
-  const nftSaves = split.filter((c) => c.program.includes('-nft-'));
-  listings.push(...(await nftablesListings(request, sudo, nftSaves, nftTables)));
-  return { listings, notes: gates.notes };
+  const covered = new Set<string>();
+  let xtRules = 0;
+  const save = async (spec: CommandSpec, nftables: boolean): Promise<Listing> => {
+    const scanner = new IptablesSaveScan({ stopAtNeed: true });
+    const listing = await list(spec, scanner, request, sudo);
+    if (nftables && listing.scan) {
+      const family = familyOf(spec.program);
+      xtRules += listing.scan.rules;
+      // What the dump could not show, nft must.
+      for (const table of listing.scan.tables) if (!scanner.incompatible.includes(table)) covered.add(`${family} ${table}`);
+    }
+    return listing;
+  };
+  const listings = await Promise.all([...legacy.map((c) => save(c, false)), ...nftSaves.map((c) => save(c, true))]);
+  if (!gates.nfTables || needs(listings) || !(await findProgram(NFT_RULESET.program))) return { listings, notes: gates.notes };
+  return { listings: [...listings, ...(await nativeListings(request, sudo, covered, xtRules))], notes: gates.notes };
 }
 
 export async function probeRules(request: RulesRequest): Promise<RulesMeasurement> {

@@ -119,6 +119,7 @@ describeWith('the sudoers file installed, for user nagios', { root: true, progra
     [['/usr/sbin/nft', '-j', 'list', 'ruleset']],
     [['/usr/sbin/nft', 'list', 'ruleset', 'ip']],
     [['/usr/sbin/nft', 'list', 'table', 'ip', 'nat']],
+    [['/usr/sbin/nft', 'list', 'tables']],
     [['/usr/sbin/iptables-nft']],
     [['/usr/sbin/xtables-nft-multi', 'iptables-save']],
     [['/bin/sh', '-c', 'id']],
