@@ -258,6 +258,16 @@ const TABLE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const COUNTERS = /^\[\d{1,20}:\d{1,20}\][ \t]+/;
 const RULE_COMMANDS: ReadonlySet<string> = new Set(['-A', '--append', '-I', '--insert']);
 // iptables-nft-save 1.8: "# Table `filter' is incompatible, use 'nft' tool." / "# Table `nat' contains incompatible base-chains, ...".
+/**
+ * Every word that can make a rule need or exempt from conntrack, as getopt
+ * would find it (`-m state`, `-mstate`, `--match=state`, `-j CT`, `--ctstate`):
+ * a line without any cannot, whatever else it says.
+ */
+const MAY_MATTER = new RegExp(
+  `(?:-m|--match)[ \\t="]*(?:${CONNTRACK_MATCHES.join('|')})\\b|(?:-j|--jump)[ \\t="]*(?:${[...CONNTRACK_TARGETS, 'NOTRACK'].join('|')})\\b|--ct|--state|--notrack`,
+);
+/** A rule line as iptables-save writes it: `-A CHAIN ...`, with counters in front under -c. */
+const PLAIN_RULE = /^(?:\[\d{1,20}:\d{1,20}\][ \t]+)?(?:-A|-I|--append|--insert)[ \t]+[^- \t"]/;
 const INCOMPATIBLE = /^# Table `([A-Za-z0-9_-]{1,64})' (?:is incompatible|contains incompatible)/;
 
 export function emptyScan(): RuleScan {
@@ -340,6 +350,11 @@ export class IptablesSaveScan {
       return true;
     }
 
+    // Most rules of a big dump name nothing conntrack reads: counted without being split into words.
+    if (table !== undefined && !MAY_MATTER.test(line) && PLAIN_RULE.test(line)) {
+      this.scan.rules += 1;
+      return true;
+    }
     const body = line.replace(COUNTERS, '');
     const tokens = tokenizeRule(body);
     const command = tokens[0];
