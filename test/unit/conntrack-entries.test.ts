@@ -1,13 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  compactAddress,
-  EntryTally,
-  parseEntryLine,
-  type ConntrackEntry,
-  type TallySummary,
-} from '../../src/parse/conntrack-entries';
+import { parseEntryLine, type ConntrackEntry } from '../../src/parse/conntrack-entry-line';
+import { EntryTally, type TallySummary } from '../../src/parse/entry-tally';
+import { compactAddress } from '../../src/parse/ipv6-text';
 import { FIXTURES } from '../support/fixtures';
 
 const ENTRIES = join(FIXTURES, 'entries');
