@@ -1,5 +1,5 @@
 import { closeSync, constants, openSync, read } from 'node:fs';
-import { EntryTally, type TallySummary } from '../parse/conntrack-entries';
+import { EntryTally, type TallySummary } from '../parse/entry-tally';
 import { CONNTRACK_LIST } from './commands';
 import { procPath, type HostPaths } from './host-paths';
 import type { Privileges } from './privileges';
