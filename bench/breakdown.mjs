@@ -569,6 +569,12 @@ async function main() {
       console.log(`  the kernel alone (cat /proc/net/nf_conntrack | wc -c) takes ${floor.wall.toFixed(2)} s for ${full.size} entries: the plugin spends ${(pluginFull.wall - floor.wall).toFixed(2)} s more (start-up, other probes, the tally)`);
       console.log(`  for comparison, conntrack -L | awk | sort | uniq -c: ${(tables[0].rows[1].rss / 1024).toFixed(1)} -> ${(peer.rss / 1024).toFixed(1)} MiB, ${tables[0].rows[1].wall.toFixed(2)} -> ${peer.wall.toFixed(2)} s`);
     }
+    console.log('\nbudget (x1.3 of reading the table alone, cat /proc/net/nf_conntrack, at each size):');
+    for (const t of tables) {
+      const [plugin, , , floor] = t.rows;
+      const ratio = plugin.wall / floor.wall;
+      console.log(`  ${pad(t.size, 9)} ${plugin.wall.toFixed(2)} s against ${floor.wall.toFixed(2)} s: x${ratio.toFixed(2)}, ${ratio <= 1.3 ? 'met' : 'MISSED'}`);
+    }
     if (problems.length) console.log(`\nPROBLEMS:\n  ${problems.join('\n  ')}`);
     else console.log('\nevery output checked: the counts match the table');
     return problems.length === 0;

@@ -22,6 +22,8 @@ install -d -m 0755 "$LICENSES"
 install -m 0644 "$PACKAGING/LICENSE" "$LICENSES/LICENSE"
 "$NODE" "$PACKAGING/licenses.mjs" third-party >"$LICENSES/THIRD-PARTY-LICENSES"
 chmod 0644 "$LICENSES/THIRD-PARTY-LICENSES"
+# What the bundle holds decides it: check_conntrack and each bundled package.
+LICENSE_EXPR=$("$NODE" "$PACKAGING/licenses.mjs" spdx)
 clamp_times "$STAGE"
 
 mkdir -p "$WORK/SPECS" "$WORK/RPMS" "$WORK/BUILD" "$WORK/tmp"
@@ -36,7 +38,7 @@ Name:           $PACKAGE
 Version:        $VERSION
 Release:        $RELEASE
 Summary:        $SUMMARY
-License:        MIT
+License:        $LICENSE_EXPR
 BuildArch:      noarch
 # Exactly these: no dependencies guessed from the files.
 AutoReqProv:    no

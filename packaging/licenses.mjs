@@ -5,6 +5,7 @@
 //
 //   node packaging/licenses.mjs third-party   plain text, for THIRD-PARTY-LICENSES
 //   node packaging/licenses.mjs debian        a Debian machine-readable copyright file
+//   node packaging/licenses.mjs spdx          the SPDX expression of them all, for the rpm License: field
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +104,10 @@ if (mode === 'third-party') {
     );
   }
   process.stdout.write(`${stanzas.join('\n\n')}\n`);
+} else if (mode === 'spdx') {
+  // check_conntrack's own first, then the others as they first appear.
+  const licenses = [...new Set(['MIT', ...packages.map((p) => p.license)])];
+  process.stdout.write(`${licenses.join(' AND ')}\n`);
 } else {
-  fail('usage: licenses.mjs third-party|debian');
+  fail('usage: licenses.mjs third-party|debian|spdx');
 }

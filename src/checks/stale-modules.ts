@@ -94,7 +94,7 @@ export function checkStaleModules(input: StaleModulesInput): Result {
   if (needsConntrack.length > 0) {
     const first = needsConntrack[0]!;
     return result(State.OK, '', [
-      `${needsConntrack.length} ${needsConntrack.length === 1 ? 'rule needs' : 'rules need'} conntrack (${first.why}: ${first.table} ${first.chain})${exempt} [${rules.sources.join(', ')}]`,
+      `${rules.scan.stoppedAtNeed ? 'at least ' : ''}${needsConntrack.length} ${needsConntrack.length === 1 ? 'rule needs' : 'rules need'} conntrack (${first.why}: ${first.table} ${first.chain})${exempt} [${rules.sources.join(', ')}]`,
     ]);
   }
   if (rules.failures.length > 0) {

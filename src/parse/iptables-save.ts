@@ -20,6 +20,11 @@ export interface RuleScan {
   needsConntrack: RuleRef[];
   /** Rules that exempt traffic from tracking (NOTRACK, -j CT --notrack, nft notrack) — the cure, not a need. */
   exempts: RuleRef[];
+  /**
+   * A listing stopped at its first rule that needs conntrack (what the verdict
+   * needs): the rules after it were not read, so the counts are a lower bound.
+   */
+  stoppedAtNeed?: boolean;
 }
 
 export type RuleScanParse = { ok: true; scan: RuleScan } | { ok: false; reason: string };
@@ -252,6 +257,18 @@ const TABLE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 // `iptables-save -c` puts the counters in front: `[12:3456] -A INPUT ...`.
 const COUNTERS = /^\[\d{1,20}:\d{1,20}\][ \t]+/;
 const RULE_COMMANDS: ReadonlySet<string> = new Set(['-A', '--append', '-I', '--insert']);
+// iptables-nft-save 1.8: "# Table `filter' is incompatible, use 'nft' tool." / "# Table `nat' contains incompatible base-chains, ...".
+/**
+ * Every word that can make a rule need or exempt from conntrack, as getopt
+ * would find it (`-m state`, `-mstate`, `--match=state`, `-j CT`, `--ctstate`):
+ * a line without any cannot, whatever else it says.
+ */
+const MAY_MATTER = new RegExp(
+  `(?:-m|--match)[ \\t="]*(?:${CONNTRACK_MATCHES.join('|')})\\b|(?:-j|--jump)[ \\t="]*(?:${[...CONNTRACK_TARGETS, 'NOTRACK'].join('|')})\\b|--ct|--state|--notrack`,
+);
+/** A rule line as iptables-save writes it: `-A CHAIN ...`, with counters in front under -c. */
+const PLAIN_RULE = /^(?:\[\d{1,20}:\d{1,20}\][ \t]+)?(?:-A|-I|--append|--insert)[ \t]+[^- \t"]/;
+const INCOMPATIBLE = /^# Table `([A-Za-z0-9_-]{1,64})' (?:is incompatible|contains incompatible)/;
 
 export function emptyScan(): RuleScan {
   return { tables: [], rules: 0, needsConntrack: [], exempts: [] };
@@ -263,65 +280,116 @@ export function emptyScan(): RuleScan {
  * no table exists) is a scan with no tables. A table left without COMMIT means the
  * dump was cut short, and is refused rather than read as "fewer rules".
  */
-export function parseIptablesSave(text: string): RuleScanParse {
+export function parseIptablesSave(text: string, options: { stopAtNeed?: boolean } = {}): RuleScanParse {
   if (typeof text !== 'string') return { ok: false, reason: 'it is not text' };
-  const scan = emptyScan();
-  const seenTables = new Set<string>();
-  let table: string | undefined;
-  let tableLine = 0;
+  const scan = new IptablesSaveScan(options);
   let start = 0;
-  let number = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    const raw = text.slice(start, text.charCodeAt(end - 1) === 13 && end > start ? end - 1 : end);
+    if (!scan.line(text.slice(start, end))) break;
     start = end + 1;
-    number += 1;
-    const line = trimBlanks(raw);
-    if (line === '' || line.startsWith('#')) continue;
+  }
+  return scan.end();
+}
+
+/**
+ * The same scan fed a line at a time, as the dump streams in. `line()` returns
+ * false once the reader may stop: a rule that needs conntrack was found (when
+ * asked to stop there), or the text is not a dump. It also keeps the chains
+ * the dump declares (see declaredChains).
+ */
+export class IptablesSaveScan {
+  private readonly scan = emptyScan();
+  private readonly seenTables = new Set<string>();
+  /**
+   * Tables iptables-nft-save says it cannot show (native nftables chains or
+   * rules in a table with an iptables name, such as the usual `table ip nat`):
+   * their rules must be read with nft.
+   */
+  readonly incompatible: string[] = [];
+  private table: string | undefined;
+  private tableLine = 0;
+  private number = 0;
+  private error: string | undefined;
+
+  constructor(private readonly options: { stopAtNeed?: boolean } = {}) {}
+
+  line(text: string): boolean {
+    if (this.error !== undefined) return false;
+    this.number += 1;
+    const number = this.number;
+    const line = trimBlanks(text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text);
+    if (line.startsWith('#')) {
+      const m = INCOMPATIBLE.exec(line);
+      if (m) this.incompatible.push(m[1]!);
+      return true;
+    }
+    if (line === '') return true;
+    const table = this.table;
 
     if (line.startsWith('*')) {
       const name = line.slice(1);
-      if (!TABLE_NAME.test(name)) return { ok: false, reason: `line ${number}: '${excerpt(name)}' is not a table name` };
-      if (table !== undefined) {
-        return { ok: false, reason: `line ${number} starts table '${name}' before table '${table}' (line ${tableLine}) has its COMMIT` };
+      if (!TABLE_NAME.test(name)) return this.fail(`line ${number}: '${excerpt(name)}' is not a table name`);
+      if (table !== undefined) return this.fail(`line ${number} starts table '${name}' before table '${table}' (line ${this.tableLine}) has its COMMIT`);
+      this.table = name;
+      this.tableLine = number;
+      if (!this.seenTables.has(name)) {
+        this.seenTables.add(name);
+        this.scan.tables.push(name);
       }
-      table = name;
-      tableLine = number;
-      if (!seenTables.has(name)) {
-        seenTables.add(name);
-        scan.tables.push(name);
-      }
-      continue;
+      return true;
     }
     if (line === 'COMMIT') {
-      if (table === undefined) return { ok: false, reason: `line ${number}: COMMIT outside a table` };
-      table = undefined;
-      continue;
+      if (table === undefined) return this.fail(`line ${number}: COMMIT outside a table`);
+      this.table = undefined;
+      return true;
     }
     if (line.startsWith(':')) {
-      if (table === undefined) return { ok: false, reason: `line ${number}: a chain outside a table` };
-      continue;
+      if (table === undefined) return this.fail(`line ${number}: a chain outside a table`);
+      return true;
     }
 
+    // Most rules of a big dump name nothing conntrack reads: counted without being split into words.
+    if (table !== undefined && !MAY_MATTER.test(line) && PLAIN_RULE.test(line)) {
+      this.scan.rules += 1;
+      return true;
+    }
     const body = line.replace(COUNTERS, '');
     const tokens = tokenizeRule(body);
     const command = tokens[0];
     if (command === undefined || !RULE_COMMANDS.has(command)) {
-      return { ok: false, reason: `line ${number}: '${excerpt(line)}' is not part of an iptables-save dump` };
+      return this.fail(`line ${number}: '${excerpt(line)}' is not part of an iptables-save dump`);
     }
-    if (table === undefined) return { ok: false, reason: `line ${number}: a rule outside a table` };
+    if (table === undefined) return this.fail(`line ${number}: a rule outside a table`);
     const chain = tokens[1];
-    if (chain === undefined || chain.startsWith('-')) return { ok: false, reason: `line ${number}: ${command} without a chain` };
-    scan.rules += 1;
+    if (chain === undefined || chain.startsWith('-')) return this.fail(`line ${number}: ${command} without a chain`);
+    this.scan.rules += 1;
     const verdict = classifyRuleTokens(tokens.slice(2));
-    if (verdict.exempt !== undefined) scan.exempts.push({ table, chain, text: ruleText(body), why: verdict.exempt });
-    else if (verdict.need !== undefined) scan.needsConntrack.push({ table, chain, text: ruleText(body), why: verdict.need });
+    if (verdict.exempt !== undefined) this.scan.exempts.push({ table, chain, text: ruleText(body), why: verdict.exempt });
+    else if (verdict.need !== undefined) {
+      this.scan.needsConntrack.push({ table, chain, text: ruleText(body), why: verdict.need });
+      if (this.options.stopAtNeed) {
+        this.scan.stoppedAtNeed = true;
+        return false;
+      }
+    }
+    return true;
   }
-  if (table !== undefined) {
-    return { ok: false, reason: `table '${table}' (line ${tableLine}) has no COMMIT: the dump is cut short` };
+
+  private fail(reason: string): false {
+    this.error = reason;
+    return false;
   }
-  return { ok: true, scan };
+
+  /** The scan, once the dump has ended (or the reader stopped at a need). */
+  end(): RuleScanParse {
+    if (this.error !== undefined) return { ok: false, reason: this.error };
+    if (this.table !== undefined && !this.scan.stoppedAtNeed) {
+      return { ok: false, reason: `table '${this.table}' (line ${this.tableLine}) has no COMMIT: the dump is cut short` };
+    }
+    return { ok: true, scan: this.scan };
+  }
 }
 
 /**
@@ -338,6 +406,7 @@ export function mergeScans(scans: RuleScan[]): RuleScan {
       merged.tables.push(table);
     }
     merged.rules += scan.rules;
+    if (scan.stoppedAtNeed) merged.stoppedAtNeed = true;
     for (const ref of scan.needsConntrack) merged.needsConntrack.push({ ...ref });
     for (const ref of scan.exempts) merged.exempts.push({ ...ref });
   }

@@ -1,5 +1,5 @@
-import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { EntryTally, type TallySummary } from '../parse/conntrack-entries';
+import { closeSync, constants, openSync, read } from 'node:fs';
+import { EntryTally, type TallySummary } from '../parse/entry-tally';
 import { CONNTRACK_LIST } from './commands';
 import { procPath, type HostPaths } from './host-paths';
 import type { Privileges } from './privileges';
@@ -36,26 +36,34 @@ async function readFile(path: string, tally: EntryTally, request: BreakdownReque
     if (code === 'ENOENT') return 'missing';
     return code === 'EACCES' || code === 'EPERM' ? `${path} is readable by root only` : `cannot read ${path}: ${(err as Error).message}`;
   }
+  // The kernel writes the text in read() itself, as much CPU as the tally
+  // takes to read it: the next read runs on libuv's thread pool while this
+  // thread tallies the chunk before it, so the two overlap on two CPUs.
+  const next = (buf: Buffer) => new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  let pending = next(buffers[0]!);
+  let current = 0;
   try {
-    const buf = Buffer.alloc(CHUNK);
     for (;;) {
+      // procfs sequential files ignore the position: each read goes on from the last.
+      const bytesRead = await pending;
+      if (bytesRead === 0) break;
       if (Date.now() >= request.deadlineMs || request.signal.aborted) {
         tally.stop();
         break;
       }
-      // procfs sequential files ignore the position: read on from where we are.
-      // procfs answers from memory: a synchronous read never waits; the loop
-      // yields between chunks so the deadline and the timeout can act.
-      const bytesRead = readSync(fd, buf, 0, buf.length, null);
-      await new Promise((resolve) => setImmediate(resolve));
-      if (bytesRead === 0) break;
-      tally.push(buf.subarray(0, bytesRead));
+      const chunk = buffers[current]!.subarray(0, bytesRead);
+      current ^= 1;
+      pending = next(buffers[current]!);
+      tally.push(chunk);
     }
     tally.end();
     return 'ok';
   } catch (err) {
     return `cannot read ${path}: ${(err as Error).message}`;
   } finally {
+    // No read may still be on its way into a closed (and perhaps reused) descriptor.
+    await pending.catch(() => 0);
     closeSync(fd);
   }
 }

@@ -44,7 +44,24 @@ export const RULE_LISTINGS_PLAIN: readonly CommandSpec[] = [
   { program: 'ip6tables-save', args: [] },
 ];
 
-export const NFT_RULESET: CommandSpec = { program: 'nft', args: ['-j', 'list', 'ruleset'] };
+/** The nftables tables, one line each (nft 1.0 fetches every rule for it all the same, but prints none). */
+export const NFT_TABLES: CommandSpec = { program: 'nft', args: ['list', 'tables'] };
+
+/** Every nftables rule as text, read line by line (its JSON costs nft several times more). For --sudo, which cannot name tables ahead. */
+export const NFT_RULESET: CommandSpec = { program: 'nft', args: ['list', 'ruleset'] };
+
+export const NFT_FAMILIES: readonly string[] = ['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev'];
+/**
+ * nft joins its arguments into one command line and parses that: a table
+ * name is passed on only when it is a plain identifier, nothing nft could
+ * read as more words.
+ */
+export const NFT_TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,255}$/;
+
+/** One nftables table, as text: what the -nft-save dumps do not show. */
+export function nftListTable(family: string, name: string): CommandSpec {
+  return { program: 'nft', args: ['list', 'table', family, name] };
+}
 
 /** Every entry of the table, for --breakdown where /proc/net/nf_conntrack is missing or root-only. Read as a stream, never buffered whole. */
 export const CONNTRACK_LIST: CommandSpec = { program: 'conntrack', args: ['-L'] };
@@ -85,7 +102,13 @@ export const ALLOWED: ReadonlyArray<{ program: string; allows(args: readonly str
   { program: 'conntrack', allows: (a) => same(a, CONNTRACK_STATS.args) || same(a, CONNTRACK_LIST.args) },
   { program: 'journalctl', allows: (a) => same(a.slice(0, -1), journalKernel(0).args.slice(0, -1)) && /^@\d+$/.test(a[a.length - 1] ?? '') },
   ...[...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN].map((c) => ({ program: c.program, allows: (a: readonly string[]) => a.length === 0 })),
-  { program: 'nft', allows: (a) => same(a, NFT_RULESET.args) },
+  {
+    program: 'nft',
+    allows: (a) =>
+      same(a, NFT_TABLES.args) ||
+      same(a, NFT_RULESET.args) ||
+      (a.length === 4 && a[0] === 'list' && a[1] === 'table' && NFT_FAMILIES.includes(a[2] ?? '') && NFT_TABLE_NAME.test(a[3] ?? '')),
+  },
   {
     program: 'logger',
     allows: (a) =>

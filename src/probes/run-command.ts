@@ -1,6 +1,4 @@
-import type { ChildProcessByStdio } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { isAllowed, SEARCH_DIRS, SUDO_COMMANDS, type CommandSpec } from './commands';
 
 export interface CommandOutcome {
@@ -64,14 +62,12 @@ async function prepare(spec: CommandSpec, options: RunOptions): Promise<Prepared
   return { file: sudo, args: ['-n', '--', program, ...spec.args], label: `sudo -n ${label}` };
 }
 
-interface Spawned {
-  outcome: CommandOutcome;
-}
-
 type StdoutMode = { buffer: true; maxBytes: number } | { buffer: false; onChunk: (chunk: Uint8Array) => boolean };
 
 /** Enough of stderr for the line that says what went wrong. */
 const STDERR_BYTES = 64 * 1024;
+
+const NO_TIME = 'no answer before the check ran out of time';
 
 /** Started and not yet exited: pid, and whether it is sudo (which only SIGTERM may reach). */
 const live = new Map<number, boolean>();
@@ -82,107 +78,87 @@ process.on('exit', () => {
 });
 
 /**
- * Starts a prepared command in a process group of its own and ends the whole
- * group at the deadline, on the run's abort, or when the reader stops it: a
- * program's own children (a pager, a helper holding its output) must not
- * outlive the check. Through sudo only sudo itself may be signalled, and it
- * passes SIGTERM on to the program.
- *
- * node:child_process, not execa: execa costs 25-35 ms to load and some 10 ms
- * more per program, on a check whose whole budget over bare node is ~25 ms.
+ * Starts a prepared command through execa in a process group of its own
+ * (`detached`) and ends the whole group at the deadline (`timeout`), on the
+ * run's abort (`cancelSignal`), when the output reaches its cap (`maxBuffer`)
+ * or when the reader stops it: a program's own children (a pager, a helper
+ * holding its output) must not outlive the check. execa ends the program
+ * itself; what it left in its group goes when it exits. Through sudo only sudo
+ * itself may be signalled, and it passes SIGTERM on to the program.
  */
-async function spawnPrepared(p: Prepared, options: RunOptions, stdout: StdoutMode): Promise<Spawned> {
-  if (options.signal.aborted) return { outcome: { label: p.label, status: 'cancelled', stdout: '' } };
+async function spawnPrepared(p: Prepared, options: RunOptions, stdout: StdoutMode): Promise<CommandOutcome> {
+  if (options.signal.aborted) return { label: p.label, status: 'cancelled', stdout: '' };
+  const timeout = options.deadlineMs - Date.now();
+  if (timeout <= 0) return { label: p.label, status: 'timed-out', stdout: '', reason: NO_TIME };
   // Loaded only when a command really runs: most unprivileged checks run none.
-  const { spawn } = await import('node:child_process');
+  const { execa } = await import('execa');
   const sudo = options.sudo === true;
-  return new Promise<Spawned>((resolve) => {
-    let child: ChildProcessByStdio<null, Readable, Readable>;
-    try {
-      child = spawn(p.file, p.args, {
-        shell: false,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: SEARCH_DIRS.join(':'), LC_ALL: 'C' },
-        detached: true,
-      });
-    } catch (e) {
-      resolve({ outcome: { label: p.label, status: 'failed', stdout: '', reason: `cannot start it: ${(e as Error).message}` } });
-      return;
-    }
-    const pid = child.pid;
-    if (pid !== undefined) live.set(pid, sudo);
-    running.add(p.label);
-
-    let why: 'timed-out' | 'cancelled' | 'stopped' | undefined;
-    const end = (reason: 'timed-out' | 'cancelled' | 'stopped') => {
-      why ??= reason;
-      if (pid !== undefined && live.has(pid)) killGroup(pid, sudo);
-    };
-    const timer = setTimeout(() => end('timed-out'), Math.max(0, options.deadlineMs - Date.now()));
-    const onAbort = () => end('cancelled');
-    options.signal.addEventListener('abort', onAbort, { once: true });
-
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (why !== undefined) return;
-      if (!stdout.buffer) {
-        if (!stdout.onChunk(chunk)) end('stopped');
-        return;
-      }
-      // The cap is on what is kept: the program is stopped as soon as it is reached.
-      const room = stdout.maxBytes - outBytes;
-      out.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-      outBytes += Math.min(room, chunk.length);
-      if (outBytes >= stdout.maxBytes) end('stopped');
-    });
-    const err: Buffer[] = [];
-    let errBytes = 0;
-    child.stderr.on('data', (chunk: Buffer) => {
-      const room = STDERR_BYTES - errBytes;
-      if (room <= 0) return;
-      err.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-      errBytes += Math.min(room, chunk.length);
-    });
-
-    // A pipe that fails is a program whose output ends there: 'close' still
-    // follows, and an unheard 'error' would end the whole check instead.
-    child.stdout.on('error', () => undefined);
-    child.stderr.on('error', () => undefined);
-
-    let settled = false;
-    const settle = (code: number | null, signal: NodeJS.Signals | null, startError?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal.removeEventListener('abort', onAbort);
-      running.delete(p.label);
-      const base = { label: p.label, stdout: Buffer.concat(out).toString('utf8'), exitCode: code ?? undefined };
-      if (startError) return resolve({ outcome: { ...base, exitCode: undefined, status: 'failed', reason: `cannot start it: ${startError.message}` } });
-      if (why === 'timed-out') return resolve({ outcome: { ...base, status: 'timed-out', reason: 'no answer before the check ran out of time' } });
-      if (why === 'cancelled') return resolve({ outcome: { ...base, status: 'cancelled' } });
-      if (why === 'stopped') return resolve({ outcome: { ...base, status: 'ok', truncated: true } });
-      if (code === 0) return resolve({ outcome: { ...base, status: 'ok' } });
-      const complaint = Buffer.concat(err)
-        .toString('utf8')
-        .split('\n')
-        .find((l) => l.trim() !== '' && !/flow entries have been shown/.test(l))
-        ?.trim();
-      resolve({ outcome: { ...base, status: 'failed', reason: complaint ?? (signal ? `killed by ${signal}` : `exit code ${code}`) } });
-    };
-    // Only a program that never started ends with 'error' alone; otherwise 'close' follows.
-    child.on('error', (e) => {
-      if (pid === undefined) settle(null, null, e);
-    });
-    // 'exit' always comes before 'close': from here the pid may be another process's.
-    child.on('exit', () => {
-      if (pid === undefined) return;
-      live.delete(pid);
-      // Whatever the program left running in its group (holding the pipes open) goes with it.
-      if (!sudo) killGroup(pid, false);
-    });
-    child.on('close', (code: number | null, signal: NodeJS.Signals | null) => settle(code, signal));
+  const killSignal = sudo ? 'SIGTERM' : 'SIGKILL';
+  const child = execa(p.file, p.args, {
+    shell: false,
+    stdin: 'ignore',
+    encoding: 'buffer',
+    buffer: { stdout: stdout.buffer, stderr: false },
+    maxBuffer: { stdout: stdout.buffer ? stdout.maxBytes : Number.MAX_SAFE_INTEGER },
+    stripFinalNewline: false,
+    reject: false,
+    detached: true,
+    // execa leaves a detached program running at exit: the exit hook above ends its whole group instead.
+    cleanup: true,
+    timeout,
+    cancelSignal: options.signal,
+    killSignal,
+    // SIGKILL cannot be outlived; sudo may not be sent it.
+    forceKillAfterDelay: false,
+    env: { PATH: SEARCH_DIRS.join(':'), LC_ALL: 'C' },
+    extendEnv: false,
   });
+  const pid = child.pid;
+  if (pid !== undefined) live.set(pid, sudo);
+  running.add(p.label);
+  // 'exit' comes before the pipes close: from here the pid may be another
+  // process's, and whatever the program left in its group (holding the pipes
+  // open) goes with it.
+  child.on('exit', () => {
+    if (pid === undefined) return;
+    live.delete(pid);
+    if (!sudo) killGroup(pid, false);
+  });
+
+  let stopped = false;
+  if (!stdout.buffer) {
+    child.stdout.on('data', (chunk: Uint8Array) => {
+      if (stopped) return;
+      if (stdout.onChunk(chunk)) return;
+      stopped = true;
+      child.kill(killSignal);
+    });
+  }
+  const err: Buffer[] = [];
+  let errBytes = 0;
+  child.stderr.on('data', (chunk: Buffer) => {
+    const room = STDERR_BYTES - errBytes;
+    if (room <= 0) return;
+    err.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+    errBytes += Math.min(room, chunk.length);
+  });
+
+  const r = await child;
+  running.delete(p.label);
+  const out = stdout.buffer && r.stdout instanceof Uint8Array ? Buffer.from(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength).toString('utf8') : '';
+  const base = { label: p.label, stdout: out, exitCode: r.exitCode };
+  if (r.timedOut) return { ...base, status: 'timed-out', reason: NO_TIME };
+  if (r.isCanceled) return { ...base, status: 'cancelled' };
+  if (stopped || r.isMaxBuffer) return { ...base, status: 'ok', truncated: true };
+  if (r.exitCode === 0) return { ...base, status: 'ok' };
+  // Only a program that never started has no pid.
+  if (pid === undefined) return { ...base, status: 'failed', reason: `cannot start it: ${r.originalMessage || r.shortMessage}` };
+  const complaint = Buffer.concat(err)
+    .toString('utf8')
+    .split('\n')
+    .find((l) => l.trim() !== '' && !/flow entries have been shown/.test(l))
+    ?.trim();
+  return { ...base, status: 'failed', reason: complaint ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`) };
 }
 
 function killGroup(pid: number, sudo: boolean): void {
@@ -201,7 +177,7 @@ function killGroup(pid: number, sudo: boolean): void {
 export async function runCommand(spec: CommandSpec, options: RunOptions): Promise<CommandOutcome> {
   const p = await prepare(spec, options);
   if ('status' in p) return p;
-  return (await spawnPrepared(p, options, { buffer: true, maxBytes: options.maxBytes ?? 16 * 1024 * 1024 })).outcome;
+  return spawnPrepared(p, options, { buffer: true, maxBytes: options.maxBytes ?? 16 * 1024 * 1024 });
 }
 
 /**
@@ -212,5 +188,5 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
 export async function streamCommand(spec: CommandSpec, options: RunOptions, onChunk: (chunk: Uint8Array) => boolean): Promise<CommandOutcome> {
   const p = await prepare(spec, options);
   if ('status' in p) return p;
-  return (await spawnPrepared(p, options, { buffer: false, onChunk })).outcome;
+  return spawnPrepared(p, options, { buffer: false, onChunk });
 }

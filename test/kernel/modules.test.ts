@@ -166,7 +166,7 @@ const BACKENDS: readonly Backend[] = [
     ],
     remove: [[NFT, 'delete', 'table', 'inet', 'cctest']],
     why: 'ct expression: inet cctest input',
-    source: `${NFT} -j list ruleset`,
+    source: `${NFT} list ruleset`,
     seenBy: (ns) => expect(nftRules(ns)).toMatch(/ct state established,related accept/),
   },
 ];
@@ -270,7 +270,7 @@ function allowedExec(path: string, args: readonly string[]): boolean {
   if (program === undefined) return false;
   const same = (want: readonly string[]) => args.length === want.length && args.every((a, i) => a === want[i]);
   if (LISTING_PROGRAMS.includes(program)) return args.length === 0;
-  if (program === 'nft') return same(['-j', 'list', 'ruleset']);
+  if (program === 'nft') return same(['list', 'tables']) || same(['list', 'ruleset']) || (args.length === 4 && same(['list', 'table', args[2]!, args[3]!]) && /^[a-z0-9]+$/.test(args[2]!) && /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(args[3]!));
   if (program === 'dmesg') return same(['-r']);
   if (program === 'conntrack') return same(['-S']);
   if (program === 'journalctl') return args.length === 8 && same(['-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '--since', args[7]!]) && /^@\d+$/.test(args[7]!);
@@ -308,8 +308,8 @@ describeKernel(
             const on = inNs(ns, QUIET);
             expectOk(on, `${backend.name} rule present`);
             expect(perfdata(on).get('conntrack_rules'), `conntrack_rules with one ${backend.name} rule: ${describeRun(on)}`).toBe('1');
-            const { line, sources } = rulesLine(on, '1 rule needs conntrack (');
-            expect(line).toBe(`1 rule needs conntrack (${backend.why}) [${sources.join(', ')}]`);
+            const { line, sources } = rulesLine(on, 'at least 1 rule needs conntrack (');
+            expect(line).toBe(`at least 1 rule needs conntrack (${backend.why}) [${sources.join(', ')}]`);
             expect(sources, 'the listings the plugin read').toContain(backend.source);
             expect(on.stdout).not.toContain('no rule needs conntrack');
             expect(on.lines).not.toContain(BUILTIN_LINE);
@@ -345,8 +345,8 @@ describeKernel(
           const both = inNs(ns, QUIET);
           expectOk(both, 'MASQUERADE and NOTRACK');
           expect(perfdata(both).get('conntrack_rules'), describeRun(both)).toBe('1');
-          const { line, sources } = rulesLine(both, '1 rule needs conntrack (');
-          expect(line).toBe(`1 rule needs conntrack (MASQUERADE target: nat POSTROUTING); 1 rule exempts traffic from tracking [${sources.join(', ')}]`);
+          const { line, sources } = rulesLine(both, 'at least 1 rule needs conntrack (');
+          expect(line).toBe(`at least 1 rule needs conntrack (MASQUERADE target: nat POSTROUTING); 1 rule exempts traffic from tracking [${sources.join(', ')}]`);
           expect(sources).toContain(IPTABLES_NFT_SAVE);
 
           // With only the exemption left, nothing switches tracking on: the
@@ -481,8 +481,8 @@ describeKernel(
       const [first, second] = nativeNat!.runs as [BundleRun, BundleRun];
       for (const r of [first, second]) {
         expect(perfdata(r).get('conntrack_rules'), describeRun(r)).toBe('1');
-        const { line, sources } = rulesLine(r, '1 rule needs conntrack (');
-        expect(line).toBe(`1 rule needs conntrack (masquerade: ip nat postrouting) [${sources.join(', ')}]`);
+        const { line, sources } = rulesLine(r, 'at least 1 rule needs conntrack (');
+        expect(line).toBe(`at least 1 rule needs conntrack (masquerade: ip nat postrouting) [${sources.join(', ')}]`);
       }
       expectOk(second, 'second run, connections tracked by the rule');
     });
@@ -501,8 +501,10 @@ describeKernel(
         const savedState = existsSync(defaultState) ? readFileSync(defaultState) : undefined;
         try {
           // Something in each kind of table, so the listings have work to do.
-          nsExec(ns, [IPTABLES_NFT, ...MASQUERADE]);
-          nsExec(ns, [IPTABLES_LEGACY, ...MASQUERADE]);
+          // No rule needs conntrack: a need found in one listing would rightly
+          // leave nft unstarted.
+          nsExec(ns, [IPTABLES_NFT, '-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT']);
+          nsExec(ns, [IPTABLES_LEGACY, '-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT']);
           nsExec(ns, [NFT, 'add', 'table', 'inet', 'cctest']);
 
           const runs: Array<{ args: string[]; expect: RegExp[] }> = [

@@ -93,7 +93,7 @@ describeWith('check_conntrack(8)', {}, () => {
     const sudo = tags.findIndex((t) => t.trim() === '.B --sudo');
     expect(sudo).toBeGreaterThanOrEqual(0);
     const text = unroff(section('OPTIONS').join('\n'));
-    for (const command of ['dmesg -r', 'conntrack -S', 'conntrack -L', 'nft -j list ruleset']) expect(text).toContain(command);
+    for (const command of ['dmesg -r', 'conntrack -S', 'conntrack -L', 'nft list ruleset']) expect(text).toContain(command);
   });
 });
 

@@ -55,6 +55,13 @@ describeWith('the .rpm', { programs: [[RPM, 'rpm'], [RPMBUILD, 'rpm']] }, () => 
     expect(query('--queryformat', '%{LICENSE}')).toMatch(/^MIT\b/);
   });
 
+  it("the License: field names the license of every package bundled into it (package-lock.json's runtime packages)", () => {
+    const lock = JSON.parse(readFileSync(join(__dirname, '../../package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean; license?: string }> };
+    const bundled = Object.entries(lock.packages).filter(([path, e]) => path !== '' && !e.dev && !e.devOptional);
+    const expected = [...new Set(['MIT', ...bundled.map(([, e]) => e.license ?? '?')])].sort();
+    expect(query('--queryformat', '%{LICENSE}').split(' AND ').sort()).toEqual(expected);
+  });
+
   it('lists the plugin, the man page, the documentation and the licenses (rpm -qlp)', () => {
     const files = query('-l').trim().split('\n');
     for (const path of [

@@ -27,7 +27,7 @@ function logicalLines(): string[] {
     .filter((l) => l !== '');
 }
 
-/** `/usr/sbin/nft -j list ruleset` as the sudoers line names it: `""` for "no arguments". */
+/** `/usr/sbin/nft list ruleset` as the sudoers line names it: `""` for "no arguments". */
 function sudoersCommand(spec: { program: string; args: readonly string[] }): string {
   return [pathOf(spec.program), ...(spec.args.length ? spec.args : ['""'])].join(' ');
 }
@@ -116,7 +116,10 @@ describeWith('the sudoers file installed, for user nagios', { root: true, progra
     [['/usr/sbin/conntrack', '-S', '-L']],
     [['/usr/sbin/nft', 'flush', 'ruleset']],
     [['/usr/sbin/nft', '-j', 'list', 'ruleset', '-f', '/tmp/x']],
-    [['/usr/sbin/nft', 'list', 'ruleset']],
+    [['/usr/sbin/nft', '-j', 'list', 'ruleset']],
+    [['/usr/sbin/nft', 'list', 'ruleset', 'ip']],
+    [['/usr/sbin/nft', 'list', 'table', 'ip', 'nat']],
+    [['/usr/sbin/nft', 'list', 'tables']],
     [['/usr/sbin/iptables-nft']],
     [['/usr/sbin/xtables-nft-multi', 'iptables-save']],
     [['/bin/sh', '-c', 'id']],

@@ -7,7 +7,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compactAddress, EntryTally, parseEntryLine, type ConntrackEntry, type TallySummary } from '../../src/parse/conntrack-entries';
+import { parseEntryLine, type ConntrackEntry } from '../../src/parse/conntrack-entry-line';
+import { EntryTally, type TallySummary } from '../../src/parse/entry-tally';
+import { compactAddress } from '../../src/parse/ipv6-text';
 import { chunked, fixtureTexts, hostileText, isCount, snippet } from './support/hostile';
 
 const RUNS = { numRuns: 500, interruptAfterTimeLimit: 8_000 };

@@ -1,5 +1,5 @@
 /**
- * The other parsers: /proc/modules, iptables-save, nft -j, /proc/PID/cgroup,
+ * The other parsers: /proc/modules, iptables-save, nft list, /proc/PID/cgroup,
  * /proc/PID/stat, /proc/PID/status, osrelease, durations, the state file and
  * Nagios ranges. For each: any input gives a result of the documented shape (or a
  * refusal), and what a real source prints reads back.
@@ -12,7 +12,7 @@ import { containerFromCgroup, unitFromCgroup } from '../../src/parse/cgroup';
 import { parseDockerConfig, parsePodmanContainers, podFromLogDirs } from '../../src/parse/container-state';
 import { classifyRule, declaredChains, mergeScans, parseIptablesSave, tokenizeRule, type RuleScan, type RuleScanParse } from '../../src/parse/iptables-save';
 import { parseKernelRelease } from '../../src/parse/kernel-release';
-import { parseNftRuleset, renderNftExpr } from '../../src/parse/nft-ruleset';
+import { parseNftTables, parseNftText } from '../../src/parse/nft-text';
 import { isConntrackModule, parseProcModules, PERMANENT } from '../../src/parse/proc-modules';
 import { parseProcPidStat } from '../../src/parse/proc-pid-stat';
 import { parseGroupFile, parseProcStatus } from '../../src/parse/proc-status';
@@ -132,63 +132,27 @@ describe('iptables-save', () => {
   });
 });
 
-describe('parseNftRuleset', () => {
-  const JSONS = fixtureTexts('rules').filter((t) => t.trimStart().startsWith('{'));
-  const nftKey = fc.constantFrom('ct', 'ct count', 'ct helper', 'masquerade', 'snat', 'dnat', 'notrack', 'xt', 'match', 'mangle', 'flow', 'jump', 'meta', 'payload', 'set', 'prefix', 'range', '__proto__', 'constructor', 'hasOwnProperty');
-  const expr: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-    node: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      fc.jsonValue({ maxDepth: 2 }),
-      fc.dictionary(nftKey, tie('node'), { maxKeys: 3 }),
-      fc.array(tie('node'), { maxLength: 4 }),
-      fc.record({ type: fc.constantFrom('match', 'target'), name: fc.constantFrom('conntrack', 'state', 'CT', 'NOTRACK', 'MASQUERADE', 'comment') }).map((x) => ({ xt: x })),
-    ),
-  })).node;
-  const item = fc.oneof(
-    fc.record({ family: fc.constantFrom('ip', 'inet', 'ip6'), name: fc.string({ maxLength: 8 }) }).map((t) => ({ table: t })),
-    fc.record({ family: fc.constantFrom('ip', 'inet'), table: fc.string({ maxLength: 8 }), chain: fc.string({ maxLength: 8 }), expr: fc.array(expr, { maxLength: 5 }) }).map((r) => ({ rule: r })),
-    fc.jsonValue({ maxDepth: 3 }),
-  );
-  const ruleset = fc.array(item, { maxLength: 12 }).map((items) => JSON.stringify({ nftables: items }));
+describe('parseNftText', () => {
+  const TEXTS = fixtureTexts('rules').filter((t) => t.startsWith('table '));
+  const word = fc.constantFrom('table', 'ip', 'inet', 'chain', 'set', 'map', '{', '}', 'ct', 'state', 'count', 'masquerade', 'dnat', 'to', 'notrack', 'xt', 'match', '"conntrack"', 'jump', 'goto', 'type', 'redirect', '"', ';', '\n', '\t');
+  const ruleset = fc.array(word, { maxLength: 60 }).map((ws) => `table ip t {\n\tchain c {\n\t\t${ws.join(' ')}\n\t}\n}\n`);
 
-  it('gives a consistent scan, or a reason, for any text or JSON', () => {
+  it('gives a consistent scan, or a reason, for any text, whole or stopped at the first need', () => {
     fc.assert(
-      fc.property(fc.oneof(hostileText(JSONS, fc.constantFrom('{', '}', '[', ']', '"ct"', '"rule"', ':', ',', 'null')), fc.json(), ruleset), (text) => {
-        checkScan(parseNftRuleset(text));
+      fc.property(fc.oneof(hostileText(TEXTS, word), ruleset), fc.boolean(), (text, stopAtNeed) => {
+        const r = parseNftText(text, { stopAtNeed });
+        checkScan(r);
+        if (r.ok && stopAtNeed) expect(r.scan.needsConntrack.length).toBeLessThanOrEqual(1);
+        const tables = parseNftTables(text);
+        if (!tables.ok) expect(tables.reason.length).toBeGreaterThan(0);
       }),
       RUNS,
-    );
-  });
-
-  it('renderNftExpr is bounded and printable for any value', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.array(expr, { maxLength: 6 })), (value) => {
-        const text = renderNftExpr(value);
-        expect(text.length).toBeLessThanOrEqual(512 + 3);
-        // eslint-disable-next-line no-control-regex -- what must never reach a status line
-        expect(text).not.toMatch(/[\x00-\x1f\x7f-\x9f|]/);
-      }),
-      RUNS,
-    );
-  });
-
-  it('does not throw on a rule nested deeper than the stack (JSON.parse takes it)', () => {
-    // JSON.parse reads nesting of any depth without recursion; everything after it
-    // must too. classifyExpr does; the rendering of a rule that needs conntrack did not.
-    fc.assert(
-      fc.property(fc.integer({ min: 5_000, max: 50_000 }), fc.constantFrom('masquerade', 'notrack', 'snat'), fc.constantFrom('{"a":', '{"match":', '['), (depth, key, open) => {
-        const close = open === '[' ? ']' : '}';
-        const deep = open.repeat(depth) + '1' + close.repeat(depth);
-        const text = `{"nftables":[{"rule":{"family":"ip","table":"t","chain":"c","expr":[{"${key}":null},{"x":${deep}}]}}]}`;
-        checkScan(parseNftRuleset(text));
-      }),
-      { numRuns: 12 },
     );
   });
 
   it('mergeScans adds up its inputs', () => {
     const scans = fc.array(fc.constantFrom(...fixtureTexts('rules')), { maxLength: 5 }).map((texts) =>
-      texts.map((t) => (t.trimStart().startsWith('{') ? parseNftRuleset(t) : parseIptablesSave(t))).flatMap((r) => (r.ok ? [r.scan] : [])),
+      texts.map((t) => (t.startsWith('table ') ? parseNftText(t) : parseIptablesSave(t))).flatMap((r) => (r.ok ? [r.scan] : [])),
     );
     fc.assert(
       fc.property(scans, (list) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { adviseBreakdown, checkBreakdown } from '../../src/checks/breakdown';
 import { formatPerfdata } from '../../src/nagios/perfdata';
 import { State } from '../../src/nagios/state';
-import type { TallySummary } from '../../src/parse/conntrack-entries';
+import type { TallySummary } from '../../src/parse/entry-tally';
 import type { BreakdownMeasurement } from '../../src/probes/breakdown';
 
 const summary = (over: Partial<TallySummary>): TallySummary => ({

@@ -7,13 +7,14 @@ import { parentPort } from 'node:worker_threads';
 import { parseDuration } from '../../../src/checks/duration';
 import { parseRange } from '../../../src/nagios/range';
 import { containerFromCgroup, unitFromCgroup } from '../../../src/parse/cgroup';
-import { EntryTally, parseEntryLine } from '../../../src/parse/conntrack-entries';
+import { parseEntryLine } from '../../../src/parse/conntrack-entry-line';
+import { EntryTally } from '../../../src/parse/entry-tally';
 import { parseConntrackStatistics, parseProcStat } from '../../../src/parse/conntrack-stat';
 import { parseUnsignedDecimal } from '../../../src/parse/decimal';
 import { classifyRule, declaredChains, parseIptablesSave, tokenizeRule } from '../../../src/parse/iptables-save';
 import { classifyMessage, forEachCandidateLine, LogScanner, parseDmesgLine, parseJournalLine, parseKmsgRecord, parseSyslogLine } from '../../../src/parse/kernel-log';
 import { parseKernelRelease } from '../../../src/parse/kernel-release';
-import { parseNftRuleset } from '../../../src/parse/nft-ruleset';
+import { parseNftTables, parseNftText } from '../../../src/parse/nft-text';
 import { parseProcModules } from '../../../src/parse/proc-modules';
 import { parseProcPidStat } from '../../../src/parse/proc-pid-stat';
 import { parseGroupFile, parseProcStatus } from '../../../src/parse/proc-status';
@@ -31,7 +32,8 @@ export const PARSERS: Record<string, (text: string) => unknown> = {
   declaredChains: (t) => declaredChains(t).length,
   tokenizeRule: (t) => tokenizeRule(t).length,
   classifyRule: (t) => classifyRule(t),
-  parseNftRuleset: (t) => parseNftRuleset(t).ok,
+  parseNftText: (t) => parseNftText(t).ok,
+  parseNftTables: (t) => parseNftTables(t).ok,
   containerFromCgroup: (t) => [containerFromCgroup(t), unitFromCgroup(t)],
   parseProcPidStat: (t) => parseProcPidStat(t)?.startTime,
   parseProcStatus: (t) => parseProcStatus(t)?.uid,
