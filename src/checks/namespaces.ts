@@ -4,7 +4,6 @@ import type { Range } from '../nagios/range';
 import type { Result } from '../nagios/result';
 import { severity, State, STATE_NAMES, worst } from '../nagios/state';
 import { evaluate } from '../nagios/thresholds';
-import type { LogScan } from '../probes/kernel-log';
 import type { NamespaceStats } from '../probes/namespace-stats';
 import type { NamespaceInfo, NamespaceInventory } from '../probes/namespaces';
 import type { SavedCounters } from '../state/schema';
@@ -162,11 +161,4 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
     counters,
     highestCount: judged.length ? Math.max(...judged.map((j) => j.count)) : undefined,
   };
-}
-
-/** The log finding less the messages that name one of the other namespaces checked: those count for their namespace. */
-export function withoutNamespaces(log: Extract<LogScan, { status: 'ok' }>, elsewhere: ReadonlySet<number>): LogScan {
-  const byNetns = Object.fromEntries(Object.entries(log.byNetns).filter(([k]) => k === '' || !elsewhere.has(Number(k))));
-  const messages = Object.values(byNetns).reduce((a, b) => a + b, 0);
-  return { ...log, messages, byNetns, matches: log.matches.filter((m) => m.netns === undefined || !elsewhere.has(m.netns)) };
 }

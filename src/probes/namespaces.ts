@@ -18,6 +18,10 @@ export interface NamespaceInfo {
   command?: string;
   container?: ContainerRef;
   unit?: string;
+  /** Start of the oldest process, in clock ticks since boot: about when the namespace was made. */
+  startTicks?: number;
+  /** Modification time of its /run/netns file, ms since the epoch: set when `ip netns add` made it. */
+  boundMs?: number;
 }
 
 export interface NamespaceInventory {
@@ -97,10 +101,12 @@ export function discoverNamespaces(host: HostPaths, runNetnsDir: string = DEFAUL
   const byInode = new Map<number, NamespaceInfo>();
   for (const [inode, pids] of members) byInode.set(inode, describeNamespace(host, inode, pids));
 
-  for (const { name, inode } of namedNamespaces(host, runNetnsDir, byInode, problems)) {
+  for (const { name, inode, boundMs } of namedNamespaces(host, runNetnsDir, byInode, problems)) {
     const known = byInode.get(inode);
     if (known) known.names.push(name);
     else byInode.set(inode, { inode, names: [name], processes: 0 });
+    const info = byInode.get(inode)!;
+    if (boundMs !== undefined && (info.boundMs === undefined || boundMs < info.boundMs)) info.boundMs = boundMs;
   }
   const namespaces = [...byInode.values()].sort((a, b) => a.inode - b.inode);
   for (const ns of namespaces) ns.names.sort();
@@ -129,6 +135,7 @@ function describeNamespace(host: HostPaths, inode: number, pids: number[]): Name
   const info: NamespaceInfo = { inode, names: [], processes: pids.length };
   if (!oldest) return info;
   info.oldestPid = oldest.pid;
+  info.startTicks = oldest.stat.startTime;
   // stat carries the same task name as /proc/PID/comm, so that file need not be read too.
   info.command = oldest.stat.comm;
   const cgroup = readSmall(procPath(host, `${oldest.pid}/cgroup`));
@@ -153,7 +160,7 @@ function namedNamespaces(
   dir: string,
   known: ReadonlyMap<number, NamespaceInfo>,
   problems: string[],
-): Array<{ name: string; inode: number }> {
+): Array<{ name: string; inode: number; boundMs?: number }> {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -163,7 +170,7 @@ function namedNamespaces(
     return [];
   }
   const nsfsDev = nsfsDevice(host, known);
-  const found: Array<{ name: string; inode: number }> = [];
+  const found: Array<{ name: string; inode: number; boundMs?: number }> = [];
   for (const name of names) {
     const path = join(dir, name);
     let st;
@@ -178,7 +185,8 @@ function namedNamespaces(
       problems.push(`${preview(path, 200)} is not a mounted network namespace (left behind by one deleted without 'ip netns delete'?)`);
       continue;
     }
-    found.push({ name, inode: st.ino });
+    // The time is the namespace file's, set when it was bound there, not the empty file's.
+    found.push({ name, inode: st.ino, boundMs: Math.floor(st.mtimeMs) });
   }
   return found;
 }

@@ -7,6 +7,7 @@ import {
   countRangeArgument,
   directoryArgument,
   durationArgument,
+  findingStateArgument,
   formatArgument,
   kernelLogArgument,
   namespacesArgument,
@@ -87,6 +88,11 @@ function buildCommand(): Command {
         .argParser(stateArgument),
     )
     .addOption(
+      new Option('--other-namespaces-drops <state>', "state when the kernel log shows 'table full' messages of other network namespaces: ok, warning or critical")
+        .default(State.WARNING, 'warning')
+        .argParser(findingStateArgument),
+    )
+    .addOption(
       new Option('--namespaces <which>', 'host: the namespace the plugin runs in; all: every network namespace on the host too')
         .default('host' as const)
         .argParser(namespacesArgument),
@@ -162,6 +168,7 @@ export function parseCommandLine(argv: readonly string[]): CliOutcome {
       logDropsCritical: o.logDropsCritical,
       sudo: o.sudo,
       staleModules: o.staleModules,
+      otherNamespacesDrops: o.otherNamespacesDrops,
       namespaces: o.namespaces,
       top: o.top,
       bucketsWarning: o.bucketsWarning,

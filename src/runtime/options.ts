@@ -28,6 +28,8 @@ export interface Options {
   sudo: boolean;
   /** State for conntrack loaded, no rule needing it, and every connection tracked. */
   staleModules: State;
+  /** State for 'table full' messages of other network namespaces. */
+  otherNamespacesDrops: State;
   namespaces: 'host' | 'all';
   top: number;
   bucketsWarning?: Range;
@@ -61,6 +63,13 @@ export function timeoutArgument(value: string): number {
 export function stateArgument(value: string): State {
   const state = parseStateName(value);
   if (state === undefined) throw new InvalidArgumentError(`'${value}' is not one of ok, warning, critical, unknown`);
+  return state;
+}
+
+/** A state for a finding that is known, so never UNKNOWN. */
+export function findingStateArgument(value: string): State {
+  const state = parseStateName(value);
+  if (state === undefined || state === State.UNKNOWN) throw new InvalidArgumentError(`'${value}' is not one of ok, warning, critical`);
   return state;
 }
 

@@ -68,6 +68,7 @@ function thresholdsOf(o: Options): Record<string, unknown> {
     log_window_seconds: o.logWindowSeconds,
     not_loaded: STATE_NAMES[o.notLoaded],
     stale_modules: STATE_NAMES[o.staleModules],
+    other_namespaces_drops: STATE_NAMES[o.otherNamespacesDrops],
     exclude_unreplied: o.excludeUnreplied,
   };
 }
