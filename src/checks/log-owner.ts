@@ -113,13 +113,14 @@ export function assignLogOwners(input: LogOwnersInput): LogOwners {
     if (f) f.count += count;
     else foreign.set(label, { label, netns, count });
   };
-  const gone = (netns: number) => `netns ${netns} (${input.complete ? 'gone' : 'not found'})`;
+  // An inode held now by a namespace that cannot have logged the message was an earlier one's: that one is gone.
+  const gone = (netns: number, held: boolean) => `netns ${netns} (${held || input.complete ? 'gone' : 'not found'})`;
   type Owner = { kind: 'own' } | { kind: 'judged' } | { kind: 'foreign'; label: string };
   const ownerOf = (netns: number | undefined, timeMs: number | undefined): Owner => {
     if (netns === undefined) return mayOwn(own.evidence, timeMs) ? { kind: 'own' } : { kind: 'foreign', label: NO_NAMESPACE };
-    if (netns === own.inode) return mayOwn(own.evidence, timeMs) ? { kind: 'own' } : { kind: 'foreign', label: gone(netns) };
+    if (netns === own.inode) return mayOwn(own.evidence, timeMs) ? { kind: 'own' } : { kind: 'foreign', label: gone(netns, true) };
     const other = others.get(netns);
-    if (!other || !mayOwn(other.evidence, timeMs)) return { kind: 'foreign', label: gone(netns) };
+    if (!other || !mayOwn(other.evidence, timeMs)) return { kind: 'foreign', label: gone(netns, other !== undefined) };
     return input.judgedElsewhere ? { kind: 'judged' } : { kind: 'foreign', label: other.label };
   };
 
