@@ -82,6 +82,12 @@ export interface LogOwnersInput {
 
 const NO_NAMESPACE = 'no namespace named';
 
+/**
+ * The host's network namespace has this inode on every kernel that names
+ * namespaces in its messages (6.17+): those name all namespaces but this one.
+ */
+export const INIT_NETNS_INODE = 4026531833;
+
 export interface ForeignDrops {
   readonly label: string;
   readonly netns?: number;
@@ -115,8 +121,11 @@ export function assignLogOwners(input: LogOwnersInput): LogOwners {
   };
   // An inode held now by a namespace that cannot have logged the message was an earlier one's: that one is gone.
   const gone = (netns: number, held: boolean) => `netns ${netns} (${held || input.complete ? 'gone' : 'not found'})`;
+  // A kernel that names namespaces leaves out only the host's.
+  const naming = scan.drops.some((d) => d.netns !== undefined);
   type Owner = { kind: 'own' } | { kind: 'judged' } | { kind: 'foreign'; label: string };
   const ownerOf = (netns: number | undefined, timeMs: number | undefined): Owner => {
+    if (netns === undefined && naming && own.inode !== undefined && own.inode !== INIT_NETNS_INODE) return { kind: 'foreign', label: `netns ${INIT_NETNS_INODE} (the host's)` };
     if (netns === undefined) return mayOwn(own.evidence, timeMs) ? { kind: 'own' } : { kind: 'foreign', label: NO_NAMESPACE };
     if (netns === own.inode) return mayOwn(own.evidence, timeMs) ? { kind: 'own' } : { kind: 'foreign', label: gone(netns, true) };
     const other = others.get(netns);
