@@ -101,6 +101,24 @@ describeKernel('kernel log messages of a deleted namespace whose inode was reuse
         const other = allChecks.find((c) => c.check === 'other-namespaces');
         expect(other?.summary, describeRun(all)).toContain(gone);
         expect(other!.summary.split(gone).length - 1, 'the gone namespace is named once').toBe(1);
+
+        // Now the new namespace drops too: its own messages count for it, the old ones still do not.
+        addMasquerade(fresh!);
+        await withConntrackMax(HELD, async () => {
+          const full = await holdConnections(fresh!, HELD);
+          holders.push(full);
+          const over = await holdConnections(fresh!, EXTRA);
+          holders.push(over);
+          await over.close();
+        });
+        expect(statTotal(fresh!, 'drop'), 'drops in the new namespace').toBeGreaterThanOrEqual(EXTRA);
+        const again = runBundle(common.map((a) => (a === window ? `${Math.ceil((Date.now() - started) / 1000) + 5}s` : a)), { prefix: nsPrefix(fresh!) });
+        const againChecks = checksOf(again.stdout);
+        const own = againChecks.find((c) => c.check === 'kernel-log');
+        expect(own?.data.messages, describeRun(again)).toBeGreaterThanOrEqual(1);
+        expect(own?.state).toBe('CRITICAL');
+        const earlier = (againChecks.find((c) => c.check === 'other-namespaces')?.data.sources ?? []) as Array<{ netns: number | null; label: string; messages: number }>;
+        expect(earlier.find((o) => o.netns === inode), describeRun(again)).toMatchObject({ label: gone });
         passed = true;
       } finally {
         const errors = await cleanUp([
