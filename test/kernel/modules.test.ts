@@ -273,7 +273,13 @@ function allowedExec(path: string, args: readonly string[]): boolean {
   if (program === 'nft') return same(['-j', 'list', 'ruleset']);
   if (program === 'dmesg') return same(['-r']);
   if (program === 'conntrack') return same(['-S']);
-  if (program === 'journalctl') return args.length === 8 && same(['-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '--since', args[7]!]) && /^@\d+$/.test(args[7]!);
+  if (program === 'journalctl') {
+    const when = args[args.length - 1] ?? '';
+    // The window, and, when it came back empty, the last kernel message before it.
+    const window = same(['-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '--since', when]);
+    const before = same(['-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '-n', '1', '--until', when]);
+    return (window || before) && /^@\d+$/.test(when);
+  }
   return false;
 }
 
