@@ -7,8 +7,10 @@ import { checkNamespaces, namespaceLabel, type NamespaceEntry } from '../checks/
 import { checkSizing, underPressure } from '../checks/sizing';
 import { checkStaleModules } from '../checks/stale-modules';
 import { checkTable } from '../checks/table-usage';
+import { decideNotice, type NoticeDecision } from '../nagios/changes';
+import { statusSummary } from '../nagios/render';
 import type { Result } from '../nagios/result';
-import { State } from '../nagios/state';
+import { State, worst } from '../nagios/state';
 import { probeBreakdown } from '../probes/breakdown';
 import { probeCounters, type CountersMeasurement } from '../probes/counters';
 import type { HostPaths } from '../probes/host-paths';
@@ -40,13 +42,19 @@ const COMMAND_SHARE = 0.8;
  * measurements to the checks, and keeps the state for the next run. Nothing
  * here parses or judges.
  */
-export async function collect(options: Options, signal: AbortSignal): Promise<Result[]> {
-  const host: HostPaths = { procRoot: options.procRoot, sysRoot: options.sysRoot };
+export interface Collected {
+  results: Result[];
+  /** With --changes-only: whether this run prints, and what it says about the change. */
+  notice?: NoticeDecision;
+}
+
+export async function collect(options: Options, signal: AbortSignal): Promise<Collected> {
+  const host: HostPaths = { procRoot: options.procRoot, sysRoot: options.sysRoot, root: options.root };
   const started = Date.now();
   const [table, privileges, identity] = await Promise.all([probeTable(host), probePrivileges(host), probeIdentity(host)]);
   const ownLabel = (r: Result): Result => (r.summary ? { ...r, summary: `host: ${r.summary}` } : r);
   // Without conntrack there are no counters to read and no drops to find.
-  if (table.count.status === 'missing' && table.module === 'absent') return [checkTable(table, options)];
+  if (table.count.status === 'missing' && table.module === 'absent') return { results: [checkTable(table, options)] };
 
   const statePath = options.stateFile === false ? undefined : (options.stateFile ?? defaultStatePath(privileges.uid, identity.netns, options.procRoot));
   const loaded = statePath ? await loadState(statePath, privileges.uid) : undefined;
@@ -108,8 +116,10 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
 
   // Kept before judging: whether the next check can compare with this one decides what the counters may say.
   const stateNotes = [...baseline.notes];
-  let stateLost: string | undefined;
-  if (statePath) {
+  // The record of what was last said outlives a reboot, unlike the counters: a recovery after one is still news.
+  const lastNotice = loaded?.status === 'ok' ? loaded.state.notice : undefined;
+  const keepState = async (notice: typeof lastNotice): Promise<string | undefined> => {
+    if (!statePath) return undefined;
     const next = nextState(
       baseline,
       identity,
@@ -117,13 +127,13 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       table.count.status === 'ok' ? table.count.value : undefined,
       log.status === 'ok' ? log.position : undefined,
       namespaces?.counters,
+      notice,
     );
     const saved = await saveState(statePath, next, privileges.uid);
-    if (saved.status === 'failed') {
-      stateLost = saved.reason;
-      stateNotes.push(`${saved.reason}; the next check cannot compare with this one`);
-    }
-  }
+    return saved.status === 'failed' ? saved.reason : undefined;
+  };
+  const stateLost = await keepState(lastNotice);
+  if (stateLost !== undefined) stateNotes.push(`${stateLost}; the next check cannot compare with this one`);
 
   const results = [
     // Beside namespace findings, the host's own line needs saying whose it is.
@@ -168,10 +178,28 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     }
   }
 
+  // Once the findings are known, what this run says is kept with the rest (--changes-only).
+  let notice = options.changesOnly
+    ? decideNotice({
+        previous: lastNotice,
+        state: worst(results.map((r) => r.state)),
+        summary: statusSummary(results),
+        nowMs: identity.nowMs,
+        repeatSeconds: options.repeatSeconds,
+        unkept: !statePath ? '--no-state keeps nothing between runs' : loaded?.status === 'unusable' ? loaded.reason : stateLost,
+      })
+    : undefined;
+  if (notice && stateLost === undefined && statePath) {
+    const failed = await keepState(notice.next);
+    if (failed !== undefined) {
+      stateNotes.push(`${failed}; the next check cannot compare with this one`);
+      if (notice.kind !== 'unkept') notice = { ...notice, kind: 'unkept', print: true, reason: failed };
+    }
+  }
   if (stateNotes.length || stateLost !== undefined) {
     results.push({ check: 'state', state: State.OK, summary: stateLost !== undefined ? 'state could not be kept' : '', details: [], notes: stateNotes, perfdata: [] });
   }
-  return results;
+  return { results, notice };
 }
 
 /** Every namespace there is now, with what its counters say, for giving each kernel log message to its namespace. */
