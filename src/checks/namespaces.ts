@@ -5,7 +5,6 @@ import type { Result } from '../nagios/result';
 import { severity, State, STATE_NAMES, worst } from '../nagios/state';
 import { evaluate } from '../nagios/thresholds';
 import { isRuntimeNetnsName } from '../parse/container-state';
-import type { LogScan } from '../probes/kernel-log';
 import type { NamespaceStats } from '../probes/namespace-stats';
 import type { NamespaceInfo, NamespaceInventory } from '../probes/namespaces';
 import type { SavedCounters } from '../state/schema';
@@ -192,9 +191,3 @@ function containerData(info: NamespaceInfo): Record<string, string | null> | nul
   return { runtime: c.runtime, id: c.id, name: c.name ?? null, pod: c.pod ? `${c.pod.namespace}/${c.pod.name}` : null };
 }
 
-/** The log finding less the messages that name one of the other namespaces checked: those count for their namespace. */
-export function withoutNamespaces(log: Extract<LogScan, { status: 'ok' }>, elsewhere: ReadonlySet<number>): LogScan {
-  const byNetns = Object.fromEntries(Object.entries(log.byNetns).filter(([k]) => k === '' || !elsewhere.has(Number(k))));
-  const messages = Object.values(byNetns).reduce((a, b) => a + b, 0);
-  return { ...log, messages, byNetns, matches: log.matches.filter((m) => m.netns === undefined || !elsewhere.has(m.netns)) };
-}

@@ -151,7 +151,7 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
   };
 }
 
-function describeLog(scan: Extract<LogScan, { status: 'ok' }>, windowSeconds: number): string {
+export function describeLog(scan: Extract<LogScan, { status: 'ok' }>, windowSeconds: number): string {
   return scan.sinceLastRun ? 'since last check' : `in the last ${formatDuration(windowSeconds)}`;
 }
 
@@ -161,6 +161,17 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
     const tried = scan.attempts.map((a) => `${a.source}: ${a.reason}`).join('; ');
     // The fix for a refusal is a privilege; a program that hung or crashed needs no group.
     const refused = scan.attempts.some((a) => /permi|CAP_SYSLOG|dmesg_restrict|needs root|systemd-journal|EACCES|EPERM/i.test(a.reason));
+    // A file the user named that cannot be read has not said that nothing was dropped.
+    if (scan.requested !== undefined) {
+      return {
+        check: 'kernel-log',
+        state: State.UNKNOWN,
+        summary: `cannot read the kernel log ${scan.requested} given with --kernel-log (${tried})`,
+        details: [],
+        perfdata: [],
+        data: { unreadable: scan.attempts },
+      };
+    }
     return {
       check: 'kernel-log',
       state: State.OK,
@@ -181,7 +192,8 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
   const facts: string[] = [];
   if (newest !== undefined) facts.push(`newest ${new Date(newest).toISOString().replace(/\.\d+Z$/, 'Z')}`);
   if (namespaces.length) facts.push(`netns ${namespaces.join(', ')}`);
-  if (scan.suppressed) facts.push(`${scan.suppressed} more suppressed`);
+  // net_ratelimit is shared by all of networking: what it swallowed may or may not have been conntrack's.
+  if (scan.suppressed) facts.push(`up to ${scan.suppressed} more ${scan.suppressed === 1 ? 'message' : 'messages'} may have been suppressed`);
   const headline = `${n} 'table full' ${n === 1 ? 'message' : 'messages'} in the kernel log ${when}${facts.length ? ` (${facts.join(', ')})` : ''}`;
   const details = [`kernel log (${scan.source}): ${n} 'table full' ${n === 1 ? 'message' : 'messages'} ${when}`];
   for (const m of scan.matches.slice(-3)) details.push(`  ${m.text}`);
@@ -210,10 +222,32 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
  * Never a false OK: when neither the counters nor the log could be read, the
  * check cannot say that no packets were lost.
  */
-export function checkPacketLoss(counters: CountersMeasurement, scan: LogScan, baseline: Baseline, options: PacketLossOptions, nowMs: number): Result[] {
-  const results = [checkCounters(counters, baseline, options, nowMs)];
+export function checkPacketLoss(
+  counters: CountersMeasurement,
+  scan: LogScan,
+  baseline: Baseline,
+  options: PacketLossOptions,
+  nowMs: number,
+  /** Why the state for the next check could not be kept, when it could not. */
+  stateLost?: string,
+): Result[] {
+  const countersResult = checkCounters(counters, baseline, options, nowMs);
+  // No baseline is being recorded: saying so would promise a comparison that will never come.
+  if (stateLost !== undefined && !baseline.counters) countersResult.summary = '';
+  const results = [countersResult];
   const log = checkKernelLog(scan, options);
   if (log) results.push(log);
+  // Counters with nothing to compare with, run after run, would read OK for ever:
+  // only a kernel log that answers for the interval can say nothing was dropped.
+  if (stateLost !== undefined && !baseline.counters && counters.status === 'ok' && scan.status !== 'ok') {
+    results.push({
+      check: 'packet-loss',
+      state: State.UNKNOWN,
+      summary: `cannot tell whether packets were dropped: the state could not be kept, so the drop counters have nothing to compare with, and ${scan.status === 'disabled' ? 'the kernel log is not searched (--kernel-log none)' : 'the kernel log is not readable'}`,
+      details: [],
+      perfdata: [],
+    });
+  }
   if (counters.status !== 'ok' && scan.status !== 'ok') {
     results.push({
       check: 'packet-loss',

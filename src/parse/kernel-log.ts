@@ -248,11 +248,24 @@ const MONTHS: Record<string, number> = {
 };
 const TRADITIONAL_TIME = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) /;
 const RFC3339_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2})) /;
-const DAY_MS = 24 * 60 * 60 * 1000;
+/** A line a few minutes ahead is this year's, written by a clock a little fast; further ahead, it is last year's. */
+const FUTURE_SLACK_MS = 5 * 60 * 1000;
+
+/**
+ * True when the line starts like a syslog file or journal line (a time, then a host
+ * and a sender): such a line is the kernel's only with the `kernel:` tag, so a reader
+ * trying several formats must not read it again as a bare dmesg line.
+ */
+export function namesSender(line: string): boolean {
+  if (typeof line !== 'string') return false;
+  const code = line.charCodeAt(0);
+  if (code >= 48 && code <= 57) return RFC3339_TIME.test(line) || JOURNAL_TIME.test(line);
+  return TRADITIONAL_TIME.test(line);
+}
 
 /**
  * A syslog file line (kern.log, messages): traditional "Dec 14 15:00:05 host kernel: text" (local time, no year:
- * take the year of `now`, and the previous year if that would put it more than a day in the future) or RFC 3339
+ * take the year of `now`, and the previous year if that would put it in the future) or RFC 3339
  * "2024-05-01T10:00:00.123456+02:00 host kernel: text". Only lines from the kernel ("kernel:" tag) count: others
  * return undefined. Strip an optional "[  152.332874] " prefix into bootUsec.
  */
@@ -292,9 +305,9 @@ function traditionalTime(line: string, now: Date): LineTime | undefined {
   const at = (year: number): number | undefined => localTime(year, month, Number(day), Number(hh), Number(mm), Number(ss));
   const year = now.getFullYear();
   // A line from late December read on New Year's Day would otherwise land almost a
-  // year ahead; a day of slack allows for clocks and time zones that disagree.
+  // year ahead, and a line from last year's tomorrow would count as new.
   let wallMs = at(year);
-  if (wallMs === undefined || wallMs > nowMs + DAY_MS) wallMs = at(year - 1);
+  if (wallMs === undefined || wallMs > nowMs + FUTURE_SLACK_MS) wallMs = at(year - 1);
   if (wallMs === undefined) return undefined;
   lastTraditional = { prefix, nowMs, zone, wallMs };
   return { wallMs, length: prefix.length };

@@ -26,6 +26,17 @@ export function journalKernel(sinceEpochSeconds: number): CommandSpec {
 }
 
 /**
+ * The last kernel message of the current boot before a time: whether the journal
+ * holds the kernel's messages at all, when a window of it came back empty.
+ */
+export function journalKernelBefore(untilEpochSeconds: number): CommandSpec {
+  return {
+    program: 'journalctl',
+    args: ['-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '-n', '1', '--until', `@${Math.floor(untilEpochSeconds)}`],
+  };
+}
+
+/**
  * Rule listings. Each dumps only tables that already exist; none looks a
  * table up by name, which on older kernels loads the nat and conntrack
  * modules (`iptables -t nat -L` does, and starts the very problem the check
@@ -100,7 +111,11 @@ export const SUDO_COMMANDS: readonly CommandSpec[] = [DMESG, CONNTRACK_STATS, CO
 export const ALLOWED: ReadonlyArray<{ program: string; allows(args: readonly string[]): boolean }> = [
   { program: 'dmesg', allows: (a) => same(a, DMESG.args) },
   { program: 'conntrack', allows: (a) => same(a, CONNTRACK_STATS.args) || same(a, CONNTRACK_LIST.args) },
-  { program: 'journalctl', allows: (a) => same(a.slice(0, -1), journalKernel(0).args.slice(0, -1)) && /^@\d+$/.test(a[a.length - 1] ?? '') },
+  {
+    program: 'journalctl',
+    allows: (a) =>
+      (same(a.slice(0, -1), journalKernel(0).args.slice(0, -1)) || same(a.slice(0, -1), journalKernelBefore(0).args.slice(0, -1))) && /^@\d+$/.test(a[a.length - 1] ?? ''),
+  },
   ...[...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN].map((c) => ({ program: c.program, allows: (a: readonly string[]) => a.length === 0 })),
   {
     program: 'nft',

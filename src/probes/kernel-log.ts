@@ -3,6 +3,7 @@ import {
   classifyMessage,
   LogScanner,
   mightMatter,
+  namesSender,
   mightMatterBytes,
   parseDmesgLine,
   parseJournalLine,
@@ -11,7 +12,7 @@ import {
   type LogRecord,
 } from '../parse/kernel-log';
 import type { SavedLogPosition } from '../state/schema';
-import { DMESG, journalKernel, type CommandSpec } from './commands';
+import { DMESG, journalKernel, journalKernelBefore, type CommandSpec } from './commands';
 import type { RunIdentity } from './identity';
 import type { Privileges } from './privileges';
 import { streamCommand } from './run-command';
@@ -28,6 +29,14 @@ export interface LogMatch {
   text: string;
 }
 
+/** 'table full' messages of one namespace (or of none named) at one time. */
+export interface LogDrops {
+  netns?: number;
+  /** Wall-clock time, ms since the epoch, when the source tells. */
+  timeMs?: number;
+  count: number;
+}
+
 export interface LogAttempt {
   source: string;
   reason: string;
@@ -42,6 +51,12 @@ export type LogScan =
       messages: number;
       /** The same by the namespace they name; '' for messages that name none. */
       byNetns: Record<string, number>;
+      /**
+       * Every message with its namespace and time, oldest first, so that each can be
+       * given to the namespace that existed and dropped packets when it was logged.
+       * Bounded: past the cap, a message is added to the last entry of its namespace.
+       */
+      drops: LogDrops[];
       newestMs?: number;
       /** The last few matching lines, as samples: a flood keeps the same memory as a trickle. */
       matches: LogMatch[];
@@ -54,7 +69,8 @@ export type LogScan =
       attempts: LogAttempt[];
       notes: string[];
     }
-  | { status: 'unreadable'; attempts: LogAttempt[] };
+  /** `requested`: the source the user named (--kernel-log FILE), whose silence is not to be taken for quiet. */
+  | { status: 'unreadable'; attempts: LogAttempt[]; requested?: string };
 
 export interface LogRequest {
   choice: LogChoice;
@@ -107,12 +123,15 @@ function cutoffFor(request: LogRequest): Cutoff {
 
 /** How many matching lines are kept as samples. */
 const SAMPLES = 20;
+/** Drop entries kept with their own time: a flood of a million lines keeps this many. */
+const MAX_DROP_ENTRIES = 4096;
 
 /** Counts matches, keeps a few, and notes the position of the last record read. */
 class Collector {
   readonly matches: LogMatch[] = [];
   messages = 0;
   readonly byNetns: Record<string, number> = {};
+  readonly drops: LogDrops[] = [];
   newestMs?: number;
   suppressed = 0;
   undated = 0;
@@ -147,6 +166,8 @@ class Collector {
   }
 
   offer(record: LogRecord, alwaysNew = false): void {
+    // User space may write to /dev/kmsg, but the kernel gives it a facility other than 0.
+    if (record.prio !== undefined && record.prio >> 3 !== 0) return;
     const event = classifyMessage(record.text);
     if (!event || !(alwaysNew || this.isNew(record))) return;
     const times = record.repeated ?? 1;
@@ -155,6 +176,7 @@ class Collector {
       this.messages += times;
       const key = event.netns === undefined ? '' : String(event.netns);
       this.byNetns[key] = (this.byNetns[key] ?? 0) + times;
+      this.addDrops(event.netns, timeMs, times);
       if (timeMs !== undefined && (this.newestMs === undefined || timeMs > this.newestMs)) this.newestMs = timeMs;
       this.matches.push({ count: times, netns: event.netns, timeMs, text: record.text.trim() });
       if (this.matches.length > SAMPLES) this.matches.shift();
@@ -163,6 +185,25 @@ class Collector {
       // subsystems share net_ratelimit.
       if (this.messages > 0) this.suppressed += event.count * times;
     }
+  }
+
+  private addDrops(netns: number | undefined, timeMs: number | undefined, count: number): void {
+    const last = this.drops[this.drops.length - 1];
+    if (last && last.netns === netns && last.timeMs === timeMs) {
+      last.count += count;
+      return;
+    }
+    if (this.drops.length >= MAX_DROP_ENTRIES) {
+      // The newest time stands for the merged ones: a message is then never placed before a namespace existed.
+      let same: LogDrops | undefined;
+      for (let i = this.drops.length - 1; i >= 0 && !same; i--) if (this.drops[i]!.netns === netns) same = this.drops[i];
+      if (same) {
+        same.count += count;
+        if (timeMs !== undefined && (same.timeMs === undefined || timeMs > same.timeMs)) same.timeMs = timeMs;
+        return;
+      }
+    }
+    this.drops.push({ netns, timeMs, count });
   }
 
   position(source: string, previous: SavedLogPosition | undefined, cutoff: Cutoff): SavedLogPosition {
@@ -260,6 +301,7 @@ function finish(source: string, label: string, c: Collector, request: LogRequest
     source: label,
     messages: c.messages,
     byNetns: c.byNetns,
+    drops: c.drops,
     newestMs: c.newestMs,
     matches: c.matches,
     suppressed: c.suppressed,
@@ -279,7 +321,15 @@ const MAX_COMMAND_BYTES = MAX_LOG_BYTES;
  * free for the timeout. Output that cannot be a log at all (no line of it
  * carries a time) is a failure of that source, not an empty log.
  */
-async function readCommandLog(spec: CommandSpec, parse: (line: string) => LogRecord | undefined, request: LogRequest, cutoff: Cutoff, sudo: boolean): Promise<LogScan | LogAttempt> {
+async function readCommandLog(
+  spec: CommandSpec,
+  parse: (line: string) => LogRecord | undefined,
+  request: LogRequest,
+  cutoff: Cutoff,
+  sudo: boolean,
+  /** When the program printed nothing: why that is not a quiet log, or undefined when it is. */
+  whyEmpty?: () => Promise<string | undefined>,
+): Promise<LogScan | LogAttempt> {
   const c = new Collector(cutoff, bootTime(request.identity));
   let bytes = 0;
   let lastLine = '';
@@ -306,6 +356,8 @@ async function readCommandLog(spec: CommandSpec, parse: (line: string) => LogRec
     c.advance(last);
   }
   if (bytes > 0 && !dated) return { source: outcome.label, reason: `unexpected output, not a kernel log (last line: '${preview(lastLine)}')` };
+  const empty = bytes === 0 && whyEmpty ? await whyEmpty() : undefined;
+  if (empty) return { source: outcome.label, reason: empty };
   const notes = outcome.truncated ? [`${outcome.label} printed more than ${MAX_COMMAND_BYTES / 1024 / 1024} MiB: it was stopped and the rest cut off unread`] : [];
   return finish(spec === DMESG ? 'dmesg' : 'journal', outcome.label, c, request, cutoff, notes);
 }
@@ -321,7 +373,23 @@ function readDmesg(request: LogRequest, cutoff: Cutoff, sudo: boolean): Promise<
 function readJournal(request: LogRequest, cutoff: Cutoff): Promise<LogScan | LogAttempt> {
   // --since takes whole seconds: ask from the second before, and let the
   // collector drop what is not newer than the cutoff.
-  return readCommandLog(journalKernel(cutoff.wallMs / 1000), parseJournalLine, request, cutoff, false);
+  return readCommandLog(journalKernel(cutoff.wallMs / 1000), parseJournalLine, request, cutoff, false, () => journalHoldsKernel(request, cutoff));
+}
+
+/**
+ * An empty window is a quiet kernel only if the journal records the kernel at
+ * all: with no journal files, or journald not reading /dev/kmsg, every window is
+ * empty. A kernel message of this boot from before the window says it does.
+ */
+async function journalHoldsKernel(request: LogRequest, cutoff: Cutoff): Promise<string | undefined> {
+  const spec = journalKernelBefore(cutoff.wallMs / 1000 + 1);
+  let text = '';
+  const outcome = await streamCommand(spec, { signal: request.signal, deadlineMs: request.deadlineMs, sudo: false }, (chunk) => {
+    text += Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
+    return text.length < 64 * 1024;
+  });
+  if (outcome.status !== 'ok') return `cannot tell whether the journal holds kernel messages: ${outcome.reason ?? outcome.status}`;
+  return text.split('\n').some((line) => parseJournalLine(line) !== undefined) ? undefined : 'the journal holds no kernel message of this boot (no journal files, or journald does not read the kernel log): an empty answer is not a quiet kernel';
 }
 
 /**
@@ -340,7 +408,8 @@ async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): P
   const c = new Collector(cutoff, bootTime(request.identity));
   const notes: string[] = [];
   const now = new Date(request.identity.nowMs);
-  const parse = (line: string) => parseSyslogLine(line, now) ?? parseDmesgLine(line) ?? parseKmsgRecord(line) ?? parseJournalLine(line);
+  // A line with a sender is the kernel's only when the sender is: never read it again as a bare dmesg line.
+  const parse = (line: string) => (namesSender(line) ? (parseSyslogLine(line, now) ?? parseJournalLine(line)) : (parseDmesgLine(line) ?? parseKmsgRecord(line)));
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return { source: path, reason: 'not a regular file' };
@@ -432,7 +501,7 @@ export async function scanKernelLog(request: LogRequest): Promise<LogScan> {
     return undefined;
   };
 
-  if (typeof choice === 'object') return take(await readLogFile(choice.file, request, cutoff)) ?? { status: 'unreadable', attempts };
+  if (typeof choice === 'object') return take(await readLogFile(choice.file, request, cutoff)) ?? { status: 'unreadable', attempts, requested: choice.file };
 
   const refusal = kernelLogRefusal(privileges);
   if (choice === 'auto' || choice === 'kmsg') {

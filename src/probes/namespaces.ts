@@ -19,6 +19,10 @@ export interface NamespaceInfo {
   command?: string;
   container?: ContainerRef;
   unit?: string;
+  /** Start of the oldest process, in clock ticks since boot: about when the namespace was made. */
+  startTicks?: number;
+  /** Modification time of its /run/netns file, ms since the epoch: set when `ip netns add` made it. */
+  boundMs?: number;
 }
 
 export interface NamespaceInventory {
@@ -101,10 +105,12 @@ export function discoverNamespaces(host: HostPaths, runNetnsDir: string = join(h
   for (const [inode, pids] of members) byInode.set(inode, describeNamespace(host, inode, pids));
   const namingTrace = nameTheContainers(host, [...byInode.values()]);
 
-  for (const { name, inode } of namedNamespaces(host, runNetnsDir, byInode, problems)) {
+  for (const { name, inode, boundMs } of namedNamespaces(host, runNetnsDir, byInode, problems)) {
     const known = byInode.get(inode);
     if (known) known.names.push(name);
     else byInode.set(inode, { inode, names: [name], processes: 0 });
+    const info = byInode.get(inode)!;
+    if (boundMs !== undefined && (info.boundMs === undefined || boundMs < info.boundMs)) info.boundMs = boundMs;
   }
   const namespaces = [...byInode.values()].sort((a, b) => a.inode - b.inode);
   for (const ns of namespaces) ns.names.sort();
@@ -142,6 +148,7 @@ function describeNamespace(host: HostPaths, inode: number, pids: number[]): Name
   const info: NamespaceInfo = { inode, names: [], processes: pids.length };
   if (!oldest) return info;
   info.oldestPid = oldest.pid;
+  info.startTicks = oldest.stat.startTime;
   // stat carries the same task name as /proc/PID/comm, so that file need not be read too.
   info.command = oldest.stat.comm;
   const cgroup = readSmall(procPath(host, `${oldest.pid}/cgroup`));
@@ -166,7 +173,7 @@ function namedNamespaces(
   dir: string,
   known: ReadonlyMap<number, NamespaceInfo>,
   problems: string[],
-): Array<{ name: string; inode: number }> {
+): Array<{ name: string; inode: number; boundMs?: number }> {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -176,7 +183,7 @@ function namedNamespaces(
     return [];
   }
   const nsfsDev = nsfsDevice(host, known);
-  const found: Array<{ name: string; inode: number }> = [];
+  const found: Array<{ name: string; inode: number; boundMs?: number }> = [];
   for (const name of names) {
     const path = join(dir, name);
     let st;
@@ -193,7 +200,8 @@ function namedNamespaces(
       problems.push(`${preview(path, 200)} is not a mounted network namespace (${why})`);
       continue;
     }
-    found.push({ name, inode: st.ino });
+    // The time is the namespace file's, set when it was bound there, not the empty file's.
+    found.push({ name, inode: st.ino, boundMs: Math.floor(st.mtimeMs) });
   }
   return found;
 }

@@ -1,8 +1,9 @@
 import { counterIncrease } from '../checks/counter-delta';
-import { checkPacketLoss, savedCounters, type PacketLossOptions } from '../checks/packet-loss';
+import { checkPacketLoss, describeLog, savedCounters, type PacketLossOptions } from '../checks/packet-loss';
 import { checkBreakdown, unrepliedNote, withoutUnreplied } from '../checks/breakdown';
 import { checkForecast, forecast } from '../checks/forecast';
-import { checkNamespaces, withoutNamespaces, type NamespaceEntry } from '../checks/namespaces';
+import { assignLogOwners, checkForeignDrops, creationTime, dropEvidence, type Candidate, type LogOwnersInput } from '../checks/log-owner';
+import { checkNamespaces, namespaceLabel, type NamespaceEntry } from '../checks/namespaces';
 import { checkSizing, underPressure } from '../checks/sizing';
 import { checkStaleModules } from '../checks/stale-modules';
 import { checkTable } from '../checks/table-usage';
@@ -11,19 +12,19 @@ import { statusSummary } from '../nagios/render';
 import type { Result } from '../nagios/result';
 import { State, worst } from '../nagios/state';
 import { probeBreakdown } from '../probes/breakdown';
-import { probeCounters } from '../probes/counters';
+import { probeCounters, type CountersMeasurement } from '../probes/counters';
 import type { HostPaths } from '../probes/host-paths';
-import { probeIdentity } from '../probes/identity';
+import { probeIdentity, type RunIdentity } from '../probes/identity';
 import type { LogScan } from '../probes/kernel-log';
 import { probeModules } from '../probes/modules';
 import { readNamespaceStats } from '../probes/namespace-stats';
-import { discoverNamespaces } from '../probes/namespaces';
+import { discoverNamespaces, type NamespaceInventory } from '../probes/namespaces';
 import { probeRules } from '../probes/rules';
 import { probeSizing } from '../probes/sizing';
 import { scanKernelLog } from '../probes/kernel-log';
 import { probePrivileges } from '../probes/privileges';
 import { probeTable } from '../probes/table';
-import { chooseBaseline, nextState } from '../state/baseline';
+import { chooseBaseline, nextState, type Baseline } from '../state/baseline';
 import { defaultStatePath, loadState, saveState } from '../state/state-file';
 import type { Options } from './options';
 
@@ -89,6 +90,10 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
   ]);
   const tableResult = checkTable(options.excludeUnreplied ? withoutUnreplied(table, breakdown) : table, options);
 
+  // A message that names a namespace is worth a look at the namespaces there are, even with --namespaces host.
+  const seen = inventory ?? (log.status === 'ok' && log.drops.some((d) => d.netns !== undefined) ? discoverNamespaces(host) : undefined);
+  const owners = log.status === 'ok' ? assignLogOwners(logOwnersInput(log, seen, namespaceEntries, counters, baseline, identity, Boolean(inventory))) : undefined;
+
   const namespaces = inventory
     ? checkNamespaces({
         own: identity.netns,
@@ -99,20 +104,42 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
         critical: options.critical,
         loss: lossOptions(options),
         baselines: baseline.state?.namespaces,
-        logByNetns: log.status === 'ok' ? log.byNetns : {},
+        logByNetns: owners?.byNamespace ?? {},
         top: options.top,
         uid: privileges.uid,
         nowMs: identity.nowMs,
       })
     : undefined;
-  // Messages that name another namespace belong to it, not to this one's log finding.
-  const elsewhere = new Set(namespaceEntries.map((e) => e.info.inode));
-  const ownLog: LogScan = log.status === 'ok' && inventory ? withoutNamespaces(log, elsewhere) : log;
+  // Messages of other namespaces belong to them, never to this one's log finding.
+  const ownLog: LogScan = owners?.own ?? log;
+  const foreign = owners && log.status === 'ok' ? checkForeignDrops(owners.foreign, options.otherNamespacesDrops, describeLog(log, options.logWindowSeconds)) : undefined;
+
+  // Kept before judging: whether the next check can compare with this one decides what the counters may say.
+  const stateNotes = [...baseline.notes];
+  // The record of what was last said outlives a reboot, unlike the counters: a recovery after one is still news.
+  const lastNotice = loaded?.status === 'ok' ? loaded.state.notice : undefined;
+  const keepState = async (notice: typeof lastNotice): Promise<string | undefined> => {
+    if (!statePath) return undefined;
+    const next = nextState(
+      baseline,
+      identity,
+      counters.status === 'ok' ? savedCounters(counters.stats.perCpu) : undefined,
+      table.count.status === 'ok' ? table.count.value : undefined,
+      log.status === 'ok' ? log.position : undefined,
+      namespaces?.counters,
+      notice,
+    );
+    const saved = await saveState(statePath, next, privileges.uid);
+    return saved.status === 'failed' ? saved.reason : undefined;
+  };
+  const stateLost = await keepState(lastNotice);
+  if (stateLost !== undefined) stateNotes.push(`${stateLost}; the next check cannot compare with this one`);
 
   const results = [
     // Beside namespace findings, the host's own line needs saying whose it is.
     inventory ? ownLabel(tableResult) : tableResult,
-    ...checkPacketLoss(counters, ownLog, baseline, lossOptions(options), identity.nowMs),
+    ...checkPacketLoss(counters, ownLog, baseline, lossOptions(options), identity.nowMs, stateLost),
+    ...(foreign ? [foreign] : []),
     checkStaleModules({
       table,
       modules,
@@ -151,9 +178,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
     }
   }
 
-  const stateNotes = [...baseline.notes];
-  // The record of what was last said outlives a reboot, unlike the counters: a recovery after one is still news.
-  const lastNotice = loaded?.status === 'ok' ? loaded.state.notice : undefined;
+  // Once the findings are known, what this run says is kept with the rest (--changes-only).
   let notice = options.changesOnly
     ? decideNotice({
         previous: lastNotice,
@@ -161,27 +186,48 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
         summary: statusSummary(results),
         nowMs: identity.nowMs,
         repeatSeconds: options.repeatSeconds,
-        unkept: !statePath ? '--no-state keeps nothing between runs' : loaded?.status === 'unusable' ? loaded.reason : undefined,
+        unkept: !statePath ? '--no-state keeps nothing between runs' : loaded?.status === 'unusable' ? loaded.reason : stateLost,
       })
     : undefined;
-  if (statePath) {
-    const next = nextState(
-      baseline,
-      identity,
-      counters.status === 'ok' ? savedCounters(counters.stats.perCpu) : undefined,
-      table.count.status === 'ok' ? table.count.value : undefined,
-      log.status === 'ok' ? log.position : undefined,
-      namespaces?.counters,
-      notice?.next ?? lastNotice,
-    );
-    const saved = await saveState(statePath, next, privileges.uid);
-    if (saved.status === 'failed') {
-      stateNotes.push(`${saved.reason}; the next check cannot compare with this one`);
-      if (notice && notice.kind !== 'unkept') notice = { ...notice, kind: 'unkept', print: true, reason: saved.reason };
+  if (notice && stateLost === undefined && statePath) {
+    const failed = await keepState(notice.next);
+    if (failed !== undefined) {
+      stateNotes.push(`${failed}; the next check cannot compare with this one`);
+      if (notice.kind !== 'unkept') notice = { ...notice, kind: 'unkept', print: true, reason: failed };
     }
   }
-  if (stateNotes.length) results.push({ check: 'state', state: State.OK, summary: '', details: [], notes: stateNotes, perfdata: [] });
+  if (stateNotes.length || stateLost !== undefined) {
+    results.push({ check: 'state', state: State.OK, summary: stateLost !== undefined ? 'state could not be kept' : '', details: [], notes: stateNotes, perfdata: [] });
+  }
   return { results, notice };
+}
+
+/** Every namespace there is now, with what its counters say, for giving each kernel log message to its namespace. */
+function logOwnersInput(
+  log: Extract<LogScan, { status: 'ok' }>,
+  seen: NamespaceInventory | undefined,
+  entries: readonly NamespaceEntry[],
+  counters: CountersMeasurement,
+  baseline: Baseline,
+  identity: RunIdentity,
+  judgedElsewhere: boolean,
+): LogOwnersInput {
+  const bootMs = identity.uptimeSeconds !== undefined ? identity.nowMs - identity.uptimeSeconds * 1000 : undefined;
+  const read = new Map(entries.map((e) => [e.info.inode, e.stats.status === 'ok' ? e.stats.stats : undefined]));
+  const others = new Map<number, Candidate>();
+  let ownCreated: number | undefined;
+  for (const info of seen?.namespaces ?? []) {
+    const created = creationTime(info, bootMs);
+    if (info.inode === identity.netns) ownCreated = created;
+    else others.set(info.inode, { label: namespaceLabel(info), evidence: dropEvidence(read.get(info.inode), baseline.state?.namespaces[String(info.inode)], created) });
+  }
+  return {
+    scan: log,
+    own: { inode: identity.netns, evidence: dropEvidence(counters.status === 'ok' ? counters.stats : undefined, baseline.counters, ownCreated) },
+    others,
+    judgedElsewhere,
+    complete: seen !== undefined && seen.hiddenProcesses === 0,
+  };
 }
 
 

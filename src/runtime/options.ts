@@ -31,6 +31,13 @@ export function stateArgument(value: string): State {
   return state;
 }
 
+/** A state for a finding that is known, so never UNKNOWN. */
+export function findingStateArgument(value: string): State {
+  const state = parseStateName(value);
+  if (state === undefined || state === State.UNKNOWN) throw new InvalidArgumentError(`'${value}' is not one of ok, warning, critical`);
+  return state;
+}
+
 export function directoryArgument(value: string): string {
   if (value === '') throw new InvalidArgumentError('it is empty');
   return value;

@@ -1,5 +1,5 @@
 import Ajv2020 from 'ajv/dist/2020';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, runBundle } from '../support/bundle';
@@ -26,6 +26,23 @@ describe('--format json', () => {
     expect(body.exit_code).toBe(r.code);
     expect(body.summary).toBe(nagios.status.split(' | ')[0]);
     expect(body.perfdata.map((p: { text: string }) => p.text).join(' ')).toBe(nagios.status.split(' | ')[1] ?? '');
+  });
+
+  it("carries other namespaces' kernel-log messages as a finding of their own", () => {
+    const copy = copyFixture('loss-6.18');
+    const log = join(copy.dir, 'kern.log');
+    try {
+      const at = new Date(Date.now() - 60_000).toISOString().replace('Z', '+00:00');
+      copy.write('proc/sys/net/netfilter/nf_conntrack_max', '1000\n');
+      writeFileSync(log, `${at} web01 kernel: nf_conntrack: nf_conntrack: table full in netns 4026532304, dropping packet\n`);
+      const { r, body } = json(['--proc', join(copy.dir, 'proc'), '--sys', join(copy.dir, 'sys'), '--no-state', '--kernel-log', log]);
+      expect(r.code).toBe(1);
+      expect(body.thresholds.other_namespaces_drops).toBe('WARNING');
+      const other = body.checks.find((c: { check: string }) => c.check === 'other-namespaces');
+      expect(other.data).toEqual({ messages: 1, sources: [{ netns: 4026532304, label: 'netns 4026532304 (gone)', messages: 1 }] });
+    } finally {
+      copy.dispose();
+    }
   });
 
   it('carries every measurement, finding and threshold of a critical table', () => {

@@ -273,7 +273,13 @@ function allowedExec(path: string, args: readonly string[]): boolean {
   if (program === 'nft') return same(['list', 'tables']) || same(['list', 'ruleset']) || (args.length === 4 && same(['list', 'table', args[2]!, args[3]!]) && /^[a-z0-9]+$/.test(args[2]!) && /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(args[3]!));
   if (program === 'dmesg') return same(['-r']);
   if (program === 'conntrack') return same(['-S']);
-  if (program === 'journalctl') return args.length === 8 && same(['-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '--since', args[7]!]) && /^@\d+$/.test(args[7]!);
+  if (program === 'journalctl') {
+    const when = args[args.length - 1] ?? '';
+    // The window, and, when it came back empty, the last kernel message before it.
+    const window = same(['-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '--since', when]);
+    const before = same(['-k', '-b', '-q', '--no-pager', '-o', 'short-unix', '-n', '1', '--until', when]);
+    return (window || before) && /^@\d+$/.test(when);
+  }
   return false;
 }
 

@@ -196,7 +196,7 @@ describe('the bundle with a random command line', () => {
         const args = [...random, ...SAFE];
         const parsed = parseCommandLine(args);
         // Whatever parsed, nothing may write outside the fixture: --no-state is last.
-        if (parsed.kind === 'run') expect(parsed.options.stateFile).toBe(false);
+        if (parsed.kind === 'run') expect(parsed.options.noState).toBe(true);
         const verbosity = parsed.kind === 'run' ? parsed.options.verbosity : 0;
         const format = parsed.kind === 'run' ? parsed.options.format : 'nagios';
         const r = await runBundleCapped(args);

@@ -28,7 +28,7 @@ function checkOptions(o: Options): void {
   checkRange(o.critical, false);
   checkRange(o.bucketsWarning, false);
   for (const r of [o.dropWarning, o.dropCritical, o.earlyDropWarning, o.earlyDropCritical, o.insertFailedWarning, o.insertFailedCritical, o.logDropsWarning, o.logDropsCritical]) checkRange(r, true);
-  for (const s of [o.notLoaded, o.staleModules]) expect([0, 1, 2, 3]).toContain(s);
+  for (const s of [o.notLoaded, o.staleModules, o.otherNamespacesDrops]) expect([0, 1, 2, 3]).toContain(s);
   expect(Number.isFinite(o.timeoutSeconds) && o.timeoutSeconds > 0 && o.timeoutSeconds <= 3600).toBe(true);
   expect(Number.isInteger(o.verbosity) && o.verbosity >= 0 && o.verbosity <= 3).toBe(true);
   expect(typeof o.procRoot === 'string' && o.procRoot.length > 0).toBe(true);

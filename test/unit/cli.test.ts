@@ -22,6 +22,9 @@ describe('parseCommandLine', () => {
     expect(options(['-w70%'])).toMatchObject({ warning: { end: 70 } });
     expect(options(['-w', '-5:10'])).toMatchObject({ warning: { start: -5, end: 10 } });
     expect(options(['--not-loaded', 'CRITICAL'])).toMatchObject({ notLoaded: State.CRITICAL });
+    expect(options([])).toMatchObject({ otherNamespacesDrops: State.WARNING });
+    expect(options(['--other-namespaces-drops', 'ok'])).toMatchObject({ otherNamespacesDrops: State.OK });
+    expect(options(['--other-namespaces-drops=critical'])).toMatchObject({ otherNamespacesDrops: State.CRITICAL });
     expect(options(['-t', '2.5'])).toMatchObject({ timeoutSeconds: 2.5 });
   });
 
@@ -46,6 +49,8 @@ describe('parseCommandLine', () => {
     [['-t', '0'], "'0' is not a number of seconds"],
     [['-t', 'ten'], "'ten' is not a number of seconds"],
     [['--not-loaded', 'maybe'], "'maybe' is not one of ok, warning, critical, unknown"],
+    // Messages of other namespaces are a known finding: never UNKNOWN.
+    [['--other-namespaces-drops', 'unknown'], "'unknown' is not one of ok, warning, critical"],
     [['surplus'], 'too many arguments'],
     [['-w'], "option '-w, --warning <range>' argument missing"],
   ])('refuses %j', (args, message) => {

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkNamespaces, namespaceLabel, withoutNamespaces, type NamespaceEntry, type NamespacesInput } from '../../src/checks/namespaces';
+import { checkNamespaces, namespaceLabel, type NamespaceEntry, type NamespacesInput } from '../../src/checks/namespaces';
 import { formatPerfdata } from '../../src/nagios/perfdata';
 import { parseRange } from '../../src/nagios/range';
 import { render } from '../../src/nagios/render';
 import { State } from '../../src/nagios/state';
 import type { ConntrackStats } from '../../src/parse/conntrack-stat';
-import type { LogScan } from '../../src/probes/kernel-log';
 import type { NamespaceInfo } from '../../src/probes/namespaces';
 import { chooseBaseline, nextState } from '../../src/state/baseline';
 
@@ -165,26 +164,3 @@ describe('checkNamespaces with containers', () => {
   });
 });
 
-describe('withoutNamespaces: messages that name another namespace count there', () => {
-  it('leaves the unattributed and the unknown namespaces to the host line', () => {
-    const log: Extract<LogScan, { status: 'ok' }> = {
-      status: 'ok',
-      source: '/dev/kmsg',
-      messages: 6,
-      byNetns: { '': 1, '4026532315': 3, '4026539999': 2 },
-      matches: [
-        { text: 'a', count: 1 },
-        { text: 'b', count: 3, netns: 4026532315 },
-        { text: 'c', count: 2, netns: 4026539999 },
-      ],
-      suppressed: 0,
-      position: { source: 'kmsg' },
-      sinceLastRun: true,
-      attempts: [],
-      notes: [],
-    };
-    const own = withoutNamespaces(log, new Set([4026532315]));
-    expect(own).toMatchObject({ messages: 3, byNetns: { '': 1, '4026539999': 2 } });
-    expect(own.status === 'ok' && own.matches.map((m) => m.text)).toEqual(['a', 'c']);
-  });
-});

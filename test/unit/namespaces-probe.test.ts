@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -148,19 +148,28 @@ describe('discoverNamespaces on a fixture tree', () => {
     vi.mocked(fs.openSync).mockClear();
   });
 
+  /** The time of the /run/netns file with this inode: the namespace's, once `ip netns add` bound it there. */
+  const bound = (inode: number): number => {
+    for (const name of readdirSync(runNetns)) {
+      const st = fs.statSync(join(runNetns, name), { throwIfNoEntry: false });
+      if (st?.ino === inode) return Math.floor(st.mtimeMs);
+    }
+    throw new Error(`no file with inode ${inode} in ${runNetns}`);
+  };
   const run = (runDir?: string): NamespaceInventory => discoverNamespaces({ procRoot: proc, sysRoot: '/nonexistent', root: hostRoot }, runDir ?? runNetns);
 
   it('groups processes by namespace and names each by its oldest process, and its container by the runtime', () => {
     const expected = ([
-      { inode: red, names: ['red', 'red-alias'], processes: 1, oldestPid: 7000, command: 'dnsmasq', container: { runtime: 'lxc', id: 'web01', name: 'web01' } },
-      { inode: blue, names: ['blue'], processes: 0 },
-      { inode: HOST, names: [], processes: 3, oldestPid: 1, command: 'systemd' },
+      { inode: red, names: ['red', 'red-alias'], processes: 1, oldestPid: 7000, command: 'dnsmasq', container: { runtime: 'lxc', id: 'web01', name: 'web01' }, startTicks: 5000, boundMs: bound(red) },
+      { inode: blue, names: ['blue'], processes: 0, boundMs: bound(blue) },
+      { inode: HOST, names: [], processes: 3, oldestPid: 1, command: 'systemd', startTicks: 10 },
       {
         inode: POD,
         names: [],
         processes: 3,
         oldestPid: 4100,
         command: 'pause',
+        startTicks: 2000,
         container: {
           runtime: 'containerd',
           id: '2544578515e2',
@@ -169,9 +178,9 @@ describe('discoverNamespaces on a fixture tree', () => {
           pod: { namespace: 'default', name: 'web-7f9c' },
         },
       },
-      { inode: SERVICE, names: [], processes: 1, oldestPid: 5000, command: 'sleep', unit: 'netns-test.service' },
-      { inode: DOCKER, names: [], processes: 1, oldestPid: 5100, command: 'ngx) S 1 (x' },
-      { inode: RACE, names: [], processes: 2, oldestPid: 5201, command: 'bash', container: { runtime: 'docker', id: 'c7fdbe78d152', fullId: DOCKER_ID, name: 'api' } },
+      { inode: SERVICE, names: [], processes: 1, oldestPid: 5000, command: 'sleep', unit: 'netns-test.service', startTicks: 4000 },
+      { inode: DOCKER, names: [], processes: 1, oldestPid: 5100, command: 'ngx) S 1 (x', startTicks: 4100 },
+      { inode: RACE, names: [], processes: 2, oldestPid: 5201, command: 'bash', container: { runtime: 'docker', id: 'c7fdbe78d152', fullId: DOCKER_ID, name: 'api' }, startTicks: 4300 },
       { inode: LONE, names: [], processes: 1 },
     ] satisfies NamespaceInfo[]).sort((a, b) => a.inode - b.inode);
     expect(run()).toStrictEqual({
@@ -211,8 +220,8 @@ describe('discoverNamespaces on a fixture tree', () => {
   it('a PROC that cannot be listed gives an empty inventory and the reason', () => {
     expect(discoverNamespaces({ procRoot: join(dir, 'no-proc'), sysRoot: '/sys' }, runNetns)).toStrictEqual({
       namespaces: [
-        { inode: red, names: ['red', 'red-alias'], processes: 0 },
-        { inode: blue, names: ['blue'], processes: 0 },
+        { inode: red, names: ['red', 'red-alias'], processes: 0, boundMs: bound(red) },
+        { inode: blue, names: ['blue'], processes: 0, boundMs: bound(blue) },
       ].sort((a, b) => a.inode - b.inode),
       processesScanned: 0,
       hiddenProcesses: 0,
@@ -306,7 +315,7 @@ describe('discoverNamespaces on this machine', () => {
         expect(inode).toBe(ns.inode);
 
         const empty = discoverNamespaces(DEFAULT_HOST_PATHS).namespaces.find((n) => n.inode === inode);
-        expect(empty).toStrictEqual({ inode, names: [ns.name], processes: 0 });
+        expect(empty).toStrictEqual({ inode, names: [ns.name], processes: 0, boundMs: Math.floor(statSync(`/run/netns/${ns.name}`).mtimeMs) });
 
         // `ip netns exec` execs the command, so the child's pid is sleep's once it is in the namespace.
         child = spawn(IP, ['netns', 'exec', ns.name, SLEEP, '60'], { stdio: 'ignore' });

@@ -62,6 +62,7 @@ function okScan(matches: LogMatch[], over: Partial<Extract<LogScan, { status: 'o
     source: 'kmsg',
     messages: matches.reduce((n, m) => n + (m.count ?? 1), 0),
     byNetns,
+    drops: matches.map((m) => ({ netns: m.netns, timeMs: m.timeMs, count: m.count ?? 1 })),
     newestMs: times.length ? Math.max(...times) : undefined,
     matches,
     suppressed: 0,
@@ -446,7 +447,7 @@ describe('checkKernelLog', () => {
       { count: 1, text: 'e', netns: 111, timeMs: Date.UTC(2025, 0, 15, 11, 20, 0) },
     ];
     const r = checkKernelLog(okScan(matches, { suppressed: 3939 }), DEFAULTS);
-    expect(r!.summary).toBe("5 'table full' messages in the kernel log since last check (newest 2025-01-15T11:30:00Z, netns 111, 222, 3939 more suppressed)");
+    expect(r!.summary).toBe("5 'table full' messages in the kernel log since last check (newest 2025-01-15T11:30:00Z, netns 111, 222, up to 3939 more messages may have been suppressed)");
     expect(r!.details).toEqual(["kernel log (kmsg): 5 'table full' messages since last check", '  c', '  d', '  e']);
   });
 

@@ -9,7 +9,7 @@ import { garbage, snippet } from './hostile';
 export const WITH_VALUE = [
   '-w', '--warning', '-c', '--critical', '--not-loaded', '--drop-warning', '--drop-critical', '--early-drop-warning', '--early-drop-critical',
   '--insert-failed-warning', '--insert-failed-critical', '--kernel-log', '--log-window', '--log-drops-warning', '--log-drops-critical',
-  '--stale-modules', '--namespaces', '--top', '--buckets-warning', '--fill-warning', '--fill-critical', '--format', '--state-file',
+  '--stale-modules', '--other-namespaces-drops', '--namespaces', '--top', '--buckets-warning', '--fill-warning', '--fill-critical', '--format', '--state-file',
   '-t', '--timeout', '--proc', '--sys',
 ];
 export const FLAGS = ['-v', '-vv', '-vvv', '-vvvvvv', '--verbose', '--breakdown', '--exclude-unreplied', '--quiet-ok', '--no-state', '--sudo', '-h', '--help', '-V', '--version', '--', '-', '--no-such-option', '-x', '--warn', '--verb'];
@@ -41,7 +41,7 @@ const KIND_OF: Record<string, fc.Arbitrary<string>> = {
   '--warning': range, '--critical': range, '--buckets-warning': range,
   '--drop-warning': countRange, '--drop-critical': countRange, '--early-drop-warning': countRange, '--early-drop-critical': countRange,
   '--insert-failed-warning': countRange, '--insert-failed-critical': countRange, '--log-drops-warning': countRange, '--log-drops-critical': countRange,
-  '--not-loaded': state, '--stale-modules': state, '--kernel-log': fc.oneof(fc.constantFrom('auto', 'kmsg', 'dmesg', 'journal', 'none'), path),
+  '--not-loaded': state, '--stale-modules': state, '--other-namespaces-drops': state, '--kernel-log': fc.oneof(fc.constantFrom('auto', 'kmsg', 'dmesg', 'journal', 'none'), path),
   '--log-window': duration, '--fill-warning': duration, '--fill-critical': duration, '--namespaces': fc.constantFrom('host', 'all'),
   '--top': fc.stringMatching(/^\d{1,4}$/), '--format': fc.constantFrom('nagios', 'json'), '--state-file': path,
   '--timeout': fc.stringMatching(/^\d{1,4}(\.\d{1,3})?$/), '--proc': path, '--sys': path,
