@@ -8,6 +8,8 @@ import { join } from 'node:path';
 export interface HostPaths {
   readonly procRoot: string;
   readonly sysRoot: string;
+  /** Where the host's / is, for its configuration (/etc/modprobe.d and the like); '/' when not given. */
+  readonly configRoot?: string;
 }
 
 export const DEFAULT_HOST_PATHS: HostPaths = { procRoot: '/proc', sysRoot: '/sys' };
@@ -18,4 +20,8 @@ export function procPath(host: HostPaths, relative: string): string {
 
 export function sysPath(host: HostPaths, relative: string): string {
   return join(host.sysRoot, relative);
+}
+
+export function configPath(host: HostPaths, relative: string): string {
+  return join(host.configRoot ?? '/', relative);
 }

@@ -106,6 +106,7 @@ function buildCommand(): Command {
     .option('-v, --verbose', 'more detail; repeat for more (up to -vvv)', (_value: string, previous: number) => previous + 1, 0)
     .option('--proc <dir>', 'where /proc is (a host /proc mounted elsewhere)', directoryArgument, '/proc')
     .option('--sys <dir>', 'where /sys is', directoryArgument, '/sys')
+    .option('--root <dir>', "where the host's / is, for its /etc/modprobe.d, /run/modprobe.d and /usr/lib/modprobe.d", directoryArgument, '/')
     .addHelpText('after', HELP_FOOTER)
     .allowExcessArguments(false)
     .exitOverride()
@@ -149,6 +150,7 @@ export function parseCommandLine(argv: readonly string[]): CliOutcome {
       verbosity: Math.min(o.verbose, MAX_VERBOSITY),
       procRoot: o.proc,
       sysRoot: o.sys,
+      configRoot: o.root,
       stateFile: o.state === false ? false : o.stateFile,
       dropWarning: o.dropWarning,
       dropCritical: o.dropCritical,

@@ -40,7 +40,7 @@ const COMMAND_SHARE = 0.8;
  * here parses or judges.
  */
 export async function collect(options: Options, signal: AbortSignal): Promise<Result[]> {
-  const host: HostPaths = { procRoot: options.procRoot, sysRoot: options.sysRoot };
+  const host: HostPaths = { procRoot: options.procRoot, sysRoot: options.sysRoot, configRoot: options.configRoot };
   const started = Date.now();
   const [table, privileges, identity] = await Promise.all([probeTable(host), probePrivileges(host), probeIdentity(host)]);
   const ownLabel = (r: Result): Result => (r.summary ? { ...r, summary: `host: ${r.summary}` } : r);

@@ -13,6 +13,8 @@ export interface Options {
   verbosity: number;
   procRoot: string;
   sysRoot: string;
+  /** Where the host's / is, for its module configuration. */
+  configRoot: string;
   /** undefined: the default per-user file; false: --no-state. */
   stateFile?: string | false;
   dropWarning?: Range;
