@@ -26,11 +26,11 @@ export const STALE_SUMMARY = 'conntrack modules loaded but no rule uses them: ev
 /**
  * Where nf_conntrack.enable_hooks=1 is in effect, if it is: sysfs where a
  * kernel shows it, else the last setting that reaches this nf_conntrack (a
- * built-in one reads only the command line). The parameter exists since 5.13.
+ * built-in one reads only the command line). No version is asked: the
+ * parameter came with 5.13 and was backported (Debian's 5.10 has it).
  */
 export function hooksForcedBy(m: ModulesMeasurement, builtin: boolean): string | undefined {
   if (m.enableHooks !== undefined) return m.enableHooks ? 'sysfs' : undefined;
-  if (m.kernel && !isAtLeast(m.kernel, 5, 13)) return undefined;
   const last = (m.hookSettings ?? []).filter((h) => h.kind === 'cmdline' || !builtin).at(-1);
   return last?.value ? last.where : undefined;
 }

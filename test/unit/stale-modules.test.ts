@@ -104,8 +104,8 @@ describe('checkStaleModules: the verdict by kernel era', () => {
     // A built-in nf_conntrack never reads modprobe.d.
     expect(checkStaleModules(input({ table: table(0, 'builtin'), modules: withSettings('6.1', [conf(true)]) })).summary).toBe('');
     expect(checkStaleModules(input({ table: table(0, 'builtin'), modules: withSettings('6.1', [cmdline]) })).summary).toBe(STALE_SUMMARY);
-    // The parameter came with 5.13: before, the setting does nothing.
-    expect(checkStaleModules(input({ modules: withSettings('5.10', [cmdline]) })).summary).toBe('');
+    // 5.13 brought the parameter, and stable kernels got it (Debian's 5.10 has it).
+    expect(checkStaleModules(input({ modules: withSettings('5.10', [cmdline]) })).summary).toBe(STALE_SUMMARY);
   });
 
   it('built-in conntrack without /proc/modules on an old kernel is the same case, without rmmod', () => {
