@@ -150,10 +150,6 @@ function buildBase(out: string, extras: Extras): void {
     const busybox = run('sh', ['-c', 'command -v busybox']).trim();
     copyFileSync(busybox, join(root, 'usr/bin/busybox'));
     chmodSync(join(root, 'usr/bin/busybox'), 0o755);
-    for (const applet of run(busybox, ['--list']).split('\n').filter(Boolean)) {
-      const at = join(root, 'usr/bin', applet);
-      if (!existsSync(at)) symlinkSync('busybox', at);
-    }
     for (const p of PROGRAMS) copyWithLibraries(root, p);
     for (const multi of ['xtables-legacy-multi', 'xtables-nft-multi']) copyWithLibraries(root, `/usr/sbin/${multi}`);
     const xtables = '/usr/lib/x86_64-linux-gnu/xtables';
@@ -171,6 +167,11 @@ function buildBase(out: string, extras: Extras): void {
       copyFileSync(NODE18, join(root, 'opt/node18/node'));
       chmodSync(join(root, 'opt/node18/node'), 0o755);
       copyWithLibraries(root, NODE18);
+    }
+    // Applets last: a real program copied to the same name wins.
+    for (const applet of run(busybox, ['--list']).split('\n').filter(Boolean)) {
+      const at = join(root, 'usr/bin', applet);
+      if (!existsSync(at) && !existsSync(join(root, 'usr/sbin', applet))) symlinkSync('busybox', at);
     }
     writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\nadm:x:4:\nnogroup:x:65534:\n');
