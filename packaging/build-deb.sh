@@ -37,7 +37,9 @@ INSTALLED_SIZE=$(du -sk --apparent-size "$ROOT/usr" | cut -f1)
   sed -e 's/^/ /' <<<"$DESCRIPTION"
 } >"$ROOT/DEBIAN/control"
 (cd "$ROOT" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$ROOT/DEBIAN/md5sums"
-chmod 0644 "$ROOT/DEBIAN/control" "$ROOT/DEBIAN/md5sums"
+# An admin's edit of the cron file (turning it on) survives upgrades.
+echo /etc/cron.d/check_conntrack >"$ROOT/DEBIAN/conffiles"
+chmod 0644 "$ROOT/DEBIAN/control" "$ROOT/DEBIAN/md5sums" "$ROOT/DEBIAN/conffiles"
 clamp_times "$ROOT"
 
 DEB="$OUT/${PACKAGE}_${VERSION}_all.deb"

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 export interface HostPaths {
   readonly procRoot: string;
   readonly sysRoot: string;
-  /** Where the host's / is, for its configuration (/etc/modprobe.d and the like); '/' when not given. */
-  readonly configRoot?: string;
+  /** Where the host's file system is (--root), for /run/netns, the container runtimes' state and modprobe.d; '/' when unset. */
+  readonly root?: string;
 }
 
 export const DEFAULT_HOST_PATHS: HostPaths = { procRoot: '/proc', sysRoot: '/sys' };
@@ -22,6 +22,7 @@ export function sysPath(host: HostPaths, relative: string): string {
   return join(host.sysRoot, relative);
 }
 
+/** A path of the host's own configuration (/etc/modprobe.d and the like), under --root. */
 export function configPath(host: HostPaths, relative: string): string {
-  return join(host.configRoot ?? '/', relative);
+  return join(host.root ?? '/', relative);
 }

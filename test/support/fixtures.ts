@@ -10,12 +10,12 @@ export function fixture(name: string): { proc: string; sys: string; dir: string 
 }
 
 /**
- * Arguments that point the plugin at a fixture tree (its etc/modprobe.d too), and keep it away from
+ * Arguments that point the plugin at a fixture tree, and keep it away from
  * what the tree cannot stand in for: this machine's kernel log and a state
  * file shared with other runs.
  */
 export function rootArgs(dir: string): string[] {
-  return ['--proc', join(dir, 'proc'), '--sys', join(dir, 'sys'), '--root', dir, '--no-state', '--kernel-log', 'none'];
+  return ['--proc', join(dir, 'proc'), '--sys', join(dir, 'sys'), '--no-state', '--kernel-log', 'none'];
 }
 
 /**
