@@ -15,6 +15,8 @@ export default defineConfig({
       { test: { name: 'kernel', include: ['test/kernel/**/*.test.ts'], testTimeout: 90_000, hookTimeout: 90_000, ...serial } },
       // Hung, crashing and flooding programs; concurrent runs on one state file.
       { test: { name: 'faults', include: ['test/faults/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 60_000, ...serial } },
+      // Stock distribution kernels (nf_conntrack as a module) booted under QEMU; boots run one file at a time.
+      { test: { name: 'vm', include: ['test/vm/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000, ...serial } },
       // Packages, NRPE and Icinga 2 with the real daemons.
       { test: { name: 'packaging', include: ['test/packaging/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000, ...serial } },
     ],

@@ -24,20 +24,35 @@ const CHECK = 'modules';
 export const STALE_SUMMARY = 'conntrack modules loaded but no rule uses them: every connection is tracked';
 
 /**
+ * Where nf_conntrack.enable_hooks=1 is in effect, if it is: sysfs where a
+ * kernel shows it, else the last setting that reaches this nf_conntrack (a
+ * built-in one reads only the command line). No version is asked: the
+ * parameter came with 5.13 and was backported (Debian's 5.10 has it).
+ */
+export function hooksForcedBy(m: ModulesMeasurement, builtin: boolean): string | undefined {
+  if (m.enableHooks !== undefined) return m.enableHooks ? 'sysfs' : undefined;
+  const last = (m.hookSettings ?? []).filter((h) => h.kind === 'cmdline' || !builtin).at(-1);
+  return last?.value ? last.where : undefined;
+}
+
+/**
  * Before 4.10 (commit "register hooks in netns when needed by ruleset") a
  * loaded nf_conntrack_ipv4 tracked every packet of the host until it was
  * unloaded; since, the hooks exist only while a rule needs them, unless
  * nf_conntrack.enable_hooks=1 turns them on everywhere.
  */
-function tracksRegardless(m: ModulesMeasurement): boolean | undefined {
-  if (m.enableHooks) return true;
+function tracksRegardless(m: ModulesMeasurement, hooks: string | undefined): boolean | undefined {
+  if (hooks) return true;
   if (!m.kernel) return undefined;
   return !isAtLeast(m.kernel, 4, 10);
 }
 
-function remedy(m: ModulesMeasurement, loaded: string[], builtin: boolean): string[] {
+function remedy(m: ModulesMeasurement, loaded: string[], builtin: boolean, hooks: string | undefined): string[] {
   const lines: string[] = [];
-  if (m.enableHooks) lines.push('remedy: remove nf_conntrack.enable_hooks=1 (modprobe.d option or kernel command line) so that only rules switch tracking on');
+  if (hooks) {
+    const where = hooks === 'sysfs' ? 'modprobe.d option or kernel command line' : hooks.startsWith('/proc/cmdline') ? 'the kernel command line' : hooks;
+    lines.push(`remedy: remove nf_conntrack.enable_hooks=1 (${where}) so that only rules switch tracking on`);
+  }
   if (m.modules.status === 'ok' && loaded.length) {
     const { order, blocked } = unloadOrder(m.modules.list, loaded);
     if (order.length) lines.push(`remedy: unload them, users first (this empties the table): rmmod ${order.join(' ')}`);
@@ -53,6 +68,7 @@ function remedy(m: ModulesMeasurement, loaded: string[], builtin: boolean): stri
 export function checkStaleModules(input: StaleModulesInput): Result {
   const { table, modules, rules } = input;
   const builtin = table.module === 'builtin';
+  const hooks = hooksForcedBy(modules, builtin);
   const loaded = modules.modules.status === 'ok' ? modules.modules.list.filter((x) => isConntrackModule(x.name)).map((x) => x.name) : [];
   const perfdata: Perfdata[] = [];
   if (modules.modules.status === 'ok') perfdata.push({ label: 'modules', value: loaded.length });
@@ -81,13 +97,16 @@ export function checkStaleModules(input: StaleModulesInput): Result {
       builtin,
       loaded,
       kernel: modules.release,
-      enableHooks: modules.enableHooks,
+      enableHooks: hooks !== undefined || modules.enableHooks,
       rules: rules.status === 'ok' ? { needsConntrack: rules.scan.needsConntrack, exempts: rules.scan.exempts, sources: rules.sources, failures: rules.failures } : { unreadable: rules.reasons },
     },
   });
 
   if (!builtin && loaded.length === 0 && table.module === 'absent') return result(State.OK, '', []);
-  if (rules.status === 'unreadable') return result(State.OK, '', [`rules not read, so whether conntrack is needed is not known: ${rules.reasons.join('; ')}`]);
+  const forced = hooks ? `nf_conntrack.enable_hooks=1${hooks === 'sysfs' ? '' : ` (set in ${hooks})`} tracks in every namespace` : undefined;
+  if (rules.status === 'unreadable') {
+    return result(State.OK, '', [`rules not read, so whether conntrack is needed is not known: ${rules.reasons.join('; ')}`, ...(forced ? [forced] : [])]);
+  }
 
   const { needsConntrack, exempts } = rules.scan;
   const exempt = exempts.length ? `; ${exempts.length} ${exempts.length === 1 ? 'rule exempts' : 'rules exempt'} traffic from tracking` : '';
@@ -102,12 +121,12 @@ export function checkStaleModules(input: StaleModulesInput): Result {
     return result(State.OK, '', [`no rule needs conntrack in the listings read, but some failed: ${rules.failures.join('; ')}`]);
   }
 
-  const regardless = tracksRegardless(modules);
+  const regardless = tracksRegardless(modules, hooks);
   const kernel = modules.release ? `kernel ${modules.release}` : 'this kernel';
   const noRule = `no rule needs conntrack${exempt} [${rules.sources.join(', ')}]`;
   if (regardless === true) {
-    const why = modules.enableHooks ? 'nf_conntrack.enable_hooks=1 tracks in every namespace' : `${kernel} (before 4.10) tracks every connection while the modules are loaded`;
-    return result(input.staleState, STALE_SUMMARY, [`${noRule}; ${why}`], remedy(modules, loaded, builtin));
+    const why = forced ?? `${kernel} (before 4.10) tracks every connection while the modules are loaded`;
+    return result(input.staleState, STALE_SUMMARY, [`${noRule}; ${why}`], remedy(modules, loaded, builtin, hooks));
   }
   const count = table.count.status === 'ok' ? table.count.value : undefined;
   const rising = (input.newEntries ?? 0) > 0 || (count !== undefined && input.previousCount !== undefined && count > input.previousCount);
@@ -116,11 +135,11 @@ export function checkStaleModules(input: StaleModulesInput): Result {
     const subject = builtin ? 'conntrack is built in and no rule uses it' : 'conntrack modules loaded but no rule uses them';
     return result(State.WARNING, `${subject}, yet connections are still tracked (${growth})`, [
       `${noRule}; something still tracks (another namespace's rule does not count here: openvswitch, act_ct, or a rule this check cannot see)`,
-    ], remedy(modules, loaded, builtin));
+    ], remedy(modules, loaded, builtin, hooks));
   }
   if (regardless === undefined) return result(State.OK, '', [`${noRule}; the kernel version is not known, so whether it tracks regardless is not known`]);
   if (count === 0) return result(State.OK, '', [`${noRule}; ${kernel} tracks only while a rule needs it, and nothing is tracked`]);
   return result(State.OK, '', [
     `${noRule}; ${kernel} tracks only while a rule needs it: ${count ?? 'the'} ${count === 1 ? 'entry' : 'entries'} left will expire (established TCP after up to 5 days)`,
-  ], remedy(modules, loaded, builtin));
+  ], remedy(modules, loaded, builtin, hooks));
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 export interface HostPaths {
   readonly procRoot: string;
   readonly sysRoot: string;
-  /** Where the host's file system is (--root), for /run/netns and the container runtimes' state; '/' when unset. */
+  /** Where the host's file system is (--root), for /run/netns, the container runtimes' state and modprobe.d; '/' when unset. */
   readonly root?: string;
 }
 
@@ -20,4 +20,9 @@ export function procPath(host: HostPaths, relative: string): string {
 
 export function sysPath(host: HostPaths, relative: string): string {
   return join(host.sysRoot, relative);
+}
+
+/** A path of the host's own configuration (/etc/modprobe.d and the like), under --root. */
+export function configPath(host: HostPaths, relative: string): string {
+  return join(host.root ?? '/', relative);
 }

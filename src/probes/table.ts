@@ -28,15 +28,25 @@ export const BUCKETS_FILES = ['sys/net/netfilter/nf_conntrack_buckets', 'sys/net
 /**
  * /sys/module/NAME exists when the code is built in or loaded; `initstate`
  * exists only for a loadable module. This works without /proc/modules, which a
- * kernel without module support does not have.
+ * kernel without module support does not have. Only loaded modules are listed
+ * in /proc/modules, so a name there is a module even where /sys is not
+ * mounted or initstate cannot be read.
  */
 async function probeModule(host: HostPaths): Promise<{ module: ConntrackModule; moduleName?: string }> {
+  let listed: string | undefined;
   for (const name of ['nf_conntrack', 'ip_conntrack']) {
     const dir = sysPath(host, `module/${name}`);
-    if (!(await pathExists(dir))) continue;
-    return { module: (await pathExists(`${dir}/initstate`)) ? 'loadable' : 'builtin', moduleName: name };
+    if (await pathExists(`${dir}/initstate`)) return { module: 'loadable', moduleName: name };
+    listed ??= await listedModules(host);
+    if (listed !== undefined && new RegExp(`^${name} `, 'm').test(listed)) return { module: 'loadable', moduleName: name };
+    if (await pathExists(dir)) return { module: 'builtin', moduleName: name };
   }
   return { module: 'absent' };
+}
+
+async function listedModules(host: HostPaths): Promise<string | undefined> {
+  const read = await readSmallFile(procPath(host, 'modules'), 4 * 1024 * 1024);
+  return read.status === 'ok' ? read.text : undefined;
 }
 
 async function probeKernelRelease(host: HostPaths): Promise<string | undefined> {

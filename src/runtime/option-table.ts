@@ -228,7 +228,7 @@ export const OPTION_TABLE = [
   define({
     key: 'root',
     flags: '--root <dir>',
-    help: "where the host's file system is, for /run/netns and the container runtimes' files that name containers",
+    help: "where the host's file system is, for /run/netns, the container runtimes' files that name containers, and modprobe.d",
     group: 'namespaces',
     parse: directoryArgument,
     default: '/',

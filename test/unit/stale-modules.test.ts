@@ -4,7 +4,7 @@ import { formatPerfdata } from '../../src/nagios/perfdata';
 import { State } from '../../src/nagios/state';
 import type { ModuleInfo } from '../../src/parse/proc-modules';
 import type { RuleScan } from '../../src/parse/iptables-save';
-import type { ModulesMeasurement } from '../../src/probes/modules';
+import type { HookSetting, ModulesMeasurement } from '../../src/probes/modules';
 import type { RulesMeasurement } from '../../src/probes/rules';
 import type { TableMeasurement } from '../../src/probes/table';
 
@@ -84,6 +84,28 @@ describe('checkStaleModules: the verdict by kernel era', () => {
     const r = checkStaleModules(input({ modules: modules('6.8', SEED_MODULES, true) }));
     expect(r.summary).toBe(STALE_SUMMARY);
     expect(r.details.some((d) => d.includes('nf_conntrack.enable_hooks=1 tracks in every namespace'))).toBe(true);
+  });
+
+  it('enable_hooks=1 where it can be seen: the kernel command line, or modprobe.d for a module', () => {
+    const cmdline = { value: true, where: '/proc/cmdline', kind: 'cmdline' as const };
+    const conf = (value: boolean) => ({ value, where: '/etc/modprobe.d/hooks.conf line 2', kind: 'modprobe.d' as const });
+    const withSettings = (release: string, hookSettings: HookSetting[]): ModulesMeasurement => ({ ...modules(release, SEED_MODULES), hookSettings });
+
+    const fromCmdline = checkStaleModules(input({ modules: withSettings('6.1', [cmdline]) }));
+    expect(fromCmdline.summary).toBe(STALE_SUMMARY);
+    expect(fromCmdline.details).toContain('no rule needs conntrack [/usr/sbin/iptables-legacy-save]; nf_conntrack.enable_hooks=1 (set in /proc/cmdline) tracks in every namespace');
+    expect(fromCmdline.advice?.[0]).toBe('remedy: remove nf_conntrack.enable_hooks=1 (the kernel command line) so that only rules switch tracking on');
+
+    const fromConf = checkStaleModules(input({ modules: withSettings('6.12', [conf(true)]) }));
+    expect(fromConf.summary).toBe(STALE_SUMMARY);
+    expect(fromConf.advice?.[0]).toBe('remedy: remove nf_conntrack.enable_hooks=1 (/etc/modprobe.d/hooks.conf line 2) so that only rules switch tracking on');
+    // A later modprobe.d line overrides the command line for a module.
+    expect(checkStaleModules(input({ modules: withSettings('6.1', [cmdline, conf(false)]) })).summary).toBe('');
+    // A built-in nf_conntrack never reads modprobe.d.
+    expect(checkStaleModules(input({ table: table(0, 'builtin'), modules: withSettings('6.1', [conf(true)]) })).summary).toBe('');
+    expect(checkStaleModules(input({ table: table(0, 'builtin'), modules: withSettings('6.1', [cmdline]) })).summary).toBe(STALE_SUMMARY);
+    // 5.13 brought the parameter, and stable kernels got it (Debian's 5.10 has it).
+    expect(checkStaleModules(input({ modules: withSettings('5.10', [cmdline]) })).summary).toBe(STALE_SUMMARY);
   });
 
   it('built-in conntrack without /proc/modules on an old kernel is the same case, without rmmod', () => {

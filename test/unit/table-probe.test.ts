@@ -57,6 +57,19 @@ describe('probeTable on each kernel era', () => {
     expect(m.module).toBe('absent');
   });
 
+  it('nf_conntrack listed in /proc/modules is a module even where initstate cannot be read', async () => {
+    const copy = copyFixture('linux-6.8');
+    try {
+      rmSync(join(copy.dir, 'sys/module/nf_conntrack/initstate'));
+      const host = { procRoot: join(copy.dir, 'proc'), sysRoot: join(copy.dir, 'sys') };
+      expect(await probeTable(host)).toMatchObject({ module: 'loadable', moduleName: 'nf_conntrack' });
+      // /sys not mounted at all (a container): /proc/modules still tells.
+      expect(await probeTable({ ...host, sysRoot: join(copy.dir, 'no-sys') })).toMatchObject({ module: 'loadable', moduleName: 'nf_conntrack' });
+    } finally {
+      copy.dispose();
+    }
+  });
+
   it('garbage is invalid, not missing', async () => {
     const { m } = await probe('garbage');
     expect(m.count).toMatchObject({ status: 'invalid', reason: "'12x4?5' is not a whole number" });
