@@ -13,6 +13,7 @@ import {
   MAX_VERBOSITY,
   rangeArgument,
   stateArgument,
+  stateFileArgument,
   timeoutArgument,
   type Options,
 } from './options';
@@ -99,7 +100,7 @@ function buildCommand(): Command {
     .option('--exclude-unreplied', 'leave [UNREPLIED] entries out of the usage the thresholds see (implies --breakdown)', false)
     .addOption(new Option('--format <format>', 'nagios or json').default('nagios' as const).argParser(formatArgument))
     .option('--quiet-ok', 'print nothing when the state is OK (for cron, which mails whatever is printed)', false)
-    .option('--state-file <path>', 'where to keep counters between runs (default: /var/tmp/check_conntrack-UID/)', directoryArgument)
+    .option('--state-file <path>', 'absolute path of the file that keeps counters between runs (default: in /var/lib/check_conntrack/ when it is this user\'s, else /var/tmp/check_conntrack-UID/); a file that is not a state file is never replaced', stateFileArgument)
     .option('--no-state', 'keep nothing between runs (counters are then compared with nothing, and the code is compiled afresh)')
     .option('--sudo', "run the privileged readers through 'sudo -n' (see the README for the sudoers lines)", false)
     .option('-t, --timeout <seconds>', 'give up and report UNKNOWN after this long', timeoutArgument, 10)

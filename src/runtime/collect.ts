@@ -22,7 +22,7 @@ import { scanKernelLog } from '../probes/kernel-log';
 import { probePrivileges } from '../probes/privileges';
 import { probeTable } from '../probes/table';
 import { chooseBaseline, nextState } from '../state/baseline';
-import { defaultStatePath, loadState, saveState } from '../state/state-file';
+import { defaultStatePath, loadState, saveState, stateNotKept, type StateSave } from '../state/state-file';
 import type { Options } from './options';
 
 /** Pointer size of the machine the plugin runs on: the seed's sizing rule depends on it. */
@@ -143,7 +143,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     }
   }
 
-  const stateNotes = [...baseline.notes];
+  let saved: StateSave | undefined;
   if (statePath) {
     const next = nextState(
       baseline,
@@ -153,10 +153,14 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       log.status === 'ok' ? log.position : undefined,
       namespaces?.counters,
     );
-    const saved = await saveState(statePath, next, privileges.uid);
-    if (saved.status === 'failed') stateNotes.push(`${saved.reason}; the next check cannot compare with this one`);
+    saved = await saveState(statePath, next, privileges.uid);
   }
-  if (stateNotes.length) results.push({ check: 'state', state: State.OK, summary: '', details: [], notes: stateNotes, perfdata: [] });
+  // Not kept, the next check has nothing to compare with: that belongs in the status line, not only below it.
+  const notKept = stateNotKept(loaded, saved);
+  const stateNotes = notKept && loaded?.status === 'unusable' && saved?.status === 'failed' && saved.reason === loaded.reason ? [] : baseline.notes;
+  if (notKept || stateNotes.length) {
+    results.push({ check: 'state', state: State.OK, summary: notKept ?? '', details: [], notes: stateNotes, perfdata: [], data: { path: statePath ?? null, kept: !notKept } });
+  }
   return results;
 }
 

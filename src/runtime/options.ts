@@ -69,6 +69,17 @@ export function directoryArgument(value: string): string {
   return value;
 }
 
+/**
+ * Absolute, so that the file does not depend on the directory the daemon
+ * happens to start the check in; and never an option swallowed as the value
+ * (`--state-file -v`).
+ */
+export function stateFileArgument(value: string): string {
+  if (value.startsWith('-')) throw new InvalidArgumentError(`'${value}' begins with '-': give the absolute path of the file`);
+  if (!value.startsWith('/')) throw new InvalidArgumentError(`'${value}' is not an absolute path (it must begin with /)`);
+  return value;
+}
+
 /** A year is more kernel log than any ring buffer or rotated kern.log keeps. */
 const MAX_LOG_WINDOW = 366 * 86400;
 
