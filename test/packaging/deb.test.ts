@@ -5,7 +5,7 @@
  * installed is left.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ import {
   run,
   sameOnHost,
   stateDirKeeper,
+  uidOf,
   tempDir,
   VERSION,
 } from './support';
@@ -31,6 +32,7 @@ const DPKG_DEB = '/usr/bin/dpkg-deb';
 const DPKG_QUERY = '/usr/bin/dpkg-query';
 const PLUGIN = '/usr/lib/nagios/plugins/check_conntrack';
 const DOC = '/usr/share/doc/check-conntrack';
+const STATE_DIR = '/var/lib/check_conntrack';
 const DEB_VERSION = VERSION.replace(/-/g, '~');
 
 function installedStatus(): string {
@@ -108,6 +110,7 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
         if (status !== 'not known to dpkg' && !status.startsWith('un')) {
           throw new Error(`check-conntrack is already installed here (${status}): these tests install and remove it, so they leave it alone`);
         }
+        if (existsSync(STATE_DIR)) throw new Error(`${STATE_DIR} exists already: these tests make and remove it, so they leave the host's alone`);
         ensureUser('nagios');
         keeper = stateDirKeeper('nagios');
         const contents = must([DPKG_DEB, '-c', deb]).stdout.trim().split('\n');
@@ -182,6 +185,14 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
         expect(installed.code).toBe(direct.code);
       });
 
+      it('makes /var/lib/check_conntrack for nagios (0700), where the plugin run as nagios keeps its state', () => {
+        const st = statSync(STATE_DIR);
+        expect(st.mode & 0o7777).toBe(0o700);
+        expect(st.uid).toBe(uidOf('nagios'));
+        run(asUser('nagios', [PLUGIN, '--kernel-log', 'none']));
+        expect(readdirSync(STATE_DIR).filter((n) => /^state-\d+\.json$/.test(n))).toHaveLength(1);
+      });
+
       it('prints the package version for --version (exit 3, as the guidelines say)', () => {
         const r = run(asUser('nagios', [PLUGIN, '--version']));
         expect(r.stdout.trim()).toBe(VERSION);
@@ -196,6 +207,7 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
           expect(left, 'paths the package created that dpkg -r left').toEqual([]);
           expect(existsSync(PLUGIN)).toBe(false);
           expect(existsSync(DOC)).toBe(false);
+          expect(existsSync(STATE_DIR), 'the state directory goes with the package').toBe(false);
           expect(existsSync('/usr/share/man/man8/check_conntrack.8.gz')).toBe(false);
         });
       });
