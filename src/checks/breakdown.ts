@@ -72,12 +72,13 @@ export function checkBreakdown(m: BreakdownMeasurement): Result {
 }
 
 /**
- * --exclude-unreplied: [UNREPLIED] entries (scans, dead peers, DNS) left out
- * of the count the thresholds see. Only a complete breakdown can say how many.
+ * --exclude-unreplied: how many [UNREPLIED] entries (scans, dead peers, DNS)
+ * to leave out of the count the thresholds see. Only a complete breakdown can
+ * say; undefined when it cannot.
  */
-export function withoutUnreplied(table: TableMeasurement, breakdown: BreakdownMeasurement | undefined): TableMeasurement {
-  if (breakdown?.status !== 'ok' || breakdown.summary.truncated || table.count.status !== 'ok') return table;
-  return { ...table, count: { ...table.count, value: Math.max(0, table.count.value - breakdown.summary.unreplied) } };
+export function unrepliedToExclude(table: TableMeasurement, breakdown: BreakdownMeasurement | undefined): number | undefined {
+  if (breakdown?.status !== 'ok' || breakdown.summary.truncated || table.count.status !== 'ok') return undefined;
+  return Math.min(table.count.value, breakdown.summary.unreplied);
 }
 
 export function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {

@@ -14,6 +14,8 @@ export interface TableCheckOptions {
   readonly critical?: Range;
   /** The state to report when the kernel has no connection tracking at all. */
   readonly notLoaded: State;
+  /** --exclude-unreplied: [UNREPLIED] entries the thresholds do not see; the kernel's count is still the one shown. */
+  readonly excludedUnreplied?: number;
 }
 
 const CHECK = 'table';
@@ -85,9 +87,12 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
   if (m.count.status !== 'ok') return unknown(readingProblem(m.count, 'conntrack count'), [moduleDetail(m)]);
   if (m.max.status !== 'ok') return unknown(readingProblem(m.max, 'nf_conntrack_max'), [moduleDetail(m)]);
 
-  const count = m.count.value;
+  const kernelCount = m.count.value;
+  const excluded = options.excludedUnreplied ?? 0;
+  // What the thresholds see; the kernel's own count stays in every line a person reads.
+  const count = kernelCount - excluded;
   const max = m.max.value;
-  const trace = [`read ${m.count.path}: ${count}`, `read ${m.max.path}: ${max}`];
+  const trace = [`read ${m.count.path}: ${kernelCount}`, `read ${m.max.path}: ${max}`];
   const details: string[] = [];
   const notes: string[] = [];
 
@@ -104,7 +109,8 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
   const state = evaluate(count, { warning, critical });
   const usage = percentText(count, max);
 
-  details.push(`table: ${count} of ${max} entries used (${usage}%), ${max - count} free`);
+  const left = options.excludedUnreplied === undefined ? '' : `, ${excluded} [UNREPLIED] left out`;
+  details.push(`table: ${kernelCount} of ${max} entries used (${percentText(kernelCount, max)}%), ${max - kernelCount} free${options.excludedUnreplied === undefined ? '' : `; without ${excluded} [UNREPLIED]: ${count} (${usage}%)`}`);
   details.push(`${thresholdWords(warning, max, 'warning')}; ${thresholdWords(critical, max, 'critical')}`);
   details.push(moduleDetail(m));
 
@@ -131,12 +137,15 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
   return {
     check: CHECK,
     state,
-    summary: `${usage}% of table used (${count} of ${max} entries)`,
+    summary:
+      options.excludedUnreplied === undefined
+        ? `${usage}% of table used (${count} of ${max} entries)`
+        : `${usage}% of table used without [UNREPLIED] (${count} of ${max} entries; the kernel counts ${kernelCount}${left})`,
     details,
     notes,
     trace,
     perfdata,
-    data: tableData(m, count, max),
+    data: { ...tableData(m, kernelCount, max), ...(options.excludedUnreplied === undefined ? {} : { counted: count, unreplied_excluded: excluded, counted_usage_percent: (count * 100) / max }) },
   };
 }
 

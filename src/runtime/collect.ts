@@ -1,6 +1,6 @@
 import { counterIncrease } from '../checks/counter-delta';
 import { checkPacketLoss, savedCounters, type PacketLossOptions } from '../checks/packet-loss';
-import { checkBreakdown, unrepliedNote, withoutUnreplied } from '../checks/breakdown';
+import { checkBreakdown, unrepliedNote, unrepliedToExclude } from '../checks/breakdown';
 import { checkForecast, forecast } from '../checks/forecast';
 import { checkNamespaces, withoutNamespaces, type NamespaceEntry } from '../checks/namespaces';
 import { checkSizing, underPressure } from '../checks/sizing';
@@ -79,7 +79,8 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       ? probeBreakdown(host, { privileges, sudo: options.sudo, signal, deadlineMs: started + options.timeoutSeconds * 1000 * BREAKDOWN_SHARE, top: options.top })
       : undefined,
   ]);
-  const tableResult = checkTable(options.excludeUnreplied ? withoutUnreplied(table, breakdown) : table, options);
+  const checkedTable = checkTable(table, { ...options, excludedUnreplied: options.excludeUnreplied ? unrepliedToExclude(table, breakdown) : undefined });
+  const tableResult = options.excludeUnreplied ? { ...checkedTable, notes: [...(checkedTable.notes ?? []), unrepliedNote(breakdown)] } : checkedTable;
 
   const namespaces = inventory
     ? checkNamespaces({
@@ -116,7 +117,6 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     ...(namespaces ? [namespaces.result] : []),
     ...(breakdown ? [checkBreakdown(breakdown)] : []),
   ];
-  if (options.excludeUnreplied) tableResult.notes = [...(tableResult.notes ?? []), unrepliedNote(breakdown)];
 
   if (table.count.status === 'ok' && table.max.status === 'ok') {
     const count = table.count.value;

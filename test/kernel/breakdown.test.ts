@@ -400,7 +400,10 @@ describeKernel(
           const excluded = asRoot(['--exclude-unreplied', ...entryThresholds, ...BASE]);
           expect(excluded.stderr, 'step 5 stderr').toBe('');
           expect(excluded.code, `step 5 (--exclude-unreplied): ${describeRun(excluded)}`).toBe(0);
-          expect(excluded.status).toMatch(new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, max))}% of table used \\(${N - U} of ${max} entries\\) \\| `));
+          // The kernel's count stays in the status line, with what the thresholds did not see.
+          expect(excluded.status).toMatch(
+            new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, max))}% of table used without \\[UNREPLIED\\] \\(${N - U} of ${max} entries; the kernel counts ${N}, ${U} \\[UNREPLIED\\] left out\\) \\| `),
+          );
           expect(excluded.status).toContain(`entries=${N - U};${WARN_ENTRIES};${CRIT_ENTRIES};0;${max}`);
           // --exclude-unreplied implies --breakdown: its perfdata is there too.
           expect(excluded.status).toMatch(new RegExp(` unreplied=${U}(?: |$)`));
@@ -411,7 +414,7 @@ describeKernel(
           expect(excludedBody.thresholds).toMatchObject({ exclude_unreplied: true, warning: String(WARN_ENTRIES), critical: String(CRIT_ENTRIES) });
           const excludedTable = checkOf(excludedBody, 'table');
           expect(excludedTable.state).toBe('OK');
-          expect(excludedTable.data).toMatchObject({ count: N - U });
+          expect(excludedTable.data).toMatchObject({ count: N, counted: N - U, unreplied_excluded: U });
           expect(excludedTable.notes).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
           expect(checkOf(excludedBody, 'breakdown').data).toMatchObject({ entries: N, unreplied: U, truncated: false });
 
@@ -425,7 +428,9 @@ describeKernel(
           expect(lowCounted.code, `step 6 (all entries counted): ${describeRun(lowCounted)}`).toBe(2);
           expect(lowCounted.status).toMatch(new RegExp(`^CONNTRACK CRITICAL - ${escapeRegExp(usagePercent(N, LOW_MAX))}% of table used \\(${N} of ${LOW_MAX} entries\\)`));
           expect(lowExcluded.code, `step 6 (--exclude-unreplied): ${describeRun(lowExcluded)}`).toBe(0);
-          expect(lowExcluded.status).toMatch(new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, LOW_MAX))}% of table used \\(${N - U} of ${LOW_MAX} entries\\)`));
+          expect(lowExcluded.status).toMatch(
+            new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, LOW_MAX))}% of table used without \\[UNREPLIED\\] \\(${N - U} of ${LOW_MAX} entries; the kernel counts ${N}, ${U} \\[UNREPLIED\\] left out\\)`),
+          );
           expect(lowExcluded.lines).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
 
           // ---- 7. nobody: the entries cannot be read; said so, and the exit code is what it would be without --breakdown
