@@ -133,3 +133,22 @@ describe('withoutNamespaces: messages that name another namespace count there', 
     expect(own.status === 'ok' && own.matches.map((m) => m.text)).toEqual(['a', 'c']);
   });
 });
+
+describe('checkNamespaces: namespaces known only through processes that cannot be inspected', () => {
+  const hidden = (hiddenNamespaces: number) =>
+    input([], { uid: 110, inventory: { namespaces: [info(HOST)], processesScanned: 120, hiddenProcesses: 115, hiddenNamespaces, problems: [] } });
+
+  it('are UNKNOWN, counted in namespaces=, and said in the status line (a Docker host with an empty /run/netns)', () => {
+    const { result } = checkNamespaces(hidden(2));
+    expect(result.state).toBe(State.UNKNOWN);
+    expect(result.summary).toBe('2 more namespaces not checked: their processes are hidden from uid 110 (needs root)');
+    expect(result.perfdata[0]).toEqual({ label: 'namespaces', value: 3 });
+  });
+
+  it('hidden processes all in known namespaces (root daemons in the host namespace): OK, only the note', () => {
+    const { result } = checkNamespaces(hidden(0));
+    expect(result.state).toBe(State.OK);
+    expect(result.summary).toBe('');
+    expect(result.notes).toEqual([expect.stringMatching(/^115 processes could not be inspected/)]);
+  });
+});

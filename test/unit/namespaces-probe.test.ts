@@ -163,6 +163,7 @@ describe('discoverNamespaces on a fixture tree', () => {
       namespaces: expected,
       processesScanned: 13,
       hiddenProcesses: 0,
+      hiddenNamespaces: 0,
       problems: [`${join(proc, '6000/ns/net')} is 'mnt:[4026531841]', not a network namespace`],
     });
   });
@@ -200,6 +201,7 @@ describe('discoverNamespaces on a fixture tree', () => {
       ].sort((a, b) => a.inode - b.inode),
       processesScanned: 0,
       hiddenProcesses: 0,
+      hiddenNamespaces: 0,
       problems: [`cannot list ${join(dir, 'no-proc')}: ENOENT`],
     });
   });
