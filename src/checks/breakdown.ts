@@ -5,6 +5,8 @@ import type { BreakdownMeasurement } from '../probes/breakdown';
 import type { TableMeasurement } from '../probes/table';
 
 const share = (part: number, whole: number) => (whole > 0 ? `${plainNumber(Math.round((part * 1000) / whole) / 10, 1)}%` : '0%');
+/** "TIME_WAIT 37 (100%)": the count a person can compare with conntrack -L, and its share. */
+const counted = (part: number, whole: number) => `${part} (${share(part, whole)})`;
 
 /** Advice on what fills the table: a shorter TIME_WAIT, and NOTRACK for the one port that dominates. */
 export function adviseBreakdown(m: Extract<BreakdownMeasurement, { status: 'ok' }>): string[] {
@@ -32,7 +34,11 @@ export function adviseBreakdown(m: Extract<BreakdownMeasurement, { status: 'ok' 
   return advice;
 }
 
-export function checkBreakdown(m: BreakdownMeasurement): Result {
+/**
+ * `pressing`: the table is above its warning threshold or lost packets. Below
+ * that, advice to change timeouts or tracking would fix what is not broken.
+ */
+export function checkBreakdown(m: BreakdownMeasurement, pressing = true): Result {
   if (m.status !== 'ok') {
     return { check: 'breakdown', state: State.OK, summary: '', details: [], notes: [`--breakdown: the entries could not be read: ${m.reasons.join('; ')}`], perfdata: [], data: { unavailable: m.reasons } };
   }
@@ -43,11 +49,11 @@ export function checkBreakdown(m: BreakdownMeasurement): Result {
     .map(([proto, n]) => {
       const inner =
         proto === 'tcp' && states.length
-          ? ` (${states.map(([st, c]) => `${st} ${share(c, s.entries)}`).join(', ')})`
+          ? `: ${states.map(([st, c]) => `${st} ${counted(c, s.entries)}`).join(', ')}`
           : s.unrepliedByProtocol[proto]
-            ? ` ([UNREPLIED] ${share(s.unrepliedByProtocol[proto]!, s.entries)})`
+            ? `: [UNREPLIED] ${counted(s.unrepliedByProtocol[proto]!, s.entries)}`
             : '';
-      return `${proto} ${share(n, s.entries)}${inner}`;
+      return `${proto} ${n} (${share(n, s.entries)}${inner})`;
     })
     .join(', ');
   const partial = s.truncated ? `, partial: stopped after ${plainNumber(m.elapsedMs / 1000, 1)}s` : '';
@@ -55,9 +61,10 @@ export function checkBreakdown(m: BreakdownMeasurement): Result {
     `what fills the table (${s.entries} entries from ${m.source}${partial}): ${described || 'nothing'}`,
     `flags: ${s.unreplied} [UNREPLIED] (${share(s.unreplied, s.entries)}), ${s.assured} [ASSURED]${s.offloaded ? `, ${s.offloaded} [OFFLOAD]` : ''}`,
   ];
-  if (s.topPorts.length) details.push(`top destination ports: ${s.topPorts.map((p) => `${p.protocol}/${p.port} ${p.count} (${share(p.count, s.entries)})`).join(', ')}`);
+  if (s.topPorts.length) details.push(`top destination ports: ${s.topPorts.map((p) => `${p.protocol}/${p.port} ${counted(p.count, s.entries)}`).join(', ')}`);
   if (s.topDestinations.length) {
-    details.push(`top destinations: ${s.topDestinations.map((d) => `${d.address} ${d.count}${d.error ? ` (±${d.error})` : ''}`).join(', ')}`);
+    // A count with an error is the approximate top-N's upper bound: the true one lies between count - error and count.
+    details.push(`top destinations: ${s.topDestinations.map((d) => `${d.address} ${d.error ? `at most ${d.count}` : d.count}`).join(', ')}`);
   }
   return {
     check: 'breakdown',
@@ -65,7 +72,7 @@ export function checkBreakdown(m: BreakdownMeasurement): Result {
     summary: '',
     details,
     notes: s.truncated ? [`--breakdown stopped at its deadline after ${s.entries} entries: the counts are partial`] : [],
-    advice: adviseBreakdown(m),
+    advice: pressing ? adviseBreakdown(m) : ['nothing to change: the table is below its warning threshold and lost no packets'],
     perfdata: [{ label: 'unreplied', value: s.unreplied }],
     data: { source: m.source, elapsed_ms: m.elapsedMs, ...s },
   };

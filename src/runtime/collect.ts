@@ -90,7 +90,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
         max: table.max.status === 'ok' ? table.max.value : undefined,
         warning: options.warning,
         critical: options.critical,
-        loss: lossOptions(options),
+        loss: lossOptions(options, privileges.user),
         baselines: baseline.state?.namespaces,
         logByNetns: log.status === 'ok' ? log.byNetns : {},
         top: options.top,
@@ -102,10 +102,15 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
   const elsewhere = new Set(namespaceEntries.map((e) => e.info.inode));
   const ownLog: LogScan = log.status === 'ok' && inventory ? withoutNamespaces(log, elsewhere) : log;
 
+  const loss = checkPacketLoss(counters, ownLog, baseline, lossOptions(options, privileges.user), identity.nowMs);
+  // Only this namespace's own losses say its table filled: not an unknown, nor messages naming another namespace.
+  const ownMessages = ownLog.status === 'ok' && ((ownLog.byNetns[''] ?? 0) > 0 || (ownLog.byNetns[String(identity.netns)] ?? 0) > 0);
+  const alerting = (r: Result) => r.state === State.WARNING || r.state === State.CRITICAL;
+  const lost = loss.some((r) => (r.check === 'counters' || (r.check === 'kernel-log' && ownMessages)) && alerting(r));
   const results = [
     // Beside namespace findings, the host's own line needs saying whose it is.
     inventory ? ownLabel(tableResult) : tableResult,
-    ...checkPacketLoss(counters, ownLog, baseline, lossOptions(options), identity.nowMs),
+    ...loss,
     checkStaleModules({
       table,
       modules,
@@ -115,7 +120,8 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       staleState: options.staleModules,
     }),
     ...(namespaces ? [namespaces.result] : []),
-    ...(breakdown ? [checkBreakdown(breakdown)] : []),
+    // What fills the table is worth changing only when it is under pressure.
+    ...(breakdown ? [checkBreakdown(breakdown, alerting(tableResult) || lost)] : []),
   ];
 
   if (table.count.status === 'ok' && table.max.status === 'ok') {
@@ -125,7 +131,6 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     const f = forecast(history, identity.nowMs, count, max);
     results.push(checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds }));
     const peak = Math.max(count, namespaces?.highestCount ?? 0, ...history.map(([, c]) => c));
-    const lost = results.some((r) => (r.check === 'counters' || r.check === 'kernel-log') && r.state !== State.OK);
     if (max > 0) {
       results.push(
         checkSizing({
@@ -165,13 +170,14 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
 }
 
 
-function lossOptions(options: Options): PacketLossOptions {
+function lossOptions(options: Options, user?: string): PacketLossOptions {
   return {
     drop: { warning: options.dropWarning, critical: options.dropCritical },
     earlyDrop: { warning: options.earlyDropWarning, critical: options.earlyDropCritical },
     insertFailed: { warning: options.insertFailedWarning, critical: options.insertFailedCritical },
     logDrops: { warning: options.logDropsWarning, critical: options.logDropsCritical },
     logWindowSeconds: options.logWindowSeconds,
+    user,
   };
 }
 

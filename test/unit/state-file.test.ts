@@ -281,7 +281,7 @@ describe('saveState', () => {
   it.each([
     ['an NRPE configuration', 'command[check_load]=/usr/lib/nagios/plugins/check_load -w 5 -c 10\n'],
     ['a JSON file of another program', '{"version":1,"hosts":[]}'],
-    ['a state file cut short', '{"version":1,"savedAtMs":1,"namesp'],
+    ['a JSON file that has a version, not first', '{"name":"x","version":"2.1","hosts":[]}'],
   ])('never replaces a file that is not a state file (%s): it stays as it was, and the refusal says what to do', async (_what, content) => {
     const { dir, path } = privateDir('nrpe.cfg');
     writeFileSync(path, content, { mode: 0o644 });
@@ -296,9 +296,9 @@ describe('saveState', () => {
     expect(stateNotKept(await loadState(path, UID), r)).toBe(`state could not be kept: not replacing ${path}: it is not a check_conntrack state file, fix: choose another --state-file, or remove ${path} if nothing needs it`);
   });
 
-  it('replaces an empty file and a state file of another version or with a damaged entry: they are its own', async () => {
+  it('replaces an empty file and a state file of another version, with a damaged entry or cut short: they are its own', async () => {
     const { path } = privateDir();
-    for (const old of ['', JSON.stringify({ ...STATE, version: 2 }), JSON.stringify({ ...STATE, namespaces: { x: 1 } })]) {
+    for (const old of ['', JSON.stringify({ ...STATE, version: 2 }), JSON.stringify({ ...STATE, namespaces: { x: 1 } }), '{"version":1,"savedAtMs":1,"namesp']) {
       writeFileSync(path, old);
       expect(await saveState(path, STATE, UID)).toStrictEqual({ status: 'ok' });
       expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: STATE });
