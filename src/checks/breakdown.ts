@@ -58,7 +58,7 @@ export function checkBreakdown(m: BreakdownMeasurement, pressing = true): Result
     .join(', ');
   const partial = s.truncated ? `, partial: stopped after ${plainNumber(m.elapsedMs / 1000, 1)}s` : '';
   const details = [
-    `what fills the table (${s.entries} entries from ${m.source}${partial}): ${described || 'nothing'}`,
+    `what fills the table (${s.entries} ${s.entries === 1 ? 'entry' : 'entries'} from ${m.source}${partial}): ${described || 'nothing'}`,
     `flags: ${s.unreplied} [UNREPLIED] (${share(s.unreplied, s.entries)}), ${s.assured} [ASSURED]${s.offloaded ? `, ${s.offloaded} [OFFLOAD]` : ''}`,
   ];
   if (s.topPorts.length) details.push(`top destination ports: ${s.topPorts.map((p) => `${p.protocol}/${p.port} ${counted(p.count, s.entries)}`).join(', ')}`);
@@ -71,7 +71,7 @@ export function checkBreakdown(m: BreakdownMeasurement, pressing = true): Result
     state: State.OK,
     summary: '',
     details,
-    notes: s.truncated ? [`--breakdown stopped at its deadline after ${s.entries} entries: the counts are partial`] : [],
+    notes: s.truncated ? [`--breakdown stopped at its deadline after ${s.entries} ${s.entries === 1 ? 'entry' : 'entries'}: the counts are partial`] : [],
     advice: pressing ? adviseBreakdown(m) : ['nothing to change: the table is below its warning threshold and lost no packets'],
     perfdata: [{ label: 'unreplied', value: s.unreplied }],
     data: { source: m.source, elapsed_ms: m.elapsedMs, ...s },
@@ -91,5 +91,6 @@ export function unrepliedToExclude(table: TableMeasurement, breakdown: Breakdown
 export function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {
   if (breakdown?.status !== 'ok') return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
   if (breakdown.summary.truncated) return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
-  return `--exclude-unreplied: ${breakdown.summary.unreplied} [UNREPLIED] entries are left out of the usage`;
+  const n = breakdown.summary.unreplied;
+  return `--exclude-unreplied: ${n} [UNREPLIED] ${n === 1 ? 'entry is' : 'entries are'} left out of the usage`;
 }

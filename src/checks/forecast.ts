@@ -7,6 +7,8 @@ export interface ForecastOptions {
   /** Alert when the table will be full sooner than this many seconds. */
   readonly fillWarningSeconds?: number;
   readonly fillCriticalSeconds?: number;
+  /** false with --no-state: growth can never be measured, so its label is left out rather than always U. */
+  readonly keepsHistory?: boolean;
 }
 
 export interface Forecast {
@@ -41,7 +43,8 @@ export function forecast(history: ReadonlyArray<readonly [number, number]>, nowM
 
 export function checkForecast(f: Forecast, count: number, max: number | undefined, options: ForecastOptions): Result {
   if (f.ratePerMinute === undefined) {
-    return { check: 'forecast', state: State.OK, summary: '', details: ['growth: not enough history yet (it needs two checks at least 30s apart)'], perfdata: [] };
+    // growth=U keeps the label in every run that keeps a history, so graphers see one series.
+    return { check: 'forecast', state: State.OK, summary: '', details: ['growth: not enough history yet (it needs two checks at least 30s apart)'], perfdata: options.keepsHistory === false ? [] : [{ label: 'growth', value: 'U' }] };
   }
   const rate = Math.round(f.ratePerMinute * 10) / 10;
   const signed = `${rate > 0 ? '+' : ''}${plainNumber(rate, 1)} entries/min`;

@@ -72,7 +72,7 @@ function judge(entry: NamespaceEntry, input: NamespacesInput): Judged | undefine
     states.push(evaluate(count, { warning, critical }));
     facts.push(`${percentText(count, max)}% of table used (${count} of ${max} entries)`);
   } else {
-    facts.push(`${count} entries`);
+    facts.push(`${count} ${count === 1 ? 'entry' : 'entries'}`);
   }
   const previous = input.baselines?.[String(entry.info.inode)];
   if (previous) {

@@ -56,7 +56,8 @@ export function checkStaleModules(input: StaleModulesInput): Result {
   const loaded = modules.modules.status === 'ok' ? modules.modules.list.filter((x) => isConntrackModule(x.name)).map((x) => x.name) : [];
   const perfdata: Perfdata[] = [];
   if (modules.modules.status === 'ok') perfdata.push({ label: 'modules', value: loaded.length });
-  if (rules.status === 'ok' && rules.failures.length === 0) perfdata.push({ label: 'conntrack_rules', value: rules.scan.needsConntrack.length });
+  // A listing that failed this time (a timeout) gives U, not a missing label; a host whose rules cannot be listed at all has none.
+  if (rules.status === 'ok' || rules.attempted) perfdata.push({ label: 'conntrack_rules', value: rules.status === 'ok' && rules.failures.length === 0 ? rules.scan.needsConntrack.length : 'U' });
 
   const listing = modules.modules.status;
   const what = builtin

@@ -76,6 +76,16 @@ function notPresent(m: TableMeasurement, options: TableCheckOptions): Result {
   };
 }
 
+/**
+ * `-w 80% -c 70%`: CRITICAL comes first and WARNING never shows, which is
+ * seldom what was meant. The check still does as told; the note says so.
+ */
+function tighterCritical(options: TableCheckOptions, warning: Range | undefined, critical: Range | undefined): string | undefined {
+  if (!warning || !critical || warning.inside || critical.inside || critical.start !== warning.start || critical.end >= warning.end) return undefined;
+  const given = (r: Range) => formatRange(r, (n) => `${plainNumber(n)}${r.percent ? '%' : ''}`);
+  return `-c ${given(options.critical!)} is tighter than -w ${given(options.warning!)}: the table goes from OK straight to CRITICAL and WARNING is never reported (the usual order is -w ${given(options.critical!)} -c ${given(options.warning!)})`;
+}
+
 function thresholdWords(entries: Range | undefined, max: number, name: string): string {
   if (!entries) return `${name}: none`;
   const percent = entriesToPercent(entries, max);
@@ -112,6 +122,8 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
   const left = options.excludedUnreplied === undefined ? '' : `, ${excluded} [UNREPLIED] left out`;
   details.push(`table: ${kernelCount} of ${max} entries used (${percentText(kernelCount, max)}%), ${max - kernelCount} free${options.excludedUnreplied === undefined ? '' : `; without ${excluded} [UNREPLIED]: ${count} (${usage}%)`}`);
   details.push(`${thresholdWords(warning, max, 'warning')}; ${thresholdWords(critical, max, 'critical')}`);
+  const tighter = tighterCritical(options, warning, critical);
+  if (tighter) notes.push(tighter);
   details.push(moduleDetail(m));
 
   const perfdata: Perfdata[] = [
@@ -172,8 +184,8 @@ function unlimited(m: TableMeasurement, options: TableCheckOptions, count: numbe
   return {
     check: CHECK,
     state: evaluate(count, { warning, critical }),
-    summary: `${count} entries (no table limit: nf_conntrack_max is 0)`,
-    details: [`table: ${count} entries, no limit`, moduleDetail(m)],
+    summary: `${count} ${count === 1 ? 'entry' : 'entries'} (no table limit: nf_conntrack_max is 0)`,
+    details: [`table: ${count} ${count === 1 ? 'entry' : 'entries'}, no limit`, moduleDetail(m)],
     notes,
     trace,
     data: tableData(m, count, 0),

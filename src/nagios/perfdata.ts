@@ -4,7 +4,8 @@ export type Uom = '' | '%' | 's' | 'ms' | 'us' | 'B' | 'KB' | 'MB' | 'TB' | 'c';
 
 export interface Perfdata {
   label: string;
-  value: number;
+  /** 'U': not measurable this run, though the label stays, so a grapher keeps one series (plugin guidelines). */
+  value: number | 'U';
   uom?: Uom;
   /** Already in Nagios range syntax (see formatRange). */
   warning?: string;
@@ -23,7 +24,7 @@ function label(text: string): string {
 
 export function formatPerfdata(p: Perfdata): string {
   const fields = [
-    plainNumber(p.value) + (p.uom ?? ''),
+    p.value === 'U' ? 'U' : plainNumber(p.value) + (p.uom ?? ''),
     p.warning ?? '',
     p.critical ?? '',
     p.min === undefined ? '' : plainNumber(p.min),

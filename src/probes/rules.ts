@@ -9,7 +9,8 @@ import { join } from 'node:path';
 export type RulesMeasurement =
   | { readonly status: 'ok'; readonly scan: RuleScan; readonly sources: string[]; readonly failures: string[] }
   /** The rules could not be listed: why, and what would allow it. */
-  | { readonly status: 'unreadable'; readonly reasons: string[] };
+  /** attempted: listings were run and all failed (this time), as opposed to a host where they cannot run. */
+  | { readonly status: 'unreadable'; readonly reasons: string[]; readonly attempted?: boolean };
 
 export interface RulesRequest {
   readonly procRoot: string;
@@ -101,7 +102,7 @@ export async function probeRules(request: RulesRequest): Promise<RulesMeasuremen
     scans.push(spec === NFT_RULESET ? withoutChains(parsed.scan, nftDumped) : parsed.scan);
     sources.push(outcome.label);
   }
-  if (scans.length === 0) return { status: 'unreadable', reasons: failures };
+  if (scans.length === 0) return { status: 'unreadable', reasons: failures, attempted: true };
   return { status: 'ok', scan: mergeScans(scans), sources, failures };
 }
 

@@ -13,6 +13,7 @@ import {
   MAX_VERBOSITY,
   rangeArgument,
   stateArgument,
+  alertStateArgument,
   stateFileArgument,
   timeoutArgument,
   type Options,
@@ -85,7 +86,7 @@ function buildCommand(): Command {
     .addOption(
       new Option('--stale-modules <state>', 'state when conntrack is loaded, no rule needs it, and the kernel tracks every connection: ok, warning or critical')
         .default(State.WARNING, 'warning')
-        .argParser(stateArgument),
+        .argParser(alertStateArgument),
     )
     .addOption(
       new Option('--namespaces <which>', 'host: the namespace the plugin runs in; all: every network namespace on the host too')
@@ -99,12 +100,12 @@ function buildCommand(): Command {
     .option('--breakdown', 'count what fills the table (protocols, TCP states, top ports and destinations); needs root or --sudo', false)
     .option('--exclude-unreplied', 'leave [UNREPLIED] entries out of the usage the thresholds see (implies --breakdown)', false)
     .addOption(new Option('--format <format>', 'nagios or json').default('nagios' as const).argParser(formatArgument))
-    .option('--quiet-ok', 'print nothing when the state is OK (for cron, which mails whatever is printed)', false)
+    .option('--quiet-ok', 'print nothing when the state is OK (for cron, which mails whatever is printed); --format json prints JSON still', false)
     .option('--state-file <path>', 'absolute path of the file that keeps counters between runs (default: in /var/lib/check_conntrack/ when it is this user\'s, else /var/tmp/check_conntrack-UID/); a file that is not a state file is never replaced', stateFileArgument)
     .option('--no-state', 'keep nothing between runs (counters are then compared with nothing, and the code is compiled afresh)')
     .option('--sudo', "run the privileged readers through 'sudo -n' (see the README for the sudoers lines)", false)
     .option('-t, --timeout <seconds>', 'give up and report UNKNOWN after this long', timeoutArgument, 10)
-    .option('-v, --verbose', 'more detail; repeat for more (up to -vvv)', (_value: string, previous: number) => previous + 1, 0)
+    .option('-v, --verbose', 'more detail: -v what was seen and what to change, -vv also where each figure came from, -vvv also the stack of an internal error', (_value: string, previous: number) => previous + 1, 0)
     .option('--proc <dir>', 'where /proc is (a host /proc mounted elsewhere)', directoryArgument, '/proc')
     .option('--sys <dir>', 'where /sys is', directoryArgument, '/sys')
     .addHelpText('after', HELP_FOOTER)

@@ -129,7 +129,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     const max = table.max.value;
     const history = baseline.state ? (baseline.counters?.history ?? []) : [];
     const f = forecast(history, identity.nowMs, count, max);
-    results.push(checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds }));
+    results.push(checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds, keepsHistory: !baseline.stateless }));
     const peak = Math.max(count, namespaces?.highestCount ?? 0, ...history.map(([, c]) => c));
     if (max > 0) {
       results.push(

@@ -64,6 +64,13 @@ export function stateArgument(value: string): State {
   return state;
 }
 
+/** A state the plugin may be told to report for a finding it can tell: UNKNOWN is for what it cannot. */
+export function alertStateArgument(value: string): State {
+  const state = parseStateName(value);
+  if (state === undefined || state === State.UNKNOWN) throw new InvalidArgumentError(`'${value}' is not one of ok, warning, critical`);
+  return state;
+}
+
 export function directoryArgument(value: string): string {
   if (value === '') throw new InvalidArgumentError('it is empty');
   return value;

@@ -26,12 +26,13 @@ export async function run(argv: readonly string[]): Promise<Rendered> {
   if (cli.kind === 'usage-error') return renderUnknown(cli.message, cli.usage);
 
   const { options } = cli;
+  const writeByMs = Date.now() + options.timeoutSeconds * 1000;
   const controller = new AbortController();
   try {
     const results = await withTimeout(options.timeoutSeconds, controller, (signal) => collect(options, signal));
     const out = options.format === 'json' ? renderJson(results, { version, thresholds: thresholdsOf(options) }) : render(results, options.verbosity);
-    // cron mails whatever a job prints: --quiet-ok prints nothing when all is well.
-    return options.quietOk && out.state === State.OK ? { state: out.state, text: '' } : out;
+    // cron mails whatever a job prints: --quiet-ok prints nothing when all is well. A script reading JSON gets JSON, always.
+    return options.quietOk && options.format !== 'json' && out.state === State.OK ? { state: out.state, text: '' } : { ...out, writeByMs };
   } catch (err) {
     if (err instanceof TimeoutError) {
       const still = commandsStillRunning();

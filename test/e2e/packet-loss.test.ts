@@ -53,7 +53,7 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     setCounters([{ drop: 100 }, { drop: 20 }]);
     const first = check();
     expect(first.status).toBe(
-      'CONNTRACK OK - 1.0% of table used (10 of 1000 entries); first check: drop counters recorded as the baseline (120 dropped before) | entries=10;800;900;0;1000 usage=1%;80;90;0;100 drop=120c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c',
+      'CONNTRACK OK - 1.0% of table used (10 of 1000 entries); first check: drop counters recorded as the baseline (120 dropped before) | entries=10;800;900;0;1000 usage=1%;80;90;0;100 drop=120c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c growth=U',
     );
     expect(first.code).toBe(0);
     expect(statSync(state).mode & 0o777).toBe(0o600);
@@ -61,7 +61,7 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     setCounters([{ drop: 110 }, { drop: 26 }]);
     const second = check();
     expect(second.status).toBe(
-      'CONNTRACK CRITICAL - 16 packets dropped since last check (table full); 1.0% of table used (10 of 1000 entries) | entries=10;800;900;0;1000 usage=1%;80;90;0;100 drop=136c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c',
+      'CONNTRACK CRITICAL - 16 packets dropped since last check (table full); 1.0% of table used (10 of 1000 entries) | entries=10;800;900;0;1000 usage=1%;80;90;0;100 drop=136c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c growth=U',
     );
     expect(second.code).toBe(2);
 
@@ -156,7 +156,7 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     rmSync(join(tree.dir, 'proc/net/stat/nf_conntrack'));
     const r = check('--kernel-log', '/nonexistent/kern.log', '-v');
     expect(r.status).toBe(
-      'CONNTRACK UNKNOWN - cannot tell whether packets were dropped: no drop counters, and the kernel log is not readable; 1.0% of table used (10 of 1000 entries) | entries=10;800;900;0;1000 usage=1%;80;90;0;100',
+      'CONNTRACK UNKNOWN - cannot tell whether packets were dropped: no drop counters, and the kernel log is not readable; 1.0% of table used (10 of 1000 entries) | entries=10;800;900;0;1000 usage=1%;80;90;0;100 growth=U',
     );
     expect(r.code).toBe(3);
     expect(r.lines.some((l) => l.startsWith('drop counters unavailable: ') && l.includes('CONFIG_NF_CONNTRACK_PROCFS'))).toBe(true);

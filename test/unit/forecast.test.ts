@@ -72,9 +72,10 @@ describe('checkForecast: the fill thresholds, at their boundaries', () => {
     expect(r.details[0]).toContain('shrinking');
   });
 
-  it('has no perfdata without a rate', () => {
+  it('without a rate: growth=U, so that the label is in every run; none with --no-state, where it never can be', () => {
     const r = checkForecast({ samples: 1 }, 1, 10, { fillWarningSeconds: 60 });
     expect(r.state).toBe(State.OK);
-    expect(r.perfdata).toEqual([]);
+    expect(r.perfdata.map(formatPerfdata)).toEqual(['growth=U']);
+    expect(checkForecast({ samples: 1 }, 1, 10, { keepsHistory: false }).perfdata).toEqual([]);
   });
 });

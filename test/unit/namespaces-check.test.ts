@@ -75,7 +75,7 @@ describe('checkNamespaces', () => {
     const verbose = render([result], 1).text;
     expect(Buffer.byteLength(brief)).toBeLessThanOrEqual(1024);
     expect(Buffer.byteLength(verbose)).toBeLessThanOrEqual(8192);
-    expect(verbose).toMatch(/\(output cut here: \d+ more lines; see -v, --format json\)\n$/);
+    expect(verbose).toMatch(/\(output cut at 8192 bytes for -v: \d+ more lines; --format json has everything\)\n$/);
   });
 
   it('never passes a namespace it could not read for one that is fine', () => {

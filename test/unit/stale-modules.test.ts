@@ -130,6 +130,12 @@ describe('checkStaleModules: when rules need conntrack or cannot be read', () =>
     const r = checkStaleModules(input({ rules: rules(scan(), ['/usr/sbin/nft -j list ruleset: Operation not permitted']) }));
     expect(r.state).toBe(State.OK);
     expect(r.details).toContain('no rule needs conntrack in the listings read, but some failed: /usr/sbin/nft -j list ruleset: Operation not permitted');
-    expect(r.perfdata.map(formatPerfdata)).toEqual(['modules=6']);
+    // The label stays (U): a grapher keeps one series however the listing fared this time.
+    expect(r.perfdata.map(formatPerfdata)).toEqual(['modules=6', 'conntrack_rules=U']);
+  });
+
+  it('every listing failed this time: conntrack_rules=U; a host where rules cannot be listed at all: no label', () => {
+    const failed = checkStaleModules(input({ rules: { status: 'unreadable', reasons: ['/usr/sbin/nft -j list ruleset: timed out'], attempted: true } }));
+    expect(failed.perfdata.map(formatPerfdata)).toEqual(['modules=6', 'conntrack_rules=U']);
   });
 });
