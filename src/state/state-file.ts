@@ -25,8 +25,12 @@ export const PACKAGE_STATE_DIRECTORY = '/var/lib/check_conntrack';
  */
 export function defaultStatePath(uid: number, netns: number | undefined, procRoot: string, packageDirectory = PACKAGE_STATE_DIRECTORY): string {
   const tree = procRoot === '/proc' ? '' : `-${fnv1a(procRoot)}`;
-  const dir = ownDirectory(packageDirectory, uid) ? packageDirectory : defaultStateDirectory(uid);
-  return join(dir, `state-${netns ?? 'unknown'}${tree}.json`);
+  return join(chooseStateDirectory(uid, packageDirectory), `state-${netns ?? 'unknown'}${tree}.json`);
+}
+
+/** Where the state and the code cache live by default: the packages' directory when it is this user's alone. */
+export function chooseStateDirectory(uid: number, packageDirectory = PACKAGE_STATE_DIRECTORY): string {
+  return ownDirectory(packageDirectory, uid) ? packageDirectory : defaultStateDirectory(uid);
 }
 
 /** Exists, is a directory and not a link, belongs to `uid`, and nobody else may write to it. */
