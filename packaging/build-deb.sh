@@ -49,7 +49,9 @@ INSTALLED_SIZE=$(du -sk --apparent-size "$ROOT/usr" | cut -f1)
 printf '#!/bin/sh\nset -e\nif [ "$1" = remove ]; then rm -rf %s; fi\n' "$STATE_DIR" >"$ROOT/DEBIAN/prerm"
 chmod 0755 "$ROOT/DEBIAN/postinst" "$ROOT/DEBIAN/prerm"
 (cd "$ROOT" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$ROOT/DEBIAN/md5sums"
-chmod 0644 "$ROOT/DEBIAN/control" "$ROOT/DEBIAN/md5sums"
+# An admin's edit of the cron file (turning it on) survives upgrades.
+echo /etc/cron.d/check_conntrack >"$ROOT/DEBIAN/conffiles"
+chmod 0644 "$ROOT/DEBIAN/control" "$ROOT/DEBIAN/md5sums" "$ROOT/DEBIAN/conffiles"
 clamp_times "$ROOT"
 
 DEB="$OUT/${PACKAGE}_${VERSION}_all.deb"

@@ -69,6 +69,9 @@ if [ "\$1" = 0 ]; then rm -rf $STATE_DIR; fi
 %dir /usr/share/licenses/$PACKAGE
 %license /usr/share/licenses/$PACKAGE/LICENSE
 %license /usr/share/licenses/$PACKAGE/THIRD-PARTY-LICENSES
+%config(noreplace) %attr(0644,root,root) /etc/cron.d/check_conntrack
+%attr(0644,root,root) /usr/lib/systemd/system/check_conntrack.service
+%attr(0644,root,root) /usr/lib/systemd/system/check_conntrack.timer
 
 %changelog
 $("$NODE" "$PACKAGING/changelog.mjs" rpm "$RELEASE")

@@ -75,6 +75,15 @@ stage_files() {
   sed "s|/usr/lib/nagios/plugins|$plugin_dir|g" "$PACKAGING/nrpe/check_conntrack.cfg" >"$doc/examples/nrpe/check_conntrack.cfg"
   install -m 0644 "$PACKAGING/sudoers/check_conntrack" "$doc/examples/sudoers/"
   chmod 0644 "$doc/examples/nrpe/check_conntrack.cfg"
+
+  # Local alerting without a monitoring server, both off until the admin turns
+  # them on: a commented-out cron line, and a timer nobody enables.
+  install -d -m 0755 "$root/etc/cron.d" "$root/usr/lib/systemd/system"
+  sed "s|/usr/lib/nagios/plugins|$plugin_dir|g" "$PACKAGING/cron/check_conntrack" >"$root/etc/cron.d/check_conntrack"
+  chmod 0644 "$root/etc/cron.d/check_conntrack"
+  sed "s|/usr/lib/nagios/plugins|$plugin_dir|g" "$PACKAGING/systemd/check_conntrack.service" >"$root/usr/lib/systemd/system/check_conntrack.service"
+  install -m 0644 "$PACKAGING/systemd/check_conntrack.timer" "$root/usr/lib/systemd/system/check_conntrack.timer"
+  chmod 0644 "$root/usr/lib/systemd/system/check_conntrack.service"
 }
 
 # clamp_times ROOT: every file's time to SOURCE_DATE_EPOCH.

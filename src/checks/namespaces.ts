@@ -4,6 +4,7 @@ import type { Range } from '../nagios/range';
 import type { Result } from '../nagios/result';
 import { severity, State, STATE_NAMES, worst } from '../nagios/state';
 import { evaluate } from '../nagios/thresholds';
+import { isRuntimeNetnsName } from '../parse/container-state';
 import type { LogScan } from '../probes/kernel-log';
 import type { NamespaceStats } from '../probes/namespace-stats';
 import type { NamespaceInfo, NamespaceInventory } from '../probes/namespaces';
@@ -51,9 +52,20 @@ interface Judged {
   readonly text: string;
 }
 
-/** How an operator recognises a namespace: its ip netns name, its container, its service, or its oldest command. */
+/**
+ * How an operator recognises a namespace: the name someone gave it with `ip
+ * netns add`, its container or pod as `podman ps` or `kubectl get pods` shows
+ * it, else the container's id, a runtime's own /run/netns name, its service,
+ * or its oldest command.
+ */
 export function namespaceLabel(info: NamespaceInfo): string {
-  const name = info.names[0] ?? (info.container ? `${info.container.runtime} ${info.container.id}` : undefined) ?? info.unit ?? info.command ?? 'netns';
+  const given = info.names.find((n) => !isRuntimeNetnsName(n));
+  const c = info.container;
+  if (given === undefined && c !== undefined) {
+    if (c.pod) return `pod ${c.pod.namespace}/${c.pod.name} (${c.id}, netns ${info.inode})`;
+    if (c.name !== undefined) return c.name === c.id ? `${c.runtime} ${c.name} (netns ${info.inode})` : `${c.runtime} ${c.name} (${c.id}, netns ${info.inode})`;
+  }
+  const name = given ?? (c ? `${c.runtime} ${c.id}` : undefined) ?? info.names[0] ?? info.unit ?? info.command ?? 'netns';
   return `netns ${name} (${info.inode})`;
 }
 
@@ -154,18 +166,34 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
       summary,
       details,
       notes,
+      trace: input.inventory.namingTrace ?? [],
       perfdata,
       data: {
         found: input.inventory.namespaces.length,
         hidden_processes: input.inventory.hiddenProcesses,
         hidden_namespaces: unseen,
-        checked: ranked.map((j) => ({ inode: j.info.inode, label: namespaceLabel(j.info), state: STATE_NAMES[j.state], entries: j.count, usage_percent: j.usage ?? null, finding: j.text })),
+        checked: ranked.map((j) => ({
+          inode: j.info.inode,
+          label: namespaceLabel(j.info),
+          container: containerData(j.info),
+          state: STATE_NAMES[j.state],
+          entries: j.count,
+          usage_percent: j.usage ?? null,
+          finding: j.text,
+        })),
         not_read: unread.map((e) => ({ inode: e.info.inode, label: namespaceLabel(e.info), reason: e.stats.status === 'unread' ? e.stats.reason : '' })),
       },
     },
     counters,
     highestCount: judged.length ? Math.max(...judged.map((j) => j.count)) : undefined,
   };
+}
+
+/** The container or pod behind a namespace, for JSON: the same names the label shows, as fields. */
+function containerData(info: NamespaceInfo): Record<string, string | null> | null {
+  const c = info.container;
+  if (!c) return null;
+  return { runtime: c.runtime, id: c.id, name: c.name ?? null, pod: c.pod ? `${c.pod.namespace}/${c.pod.name}` : null };
 }
 
 /** The log finding less the messages that name one of the other namespaces checked: those count for their namespace. */

@@ -71,15 +71,17 @@ function fitStatusLine(head: string, summary: string, perf: string[], limit: num
  * Status line, then long output: notes always, details and advice at -v,
  * where the figures came from at -vv. The worst findings lead the status line;
  * a result with an empty summary adds only detail and perfdata. The whole fits
- * in OUTPUT_LIMITS, cut at a line with a note saying so.
+ * in OUTPUT_LIMITS, cut at a line with a note saying so. A lead ("recovered
+ * after 1h 55m") goes before the summary.
  */
-export function render(results: readonly Result[], verbosity: number): Rendered {
+export function render(results: readonly Result[], verbosity: number, lead?: string): Rendered {
   const state = worst(results.map((r) => r.state));
   const ordered = bySeverity(results);
   const perf = results.flatMap((r) => r.perfdata.map(formatPerfdata));
   const limit = verbosity >= 1 ? OUTPUT_LIMITS.verbose : OUTPUT_LIMITS.brief;
+  const summary = statusSummary(results);
   // The newline after each line counts against the limit too.
-  const first = fitStatusLine(`${PLUGIN_NAME} ${STATE_NAMES[state]} - `, clean(statusSummary(results)), perf, limit - 1);
+  const first = fitStatusLine(`${PLUGIN_NAME} ${STATE_NAMES[state]} - `, clean(lead ? `${lead}: ${summary}` : summary), perf, limit - 1);
 
   // A line said once is enough: the same sample log line three times, or two checks noting one fact, is noise.
   const seen = new Set<string>();

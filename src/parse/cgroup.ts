@@ -6,8 +6,15 @@
 export interface ContainerRef {
   /** 'kubernetes' when only the pod says so: a cgroupfs-driver path does not tell docker from containerd. */
   runtime: 'docker' | 'containerd' | 'cri-o' | 'podman' | 'lxc' | 'kubernetes';
+  /** The short id `docker ps` shows (12 hex digits), or an LXC container's name. */
   id: string;
+  /** The whole 64-hex id, under which the runtime keeps the container's state. */
+  fullId?: string;
   podUid?: string;
+  /** The name the runtime knows the container by: from its state files, or the cgroup itself for LXC. */
+  name?: string;
+  /** The pod, from the kubelet's directories: what `kubectl get pods -n NAMESPACE` lists. */
+  pod?: { namespace: string; name: string };
 }
 
 const HEX64 = '[0-9a-f]{64}';
@@ -109,17 +116,17 @@ function containerInPath(path: string): ContainerRef | undefined {
 function containerOf(part: string, parent: string | undefined, podUid: string | undefined): ContainerRef | undefined {
   for (const { pattern, runtime } of SCOPES) {
     const id = pattern.exec(part)?.[1];
-    if (id) return withPod({ runtime, id: id.slice(0, 12) }, podUid);
+    if (id) return withPod({ runtime, id: id.slice(0, 12), fullId: id }, podUid);
   }
   if (BARE_ID.test(part)) {
     // Under the cgroupfs driver a pod's containers are bare ids, whichever runtime made them.
-    if (podUid) return { runtime: 'kubernetes', id: part.slice(0, 12), podUid };
-    if (parent === 'docker') return { runtime: 'docker', id: part.slice(0, 12) };
+    if (podUid) return { runtime: 'kubernetes', id: part.slice(0, 12), fullId: part, podUid };
+    if (parent === 'docker') return { runtime: 'docker', id: part.slice(0, 12), fullId: part };
     // Elsewhere a bare id could be any runc user's: better no name than a wrong one.
     return undefined;
   }
   const lxc = LXC_PAYLOAD.exec(part)?.[1] ?? (parent !== undefined && LXC_PARENTS.has(parent) ? part : undefined);
-  return lxc ? { runtime: 'lxc', id: lxc } : undefined;
+  return lxc ? { runtime: 'lxc', id: lxc, name: lxc } : undefined;
 }
 
 function withPod(ref: ContainerRef, podUid: string | undefined): ContainerRef {

@@ -49,6 +49,22 @@ export const NFT_RULESET: CommandSpec = { program: 'nft', args: ['-j', 'list', '
 /** Every entry of the table, for --breakdown where /proc/net/nf_conntrack is missing or root-only. Read as a stream, never buffered whole. */
 export const CONNTRACK_LIST: CommandSpec = { program: 'conntrack', args: ['-L'] };
 
+/** syslog(3) severities for the plugin's states: OK info, WARNING warning, CRITICAL crit, UNKNOWN err. */
+export const SYSLOG_PRIORITIES = ['daemon.info', 'daemon.warning', 'daemon.crit', 'daemon.err'] as const;
+
+/** The longest message sent: a status line within NRPE's 1 KiB. */
+export const SYSLOG_MAX_CHARS = 1024;
+
+/**
+ * util-linux's logger, for --syslog: Node cannot write to the /dev/log datagram
+ * socket itself. The message is one argument after `--`, never parsed as an
+ * option. Without --socket-errors=on, logger on a host without systemd says
+ * nothing and exits 0 when no syslog daemon listens.
+ */
+export function syslogMessage(priority: (typeof SYSLOG_PRIORITIES)[number], message: string): CommandSpec {
+  return { program: 'logger', args: ['--socket-errors=on', '-t', 'check_conntrack', '-p', priority, '--', message.slice(0, SYSLOG_MAX_CHARS)] };
+}
+
 /** `ip netns` names are file names in /run/netns; these are the ones we pass on. */
 export const NETNS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
 
@@ -70,6 +86,15 @@ export const ALLOWED: ReadonlyArray<{ program: string; allows(args: readonly str
   { program: 'journalctl', allows: (a) => same(a.slice(0, -1), journalKernel(0).args.slice(0, -1)) && /^@\d+$/.test(a[a.length - 1] ?? '') },
   ...[...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN].map((c) => ({ program: c.program, allows: (a: readonly string[]) => a.length === 0 })),
   { program: 'nft', allows: (a) => same(a, NFT_RULESET.args) },
+  {
+    program: 'logger',
+    allows: (a) =>
+      a.length === 7 &&
+      same(a.slice(0, 4), ['--socket-errors=on', '-t', 'check_conntrack', '-p']) &&
+      (SYSLOG_PRIORITIES as readonly string[]).includes(a[4] ?? '') &&
+      a[5] === '--' &&
+      (a[6] ?? '').length <= SYSLOG_MAX_CHARS,
+  },
   {
     program: 'ip',
     allows: (a) =>

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 export interface HostPaths {
   readonly procRoot: string;
   readonly sysRoot: string;
+  /** Where the host's file system is (--root), for /run/netns and the container runtimes' state; '/' when unset. */
+  readonly root?: string;
 }
 
 export const DEFAULT_HOST_PATHS: HostPaths = { procRoot: '/proc', sysRoot: '/sys' };

@@ -101,6 +101,9 @@ function buildCommand(): Command {
     .option('--exclude-unreplied', 'leave [UNREPLIED] entries out of the usage the thresholds see (implies --breakdown)', false)
     .addOption(new Option('--format <format>', 'nagios or json').default('nagios' as const).argParser(formatArgument))
     .option('--quiet-ok', 'print nothing when the state is OK (for cron, which mails whatever is printed); --format json prints JSON still', false)
+    .option('--changes-only', 'print only when the overall state changes, and once on recovery (for cron: one mail per problem); the exit code is always the real state', false)
+    .addOption(new Option('--repeat <duration>', 'with --changes-only: print again while the state stays non-OK this long, e.g. 1h').argParser(durationArgument))
+    .option('--syslog', "also send the status line of each change (or of every non-OK run) to syslog, facility daemon, through 'logger'", false)
     .option('--state-file <path>', 'absolute path of the file that keeps counters between runs (default: in /var/lib/check_conntrack/ when it is this user\'s, else /var/tmp/check_conntrack-UID/); a file that is not a state file is never replaced', stateFileArgument)
     .option('--no-state', 'keep nothing between runs (counters are then compared with nothing, and the code is compiled afresh)')
     .option('--sudo', "run the privileged readers through 'sudo -n' (see the README for the sudoers lines)", false)
@@ -108,6 +111,7 @@ function buildCommand(): Command {
     .option('-v, --verbose', 'more detail: -v what was seen and what to change, -vv also where each figure came from, -vvv also the stack of an internal error', (_value: string, previous: number) => previous + 1, 0)
     .option('--proc <dir>', 'where /proc is (a host /proc mounted elsewhere)', directoryArgument, '/proc')
     .option('--sys <dir>', 'where /sys is', directoryArgument, '/sys')
+    .option('--root <dir>', "where the host's file system is, for /run/netns and the container runtimes' files that name containers", directoryArgument, '/')
     .addHelpText('after', HELP_FOOTER)
     .allowExcessArguments(false)
     .exitOverride()
@@ -141,6 +145,13 @@ export function parseCommandLine(argv: readonly string[]): CliOutcome {
     return { kind: 'usage-error', message, usage: shortUsage() };
   }
   const o = command.opts();
+  const conflict =
+    o.repeat !== undefined && !o.changesOnly
+      ? '--repeat works with --changes-only: add --changes-only, or leave --repeat out'
+      : o.changesOnly && o.format === 'json'
+        ? '--changes-only is for text that cron or a timer mails: leave it out with --format json'
+        : undefined;
+  if (conflict) return { kind: 'usage-error', message: conflict, usage: shortUsage() };
   return {
     kind: 'run',
     options: {
@@ -151,6 +162,7 @@ export function parseCommandLine(argv: readonly string[]): CliOutcome {
       verbosity: Math.min(o.verbose, MAX_VERBOSITY),
       procRoot: o.proc,
       sysRoot: o.sys,
+      root: o.root,
       stateFile: o.state === false ? false : o.stateFile,
       dropWarning: o.dropWarning,
       dropCritical: o.dropCritical,
@@ -173,6 +185,9 @@ export function parseCommandLine(argv: readonly string[]): CliOutcome {
       excludeUnreplied: o.excludeUnreplied,
       format: o.format,
       quietOk: o.quietOk,
+      changesOnly: o.changesOnly,
+      repeatSeconds: o.repeat,
+      syslog: o.syslog,
     },
   };
 }

@@ -6,8 +6,10 @@ import { checkNamespaces, withoutNamespaces, type NamespaceEntry } from '../chec
 import { checkSizing, underPressure } from '../checks/sizing';
 import { checkStaleModules } from '../checks/stale-modules';
 import { checkTable } from '../checks/table-usage';
+import { decideNotice, type NoticeDecision } from '../nagios/changes';
+import { statusSummary } from '../nagios/render';
 import type { Result } from '../nagios/result';
-import { State } from '../nagios/state';
+import { State, worst } from '../nagios/state';
 import { probeBreakdown } from '../probes/breakdown';
 import { probeCounters } from '../probes/counters';
 import type { HostPaths } from '../probes/host-paths';
@@ -39,13 +41,19 @@ const COMMAND_SHARE = 0.8;
  * measurements to the checks, and keeps the state for the next run. Nothing
  * here parses or judges.
  */
-export async function collect(options: Options, signal: AbortSignal): Promise<Result[]> {
-  const host: HostPaths = { procRoot: options.procRoot, sysRoot: options.sysRoot };
+export interface Collected {
+  results: Result[];
+  /** With --changes-only: whether this run prints, and what it says about the change. */
+  notice?: NoticeDecision;
+}
+
+export async function collect(options: Options, signal: AbortSignal): Promise<Collected> {
+  const host: HostPaths = { procRoot: options.procRoot, sysRoot: options.sysRoot, root: options.root };
   const started = Date.now();
   const [table, privileges, identity] = await Promise.all([probeTable(host), probePrivileges(host), probeIdentity(host)]);
   const ownLabel = (r: Result): Result => (r.summary ? { ...r, summary: `host: ${r.summary}` } : r);
   // Without conntrack there are no counters to read and no drops to find.
-  if (table.count.status === 'missing' && table.module === 'absent') return [checkTable(table, options)];
+  if (table.count.status === 'missing' && table.module === 'absent') return { results: [checkTable(table, options)] };
 
   const statePath = options.stateFile === false ? undefined : (options.stateFile ?? defaultStatePath(privileges.uid, identity.netns, options.procRoot));
   const loaded = statePath ? await loadState(statePath, privileges.uid) : undefined;
@@ -148,6 +156,18 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
     }
   }
 
+  // The record of what was last said outlives a reboot, unlike the counters: a recovery after one is still news.
+  const lastNotice = loaded?.status === 'ok' ? loaded.state.notice : undefined;
+  let notice = options.changesOnly
+    ? decideNotice({
+        previous: lastNotice,
+        state: worst(results.map((r) => r.state)),
+        summary: statusSummary(results),
+        nowMs: identity.nowMs,
+        repeatSeconds: options.repeatSeconds,
+        unkept: !statePath ? '--no-state keeps nothing between runs' : loaded?.status === 'unusable' ? loaded.reason : undefined,
+      })
+    : undefined;
   let saved: StateSave | undefined;
   if (statePath) {
     const next = nextState(
@@ -157,8 +177,10 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
       table.count.status === 'ok' ? table.count.value : undefined,
       log.status === 'ok' ? log.position : undefined,
       namespaces?.counters,
+      notice?.next ?? lastNotice,
     );
     saved = await saveState(statePath, next, privileges.uid);
+    if (saved.status === 'failed' && notice && notice.kind !== 'unkept') notice = { ...notice, kind: 'unkept', print: true, reason: saved.reason };
   }
   // Not kept, the next check has nothing to compare with: that belongs in the status line, not only below it.
   const notKept = stateNotKept(loaded, saved);
@@ -166,7 +188,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Re
   if (notKept || stateNotes.length) {
     results.push({ check: 'state', state: State.OK, summary: notKept ?? '', details: [], notes: stateNotes, perfdata: [], data: { path: statePath ?? null, kept: !notKept } });
   }
-  return results;
+  return { results, notice };
 }
 
 

@@ -13,6 +13,8 @@ export interface Options {
   verbosity: number;
   procRoot: string;
   sysRoot: string;
+  /** The host's file system (/run/netns, the container runtimes' state), e.g. /host in a DaemonSet. */
+  root: string;
   /** undefined: the default per-user file; false: --no-state. */
   stateFile?: string | false;
   dropWarning?: Range;
@@ -37,6 +39,12 @@ export interface Options {
   excludeUnreplied: boolean;
   format: 'nagios' | 'json';
   quietOk: boolean;
+  /** Print only when the overall state changes (cron, systemd timers). */
+  changesOnly: boolean;
+  /** With changesOnly: print again while the state stays non-OK this long. */
+  repeatSeconds?: number;
+  /** Send the status line of each change (or each non-OK run) to the local syslog. */
+  syslog: boolean;
 }
 
 export const MAX_VERBOSITY = 3;

@@ -1,5 +1,7 @@
 import { version } from '../../package.json';
+import { describeNotice, type NoticeDecision } from '../nagios/changes';
 import { render, renderUnknown, type Rendered } from '../nagios/render';
+import type { Result } from '../nagios/result';
 import { renderJson } from '../nagios/render-json';
 import { formatRange } from '../nagios/range';
 import { plainNumber } from '../nagios/number';
@@ -8,6 +10,7 @@ import type { Options } from './options';
 import { parseCommandLine } from './cli';
 import { commandsStillRunning } from '../probes/run-command';
 import { collect } from './collect';
+import { sendToSyslog } from './syslog';
 import { TimeoutError, withTimeout } from './timeout';
 
 /**
@@ -26,22 +29,40 @@ export async function run(argv: readonly string[]): Promise<Rendered> {
   if (cli.kind === 'usage-error') return renderUnknown(cli.message, cli.usage);
 
   const { options } = cli;
-  const writeByMs = Date.now() + options.timeoutSeconds * 1000;
+  const deadlineMs = Date.now() + options.timeoutSeconds * 1000;
   const controller = new AbortController();
+  let out: Rendered;
+  let notice: NoticeDecision | undefined;
   try {
-    const results = await withTimeout(options.timeoutSeconds, controller, (signal) => collect(options, signal));
-    const out = options.format === 'json' ? renderJson(results, { version, thresholds: thresholdsOf(options) }) : render(results, options.verbosity);
-    // cron mails whatever a job prints: --quiet-ok prints nothing when all is well. A script reading JSON gets JSON, always.
-    return options.quietOk && options.format !== 'json' && out.state === State.OK ? { state: out.state, text: '' } : { ...out, writeByMs };
+    const collected = await withTimeout(options.timeoutSeconds, controller, (signal) => collect(options, signal));
+    notice = collected.notice;
+    out = options.format === 'json' ? renderJson(collected.results, { version, thresholds: thresholdsOf(options) }) : renderText(collected.results, options, notice);
   } catch (err) {
     if (err instanceof TimeoutError) {
       const still = commandsStillRunning();
-      return renderUnknown(`check timed out after ${err.seconds}s${still.length ? ` while ${still.join(', ')} had not answered` : ''} (raise it with -t/--timeout)`);
+      out = renderUnknown(`check timed out after ${err.seconds}s${still.length ? ` while ${still.join(', ')} had not answered` : ''} (raise it with -t/--timeout)`);
+    } else {
+      out = renderUnknown(`internal error: ${describe(err)}`, options.verbosity >= 3 && err instanceof Error && err.stack ? [err.stack] : []);
     }
-    return renderUnknown(`internal error: ${describe(err)}`, options.verbosity >= 3 && err instanceof Error && err.stack ? [err.stack] : []);
   } finally {
     controller.abort();
   }
+  // cron mails whatever a job prints: --quiet-ok prints nothing when all is well (a script reading JSON
+  // gets JSON, always), --changes-only nothing that was said before. The exit code stays the real state.
+  const silent = notice ? !notice.print : options.quietOk && options.format !== 'json' && out.state === State.OK;
+  if (options.syslog && (notice ? notice.print && (notice.kind !== 'unkept' || out.state !== State.OK) : out.state !== State.OK)) {
+    const failed = await sendToSyslog(out.state, out.text.split('\n', 1)[0]!, deadlineMs);
+    if (failed && !silent) out = { ...out, text: `${out.text}${failed}\n` };
+  }
+  return silent ? { state: out.state, text: '' } : { ...out, writeByMs: deadlineMs };
+}
+
+/** The text output, with what --changes-only says about the change: a recovery shows what it recovered from. */
+function renderText(results: Result[], options: Options, notice: NoticeDecision | undefined): Rendered {
+  if (!notice?.print) return render(results, options.verbosity);
+  const { lead, notes } = describeNotice(notice, options.repeatSeconds);
+  const said: Result = { check: 'changes', state: State.OK, summary: '', details: [], notes, perfdata: [] };
+  return render(notes.length ? [said, ...results] : results, notice.kind === 'recovery' ? Math.max(1, options.verbosity) : options.verbosity, lead);
 }
 
 function describe(err: unknown): string {

@@ -1,5 +1,5 @@
 import type { RunIdentity } from '../probes/identity';
-import type { SavedCounters, SavedLogPosition, SavedState } from './schema';
+import type { SavedCounters, SavedLogPosition, SavedNotice, SavedState } from './schema';
 import type { StateLoad } from './state-file';
 
 /** What the previous run left that this run may compare with, and if nothing, why. */
@@ -47,6 +47,8 @@ export function nextState(
   log: SavedLogPosition | undefined,
   /** With --namespaces all: every other namespace's baseline; namespaces that are gone are dropped. */
   others?: Record<string, SavedCounters>,
+  /** --changes-only's record, kept whatever the boot. */
+  notice?: SavedNotice,
 ): SavedState {
   const previous = baseline.state?.namespaces ?? {};
   const own = previous[namespaceKey(identity)];
@@ -69,6 +71,7 @@ export function nextState(
     namespaces,
     // A log position is worth keeping across a run that could not read the log.
     log: sanePosition(log) ?? baseline.log,
+    ...(notice ? { notice } : {}),
   };
 }
 

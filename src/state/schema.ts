@@ -27,6 +27,21 @@ export interface SavedLogPosition {
   file?: { path: string; ino: number; offset: number };
 }
 
+/**
+ * What --changes-only remembers between runs: the overall state of the last
+ * run, since when the host has been out of OK, and when that was last said.
+ */
+export interface SavedNotice {
+  /** Exit code of the last run: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
+  state: 0 | 1 | 2 | 3;
+  /** When the current non-OK spell began (ms since the epoch); absent while OK. */
+  problemSinceMs?: number;
+  /** When a run last printed (ms since the epoch). */
+  printedMs?: number;
+  /** The status line's summary at the last print, for the recovery's long output. */
+  summary?: string;
+}
+
 export interface SavedState {
   version: 1;
   bootId?: string;
@@ -34,6 +49,8 @@ export interface SavedState {
   /** Keyed by network namespace inode (as a string). */
   namespaces: Record<string, SavedCounters>;
   log?: SavedLogPosition;
+  /** --changes-only: what the last run said; kept across reboots, unlike the counters. */
+  notice?: SavedNotice;
 }
 
 export const STATE_VERSION = 1;
@@ -60,6 +77,11 @@ function isLogPosition(v: unknown): v is SavedLogPosition {
   return isRecord(v.file) && isString(v.file.path) && isCount(v.file.ino) && isCount(v.file.offset);
 }
 
+function isNotice(v: unknown): v is SavedNotice {
+  if (!isRecord(v) || !(v.state === 0 || v.state === 1 || v.state === 2 || v.state === 3)) return false;
+  return optional(v.problemSinceMs, isCount) && optional(v.printedMs, isCount) && optional(v.summary, isString);
+}
+
 /** Validates untrusted JSON: anything that lacks our shape is rejected as a whole (extra fields are ignored). */
 export function parseState(text: string): { ok: true; state: SavedState } | { ok: false; reason: string } {
   let data: unknown;
@@ -75,5 +97,6 @@ export function parseState(text: string): { ok: true; state: SavedState } | { ok
   }
   if (!Object.values(data.namespaces).every(isCounters)) return { ok: false, reason: 'a namespace entry is malformed' };
   if (!optional(data.log, isLogPosition)) return { ok: false, reason: 'the log position is malformed' };
+  if (!optional(data.notice, isNotice)) return { ok: false, reason: 'the --changes-only record is malformed' };
   return { ok: true, state: data as unknown as SavedState };
 }

@@ -34,6 +34,9 @@ const PLUGIN = '/usr/lib/nagios/plugins/check_conntrack';
 const DOC = '/usr/share/doc/check-conntrack';
 const STATE_DIR = '/var/lib/check_conntrack';
 const DEB_VERSION = VERSION.replace(/-/g, '~');
+const CRON_FILE = '/etc/cron.d/check_conntrack';
+const UNITS = ['/usr/lib/systemd/system/check_conntrack.service', '/usr/lib/systemd/system/check_conntrack.timer'];
+const SCHEDULER_FILES = [CRON_FILE, ...UNITS];
 
 function installedStatus(): string {
   const r = run([DPKG_QUERY, '-W', '-f=${db:Status-Abbrev}', 'check-conntrack']);
@@ -76,15 +79,28 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
       `${DOC}/examples/nagios/commands.cfg`,
       `${DOC}/examples/nrpe/check_conntrack.cfg`,
       `${DOC}/examples/sudoers/check_conntrack`,
+      ...SCHEDULER_FILES,
     ];
     for (const path of expected) expect(entries.get(path), path).toMatch(/^-rw-r--r-- root\/root /);
     for (const [path, row] of entries) {
       if (path === '') continue;
       expect(row, path).toMatch(/ root\/root /);
-      expect(path === PLUGIN || path.startsWith('/usr/share/') || ['/usr', '/usr/share', '/usr/lib', '/usr/lib/nagios', '/usr/lib/nagios/plugins'].includes(path), path).toBe(true);
+      const shared = ['/usr', '/usr/share', '/usr/lib', '/usr/lib/nagios', '/usr/lib/nagios/plugins', '/etc', '/etc/cron.d', '/usr/lib/systemd', '/usr/lib/systemd/system'];
+      expect(path === PLUGIN || path.startsWith('/usr/share/') || SCHEDULER_FILES.includes(path) || shared.includes(path), path).toBe(true);
     }
-    // Nothing enabled: no configuration outside /usr, so no conffiles.
-    expect([...entries.keys()].filter((p) => p.startsWith('/etc'))).toEqual([]);
+    // The only file under /etc is the cron example, a conffile: an admin who turns it on keeps it across upgrades.
+    expect([...entries.keys()].filter((p) => p.startsWith('/etc/'))).toEqual(['/etc/cron.d', CRON_FILE]);
+    const conffiles = must(['/bin/sh', '-c', `${DPKG_DEB} --ctrl-tarfile "$1" | tar -xO ./conffiles`, 'sh', deb]).stdout;
+    expect(conffiles).toBe(`${CRON_FILE}\n`);
+  });
+
+  it('ships the cron line and the timer off: the schedule line is commented out and no unit is enabled', () => {
+    const cron = must(['/bin/sh', '-c', `${DPKG_DEB} --fsys-tarfile "$1" | tar -xO .${CRON_FILE}`, 'sh', deb]).stdout;
+    expect(cron.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))).toEqual([]);
+    expect(cron).toMatch(/^#\*\/5 \* \* \* \* nagios \/usr\/lib\/nagios\/plugins\/check_conntrack --changes-only /m);
+    const rows = must([DPKG_DEB, '-c', deb]).stdout;
+    expect(rows).not.toMatch(/\.wants\//);
+    expect(must([DPKG_DEB, '-I', deb]).stdout).not.toMatch(/postinst/);
   });
 
   it('is the same, byte for byte, when built again', () => {
@@ -121,7 +137,7 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
       });
       afterAll(() => {
         try {
-          if (installedStatus().startsWith('i')) run([DPKG, '-r', 'check-conntrack'], { timeoutMs: 120_000 });
+          if (/^(i|rc)/.test(installedStatus())) run([DPKG, '-P', 'check-conntrack'], { timeoutMs: 120_000 });
         } finally {
           keeper?.forget();
         }
@@ -193,6 +209,14 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
         expect(readdirSync(STATE_DIR).filter((n) => /^state-\d+\.json$/.test(n))).toHaveLength(1);
       });
 
+      it('installs systemd units that systemd-analyze verify accepts', () => {
+        const analyze = '/usr/bin/systemd-analyze';
+        if (!existsSync(analyze)) throw new Error(`${analyze} is missing: install the Debian package systemd`);
+        const r = run([analyze, 'verify', '--man=no', ...UNITS]);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stderr).toBe('');
+      });
+
       it('prints the package version for --version (exit 3, as the guidelines say)', () => {
         const r = run(asUser('nagios', [PLUGIN, '--version']));
         expect(r.stdout.trim()).toBe(VERSION);
@@ -200,11 +224,14 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
       });
 
       describe('removed with dpkg -r', () => {
-        it('leaves nothing of its own behind', () => {
+        it('leaves only the cron conffile, and purged nothing of its own behind', () => {
           must([DPKG, '-r', 'check-conntrack'], { timeoutMs: 120_000 });
+          expect(installedStatus()).toMatch(/^rc/);
+          expect(listed.filter((p) => existsSync(p) && !before.has(p))).toEqual([CRON_FILE]);
+          must([DPKG, '-P', 'check-conntrack'], { timeoutMs: 120_000 });
           expect(installedStatus()).not.toMatch(/^(ii|rc|iU|iF)/);
           const left = listed.filter((p) => existsSync(p) && !before.has(p));
-          expect(left, 'paths the package created that dpkg -r left').toEqual([]);
+          expect(left, 'paths the package created that dpkg -P left').toEqual([]);
           expect(existsSync(PLUGIN)).toBe(false);
           expect(existsSync(DOC)).toBe(false);
           expect(existsSync(STATE_DIR), 'the state directory goes with the package').toBe(false);

@@ -36,6 +36,8 @@ function readCpio(archive: Buffer): Map<string, Buffer> {
 const RPM = '/usr/bin/rpm';
 const RPMBUILD = '/usr/bin/rpmbuild';
 const PLUGIN = '/usr/lib64/nagios/plugins/check_conntrack';
+const CRON_FILE = '/etc/cron.d/check_conntrack';
+const SCHEDULER_FILES = [CRON_FILE, '/usr/lib/systemd/system/check_conntrack.service', '/usr/lib/systemd/system/check_conntrack.timer'];
 
 describeWith('the .rpm', { programs: [[RPM, 'rpm'], [RPMBUILD, 'rpm']] }, () => {
   const out = tempDir('rpm');
@@ -68,11 +70,20 @@ describeWith('the .rpm', { programs: [[RPM, 'rpm'], [RPMBUILD, 'rpm']] }, () => 
       '/usr/share/doc/check-conntrack/examples/sudoers/check_conntrack',
       '/usr/share/licenses/check-conntrack/LICENSE',
       '/usr/share/licenses/check-conntrack/THIRD-PARTY-LICENSES',
+      ...SCHEDULER_FILES,
     ]) {
       expect(files).toContain(path);
     }
-    // Nothing in Debian's places, nothing outside /usr.
-    expect(files.filter((f) => f.startsWith('/usr/lib/') || !f.startsWith('/usr/'))).toEqual([]);
+    // Nothing in Debian's places; outside /usr only the cron example.
+    expect(files.filter((f) => (f.startsWith('/usr/lib/') && !f.startsWith('/usr/lib/systemd/')) || (!f.startsWith('/usr/') && f !== CRON_FILE))).toEqual([]);
+  });
+
+  it('keeps an edited cron file across upgrades, and ships the cron line and the timer off', () => {
+    expect(query('-c').trim().split('\n')).toEqual([CRON_FILE]);
+    expect(query('--queryformat', '[%{FILEFLAGS:fflags} %{FILENAMES}\n]')).toMatch(new RegExp(`^cn ${CRON_FILE}$`, 'm'));
+    const scripts = query('--scripts');
+    expect(scripts).not.toMatch(/systemctl|enable/);
+    expect(query('-l')).not.toMatch(/\.wants\//);
   });
 
   it('gives the plugin mode 0755, root-owned, and every other file 0644', () => {
@@ -110,6 +121,8 @@ describeWith('the .rpm', { programs: [[RPM, 'rpm'], [RPMBUILD, 'rpm']] }, () => 
     expect(plugin!.toString('utf8')).toBe(bundle.replace(/^#!\/usr\/bin\/env node\n/, '#!/usr/bin/node\n'));
     // The examples point at this package's plugin directory.
     expect(files.get('./usr/share/doc/check-conntrack/examples/nrpe/check_conntrack.cfg')!.toString()).toContain(`command[check_conntrack]=${PLUGIN} -w 80% -c 90%`);
+    expect(files.get(`.${CRON_FILE}`)!.toString()).toContain(` nagios ${PLUGIN} --changes-only `);
+    expect(files.get('./usr/lib/systemd/system/check_conntrack.service')!.toString()).toContain(`ExecStart=${PLUGIN} --changes-only`);
   });
 
   describeWith('its scriptlets', { root: true, programs: [] }, () => {

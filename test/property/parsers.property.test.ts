@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/checks/duration';
 import { formatRange, parseRange, RangeSyntaxError } from '../../src/nagios/range';
 import { containerFromCgroup, unitFromCgroup } from '../../src/parse/cgroup';
+import { parseDockerConfig, parsePodmanContainers, podFromLogDirs } from '../../src/parse/container-state';
 import { classifyRule, declaredChains, mergeScans, parseIptablesSave, tokenizeRule, type RuleScan, type RuleScanParse } from '../../src/parse/iptables-save';
 import { parseKernelRelease } from '../../src/parse/kernel-release';
 import { parseNftRuleset, renderNftExpr } from '../../src/parse/nft-ruleset';
@@ -229,7 +230,41 @@ describe('cgroup', () => {
     fc.assert(
       fc.property(hex(64), fc.constantFrom(['docker-', '.scope', 'docker'], ['cri-containerd-', '.scope', 'containerd'], ['crio-', '.scope', 'cri-o'], ['libpod-', '.scope', 'podman']), fc.array(fc.stringMatching(/^[a-z][a-z0-9-]{0,12}\.slice$/), { maxLength: 3 }), (id, [pre, post, runtime], slices) => {
         const path = ['', ...slices, `${pre}${id}${post}`].join('/');
-        expect(containerFromCgroup(`0::${path}\n`)).toEqual({ runtime, id: id.slice(0, 12) });
+        expect(containerFromCgroup(`0::${path}\n`)).toEqual({ runtime, id: id.slice(0, 12), fullId: id });
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe("container runtimes' state files", () => {
+  const texts = fixtureTexts('containers');
+  /** What a name may be once it reaches the output: no control characters, no '|', nothing the status line would break on. */
+  const SAFE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+  it('never throw, and whatever name they give is safe to print', () => {
+    fc.assert(
+      fc.property(hostileText(texts, fc.constantFrom('"id"', '"names"', '"Name"', '"ID"', '[', ']', '{', '}', ',', ':', '"/x"')), (text) => {
+        const podman = parsePodmanContainers(text);
+        for (const [id, name] of podman.ok ? podman.value : []) {
+          expect(id).toMatch(/^[0-9a-f]{64}$/);
+          expect(name).toMatch(SAFE);
+        }
+        const docker = parseDockerConfig(text, '20f76c7de24cc85e5e844bec2f1a283804d1fc23962ba8d2353c0f41023f67ae');
+        if (docker.ok) expect(docker.value).toMatch(SAFE);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a pod is found only by its own UID, and its names are DNS names', () => {
+    fc.assert(
+      fc.property(fc.array(garbage, { maxLength: 5 }), fc.uuid(), (dirs, uid) => {
+        const pod = podFromLogDirs(dirs, uid);
+        if (pod) {
+          expect(dirs).toContain(`${pod.namespace}_${pod.name}_${uid}`);
+          expect(`${pod.namespace}/${pod.name}`).toMatch(/^[a-z0-9-]+\/[a-z0-9.-]+$/);
+        }
       }),
       RUNS,
     );

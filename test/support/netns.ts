@@ -145,7 +145,7 @@ function describeFailure(argv: readonly string[], r: CommandResult): string {
 }
 
 /** Runs argv and throws, with its stderr, unless it exits 0. */
-function mustRun(argv: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): CommandResult {
+export function mustRun(argv: readonly string[], timeoutMs = COMMAND_TIMEOUT_MS): CommandResult {
   const r = runCommand(argv, timeoutMs);
   if (r.code !== 0) throw new Error(describeFailure(argv, r));
   return r;

@@ -19,6 +19,7 @@ import {
   RULE_LISTINGS_PLAIN,
   SEARCH_DIRS,
   SUDO_COMMANDS,
+  syslogMessage,
   type CommandSpec,
 } from '../../src/probes/commands';
 import { findProgram, runCommand } from '../../src/probes/run-command';
@@ -62,8 +63,13 @@ describe('the catalogue', () => {
       'iptables-save',
       'ip6tables-save',
       'nft',
+      'logger',
       'ip',
     ]);
+    expect(syslogMessage('daemon.crit', 'CONNTRACK CRITICAL - full')).toStrictEqual(
+      spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.crit', '--', 'CONNTRACK CRITICAL - full'),
+    );
+    expect(syslogMessage('daemon.info', 'x'.repeat(5000)).args.at(-1)).toHaveLength(1024);
   });
 
   it('journalctl gets whole seconds, rounded down', () => {
@@ -100,6 +106,8 @@ describe('the catalogue', () => {
     ['nft -j list ruleset', spec('nft', '-j', 'list', 'ruleset')],
     ['ip netns exec web cat', netnsStat('web', '/usr/bin/cat')],
     ['ip netns exec with /bin/cat', netnsStat('cni-1f2e3d4c-5b6a', '/bin/cat')],
+    ['logger, each severity', syslogMessage('daemon.warning', '-p kern.emerg')],
+    ['logger, err', syslogMessage('daemon.err', 'CONNTRACK UNKNOWN - x')],
   ])('accepts %s', (_name, s) => {
     expect(isAllowed(s)).toBe(true);
   });
@@ -129,6 +137,13 @@ describe('the catalogue', () => {
     ['ip netns exec x cat (bare name)', spec('ip', 'netns', 'exec', 'x', 'cat', '/proc/net/stat/nf_conntrack')],
     ['ip netns exec x cat two files', spec('ip', 'netns', 'exec', 'x', '/usr/bin/cat', '/proc/net/stat/nf_conntrack', '/etc/passwd')],
     ['ip link', spec('ip', 'link')],
+    // logger: daemon facility, our tag, one message after --, and errors reported
+    ['logger to kern', spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'kern.emerg', '--', 'x')],
+    ['logger, another tag', spec('logger', '--socket-errors=on', '-t', 'sshd', '-p', 'daemon.info', '--', 'x')],
+    ['logger to a file of messages', spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.info', '-f', '/etc/shadow')],
+    ['logger to a remote server', spec('logger', '-n', '192.0.2.1', '-t', 'check_conntrack', '-p', 'daemon.info', '--', 'x')],
+    ['logger, two messages', spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.info', '--', 'x', 'y')],
+    ['logger, an over-long message', spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.info', '--', 'x'.repeat(1025))],
     ['modprobe nf_conntrack', spec('modprobe', 'nf_conntrack')],
     ['sysctl -w', spec('sysctl', '-w', 'net.netfilter.nf_conntrack_max=10')],
     // dmesg: anything but -r, above all what clears or changes the buffer
@@ -287,7 +302,7 @@ describe('source scan: every child process goes through run-command.ts', () => {
     }
     expect(calls.length).toBeGreaterThan(0);
     // rules.ts passes `spec` from its list of catalogue listings.
-    for (const c of calls) expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|CONNTRACK_LIST|journalKernel\(.*|netnsStat\(.*|spec)$/);
+    for (const c of calls) expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|CONNTRACK_LIST|journalKernel\(.*|netnsStat\(.*|syslogMessage\(.*|spec)$/);
   });
 
   it('no file spawns processes some other way (process.binding, worker threads, shells)', () => {

@@ -46,6 +46,34 @@ describe('namespaceLabel: as an operator knows the namespace', () => {
     expect(namespaceLabel(info(4, { command: 'sleep' }))).toBe('netns sleep (4)');
     expect(namespaceLabel(info(5))).toBe('netns netns (5)');
   });
+
+  it('a container the runtime named: runtime, name, short id and inode, as `podman ps` shows it', () => {
+    const web = { runtime: 'podman', id: 'a3766ad18c56', fullId: `a3766ad18c56${'0'.repeat(52)}`, name: 'web-7f9c' } as const;
+    expect(namespaceLabel(info(4026532174, { container: web, command: 'nginx' }))).toBe('podman web-7f9c (a3766ad18c56, netns 4026532174)');
+    expect(namespaceLabel(info(6, { container: { runtime: 'docker', id: 'c7fdbe78d152', name: 'api' } }))).toBe('docker api (c7fdbe78d152, netns 6)');
+    // LXC's name is its id: said once.
+    expect(namespaceLabel(info(7, { container: { runtime: 'lxc', id: 'web01', name: 'web01' } }))).toBe('lxc web01 (netns 7)');
+  });
+
+  it('a pod: its namespace and name, as `kubectl get pods` shows it', () => {
+    const pause = { runtime: 'cri-o', id: '6aa4cf3f7233', podUid: '5d0c8a2e-91b4-4f6e-8a3d-7e2b1c9f0a64', pod: { namespace: 'default', name: 'web-7f9c' } } as const;
+    expect(namespaceLabel(info(8, { container: pause }))).toBe('pod default/web-7f9c (6aa4cf3f7233, netns 8)');
+  });
+
+  it("a runtime's own /run/netns name never wins over the container; a name someone gave does", () => {
+    const web = { runtime: 'podman', id: 'a3766ad18c56', name: 'web-7f9c' } as const;
+    const podmanFile = 'netns-75fa0676-5ac9-1a6f-e695-3e8c08c8c7f7';
+    const cniFile = 'cni-1f6b3a3e-2b1d-4c1e-9a77-5d2f0e8b1c42';
+    const crioFile = '1f6b3a3e-2b1d-4c1e-9a77-5d2f0e8b1c42';
+    for (const file of [podmanFile, cniFile, crioFile]) {
+      expect(namespaceLabel(info(9, { names: [file], container: web }))).toBe('podman web-7f9c (a3766ad18c56, netns 9)');
+      // Even a container known only by its id says more than the runtime's file name.
+      expect(namespaceLabel(info(9, { names: [file], container: { runtime: 'containerd', id: '0123456789ab' } }))).toBe('netns containerd 0123456789ab (9)');
+      // With nothing else to go by, the file name is still better than nothing.
+      expect(namespaceLabel(info(9, { names: [file], command: 'sleep' }))).toBe(`netns ${file} (9)`);
+    }
+    expect(namespaceLabel(info(10, { names: [podmanFile, 'blue'], container: web }))).toBe('netns blue (10)');
+  });
 });
 
 describe('checkNamespaces', () => {
@@ -107,6 +135,33 @@ describe('checkNamespaces', () => {
     const baseline = chooseBaseline({ status: 'ok', state: { version: 1, bootId: 'b', savedAtMs: NOW - 60_000, namespaces: { ...baselines, [String(HOST)]: { perCpu: {}, timeMs: 1 } } } }, identity);
     const next = nextState(baseline, identity, { drop: [0, 0] }, 0, undefined, counters);
     expect(Object.keys(next.namespaces).sort()).toEqual(['11', '12', String(HOST)]);
+  });
+});
+
+describe('checkNamespaces with containers', () => {
+  it("'table full in netns N' counts for the container N is, under its name, in text and JSON; perfdata labels stay fixed; -vv says where names came from", () => {
+    const web = info(4026532174, {
+      names: ['netns-75fa0676-5ac9-1a6f-e695-3e8c08c8c7f7'],
+      container: { runtime: 'podman', id: 'a3766ad18c56', name: 'web-7f9c' },
+    });
+    const db = info(4026532175, { container: { runtime: 'podman', id: '835c1c652674', name: 'db' } });
+    const trace = ['container names: read /var/lib/containers/storage/overlay-containers/containers.json'];
+    const base = input([entry(db, stats(2)), entry(web, stats(3))]);
+    const { result } = checkNamespaces({ ...base, inventory: { ...base.inventory, namingTrace: trace }, logByNetns: { '4026532174': 4 } });
+    expect(result.state).toBe(State.CRITICAL);
+    expect(result.summary).toBe("podman web-7f9c (a3766ad18c56, netns 4026532174): 30.0% of table used (3 of 10 entries), 4 'table full' messages in the kernel log");
+    expect(result.details).toContain('  podman db (835c1c652674, netns 4026532175): 20.0% of table used (2 of 10 entries)');
+    expect(result.trace).toEqual(trace);
+    expect(result.perfdata.map((p) => p.label)).toEqual(['namespaces', 'worst_entries', 'worst_usage']);
+    const checked = (result.data as { checked: Array<Record<string, unknown>> }).checked;
+    expect(checked[0]).toMatchObject({
+      inode: 4026532174,
+      label: 'podman web-7f9c (a3766ad18c56, netns 4026532174)',
+      container: { runtime: 'podman', id: 'a3766ad18c56', name: 'web-7f9c', pod: null },
+    });
+    expect(render([result], 1).text).not.toContain('netns-75fa0676');
+    expect(render([result], 2).text).toContain(trace[0]);
+    expect(render([result], 1).text).not.toContain(trace[0]);
   });
 });
 

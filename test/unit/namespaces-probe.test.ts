@@ -78,6 +78,8 @@ const DOCKER = 4026532500;
 const RACE = 4026532600;
 const LONE = 4026532700;
 const net = (inode: number): string => `net:[${inode}]`;
+const POD_UID = 'b026621f-fa1a-429a-ab8d-c9b85952c6b3';
+const DOCKER_ID = 'c7fdbe78d152dc99347dd44bd8696277755f2eb41015d49cd48d9db1142cccb0';
 
 describe('discoverNamespaces on a fixture tree', () => {
   let dir: string;
@@ -85,6 +87,7 @@ describe('discoverNamespaces on a fixture tree', () => {
   let runNetns: string;
   let red: number;
   let blue: number;
+  let hostRoot: string;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'cc-namespaces-'));
@@ -131,6 +134,12 @@ describe('discoverNamespaces on a fixture tree', () => {
     ];
     for (const p of processes) writeProcess(proc, p);
     symlinkSync('1', join(proc, 'self'));
+
+    // The host's own files (--root): the kubelet's directory for the pod, docker's configuration for RACE's container.
+    hostRoot = join(dir, 'host');
+    mkdirSync(join(hostRoot, 'var/log/pods', `default_web-7f9c_${POD_UID}`), { recursive: true });
+    mkdirSync(join(hostRoot, 'var/lib/docker/containers', DOCKER_ID), { recursive: true });
+    writeFileSync(join(hostRoot, 'var/lib/docker/containers', DOCKER_ID, 'config.v2.json'), JSON.stringify({ ID: DOCKER_ID, Name: '/api' }));
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -139,11 +148,11 @@ describe('discoverNamespaces on a fixture tree', () => {
     vi.mocked(fs.openSync).mockClear();
   });
 
-  const run = (runDir?: string): NamespaceInventory => discoverNamespaces({ procRoot: proc, sysRoot: '/nonexistent' }, runDir ?? runNetns);
+  const run = (runDir?: string): NamespaceInventory => discoverNamespaces({ procRoot: proc, sysRoot: '/nonexistent', root: hostRoot }, runDir ?? runNetns);
 
-  it('groups processes by namespace and names each by its oldest process', () => {
+  it('groups processes by namespace and names each by its oldest process, and its container by the runtime', () => {
     const expected = ([
-      { inode: red, names: ['red', 'red-alias'], processes: 1, oldestPid: 7000, command: 'dnsmasq', container: { runtime: 'lxc', id: 'web01' } },
+      { inode: red, names: ['red', 'red-alias'], processes: 1, oldestPid: 7000, command: 'dnsmasq', container: { runtime: 'lxc', id: 'web01', name: 'web01' } },
       { inode: blue, names: ['blue'], processes: 0 },
       { inode: HOST, names: [], processes: 3, oldestPid: 1, command: 'systemd' },
       {
@@ -152,11 +161,17 @@ describe('discoverNamespaces on a fixture tree', () => {
         processes: 3,
         oldestPid: 4100,
         command: 'pause',
-        container: { runtime: 'containerd', id: '2544578515e2', podUid: 'b026621f-fa1a-429a-ab8d-c9b85952c6b3' },
+        container: {
+          runtime: 'containerd',
+          id: '2544578515e2',
+          fullId: '2544578515e209abdf2d871a36ecde3dd66f1842432a3cb7cc3235bec3ee75c8',
+          podUid: POD_UID,
+          pod: { namespace: 'default', name: 'web-7f9c' },
+        },
       },
       { inode: SERVICE, names: [], processes: 1, oldestPid: 5000, command: 'sleep', unit: 'netns-test.service' },
       { inode: DOCKER, names: [], processes: 1, oldestPid: 5100, command: 'ngx) S 1 (x' },
-      { inode: RACE, names: [], processes: 2, oldestPid: 5201, command: 'bash', container: { runtime: 'docker', id: 'c7fdbe78d152' } },
+      { inode: RACE, names: [], processes: 2, oldestPid: 5201, command: 'bash', container: { runtime: 'docker', id: 'c7fdbe78d152', fullId: DOCKER_ID, name: 'api' } },
       { inode: LONE, names: [], processes: 1 },
     ] satisfies NamespaceInfo[]).sort((a, b) => a.inode - b.inode);
     expect(run()).toStrictEqual({
@@ -165,6 +180,7 @@ describe('discoverNamespaces on a fixture tree', () => {
       hiddenProcesses: 0,
       hiddenNamespaces: 0,
       problems: [`${join(proc, '6000/ns/net')} is 'mnt:[4026531841]', not a network namespace`],
+      namingTrace: [`container names: read ${join(hostRoot, 'var/lib/docker/containers', DOCKER_ID, 'config.v2.json')}`],
     });
   });
 
@@ -203,6 +219,7 @@ describe('discoverNamespaces on a fixture tree', () => {
       hiddenProcesses: 0,
       hiddenNamespaces: 0,
       problems: [`cannot list ${join(dir, 'no-proc')}: ENOENT`],
+      namingTrace: [],
     });
   });
 });
@@ -249,6 +266,20 @@ describe('discoverNamespaces on this machine', () => {
       pid1Readable = false;
     }
     if (pid1Readable && parseNetnsLink(readlinkSync('/proc/1/ns/net')) === self) expect(oldest).toBe(1);
+  });
+
+  it("under --root, a /run/netns file that is not a mounted namespace points at the host's mount instead", () => {
+    const root = mkdtempSync(join(tmpdir(), 'cc-root-'));
+    try {
+      mkdirSync(join(root, 'run/netns'), { recursive: true });
+      writeFileSync(join(root, 'run/netns/web'), '');
+      const inventory = discoverNamespaces({ ...DEFAULT_HOST_PATHS, root });
+      expect(inventory.problems).toContain(
+        `${join(root, 'run/netns/web')} is not a mounted network namespace (is ${root} mounted with the host's mounts below it (rbind, HostToContainer propagation)?)`,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('a /run/netns file that is not a mounted namespace is reported, not taken for an unused one', () => {
