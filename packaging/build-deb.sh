@@ -36,6 +36,18 @@ INSTALLED_SIZE=$(du -sk --apparent-size "$ROOT/usr" | cut -f1)
   echo "Description: $SUMMARY"
   sed -e 's/^/ /' <<<"$DESCRIPTION"
 } >"$ROOT/DEBIAN/control"
+# Debian's nagios-nrpe-server and icinga2 both run checks as nagios.
+{
+  echo '#!/bin/sh'
+  echo 'set -e'
+  echo 'if [ "$1" = configure ]; then'
+  state_dir_script nagios | sed 's/^/  /'
+  echo 'fi'
+} >"$ROOT/DEBIAN/postinst"
+# The state is counters for the next run, worthless without the plugin. In
+# prerm, not postrm: a postrm would keep the package known to dpkg until purged.
+printf '#!/bin/sh\nset -e\nif [ "$1" = remove ]; then rm -rf %s; fi\n' "$STATE_DIR" >"$ROOT/DEBIAN/prerm"
+chmod 0755 "$ROOT/DEBIAN/postinst" "$ROOT/DEBIAN/prerm"
 (cd "$ROOT" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$ROOT/DEBIAN/md5sums"
 # An admin's edit of the cron file (turning it on) survives upgrades.
 echo /etc/cron.d/check_conntrack >"$ROOT/DEBIAN/conffiles"

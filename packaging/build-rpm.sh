@@ -53,6 +53,13 @@ $DESCRIPTION
 %install
 cp -a "$STAGE/." "%{buildroot}/"
 
+# Nagios runs checks as nagios, Icinga 2 as icinga, NRPE on Fedora and RHEL as nrpe.
+%post
+$(state_dir_script 'nagios icinga nrpe')
+
+%postun
+if [ "\$1" = 0 ]; then rm -rf $STATE_DIR; fi
+
 %files
 %defattr(-,root,root,-)
 %dir /usr/lib64/nagios

@@ -97,3 +97,21 @@ out_dir() {
   mkdir -p "$dir"
   (cd "$dir" && pwd)
 }
+
+# The state directory belongs to the monitoring user, mode 0700, so that no
+# other local user can create it first (/var/tmp is open to all). Made at
+# install for the first of these users that exists; the plugin falls back to
+# /var/tmp/check_conntrack-UID for any other user. $1: the user names to try.
+STATE_DIR=/var/lib/check_conntrack
+state_dir_script() {
+  cat <<SCRIPT
+for user in $1; do
+  if getent passwd "\$user" >/dev/null 2>&1; then
+    install -d -m 0700 -o "\$user" -g "\$(id -gn "\$user")" $STATE_DIR
+    # An existing directory keeps its owner and mode under install -d.
+    chown "\$user:\$(id -gn "\$user")" $STATE_DIR && chmod 0700 $STATE_DIR
+    break
+  fi
+done
+SCRIPT
+}

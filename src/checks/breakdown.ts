@@ -5,6 +5,8 @@ import type { BreakdownMeasurement } from '../probes/breakdown';
 import type { TableMeasurement } from '../probes/table';
 
 const share = (part: number, whole: number) => (whole > 0 ? `${plainNumber(Math.round((part * 1000) / whole) / 10, 1)}%` : '0%');
+/** "TIME_WAIT 37 (100%)": the count a person can compare with conntrack -L, and its share. */
+const counted = (part: number, whole: number) => `${part} (${share(part, whole)})`;
 
 /** Advice on what fills the table: a shorter TIME_WAIT, and NOTRACK for the one port that dominates. */
 export function adviseBreakdown(m: Extract<BreakdownMeasurement, { status: 'ok' }>): string[] {
@@ -32,7 +34,11 @@ export function adviseBreakdown(m: Extract<BreakdownMeasurement, { status: 'ok' 
   return advice;
 }
 
-export function checkBreakdown(m: BreakdownMeasurement): Result {
+/**
+ * `pressing`: the table is above its warning threshold or lost packets. Below
+ * that, advice to change timeouts or tracking would fix what is not broken.
+ */
+export function checkBreakdown(m: BreakdownMeasurement, pressing = true): Result {
   if (m.status !== 'ok') {
     return { check: 'breakdown', state: State.OK, summary: '', details: [], notes: [`--breakdown: the entries could not be read: ${m.reasons.join('; ')}`], perfdata: [], data: { unavailable: m.reasons } };
   }
@@ -43,45 +49,48 @@ export function checkBreakdown(m: BreakdownMeasurement): Result {
     .map(([proto, n]) => {
       const inner =
         proto === 'tcp' && states.length
-          ? ` (${states.map(([st, c]) => `${st} ${share(c, s.entries)}`).join(', ')})`
+          ? `: ${states.map(([st, c]) => `${st} ${counted(c, s.entries)}`).join(', ')}`
           : s.unrepliedByProtocol[proto]
-            ? ` ([UNREPLIED] ${share(s.unrepliedByProtocol[proto]!, s.entries)})`
+            ? `: [UNREPLIED] ${counted(s.unrepliedByProtocol[proto]!, s.entries)}`
             : '';
-      return `${proto} ${share(n, s.entries)}${inner}`;
+      return `${proto} ${n} (${share(n, s.entries)}${inner})`;
     })
     .join(', ');
   const partial = s.truncated ? `, partial: stopped after ${plainNumber(m.elapsedMs / 1000, 1)}s` : '';
   const details = [
-    `what fills the table (${s.entries} entries from ${m.source}${partial}): ${described || 'nothing'}`,
+    `what fills the table (${s.entries} ${s.entries === 1 ? 'entry' : 'entries'} from ${m.source}${partial}): ${described || 'nothing'}`,
     `flags: ${s.unreplied} [UNREPLIED] (${share(s.unreplied, s.entries)}), ${s.assured} [ASSURED]${s.offloaded ? `, ${s.offloaded} [OFFLOAD]` : ''}`,
   ];
-  if (s.topPorts.length) details.push(`top destination ports: ${s.topPorts.map((p) => `${p.protocol}/${p.port} ${p.count} (${share(p.count, s.entries)})`).join(', ')}`);
+  if (s.topPorts.length) details.push(`top destination ports: ${s.topPorts.map((p) => `${p.protocol}/${p.port} ${counted(p.count, s.entries)}`).join(', ')}`);
   if (s.topDestinations.length) {
-    details.push(`top destinations: ${s.topDestinations.map((d) => `${d.address} ${d.count}${d.error ? ` (±${d.error})` : ''}`).join(', ')}`);
+    // A count with an error is the approximate top-N's upper bound: the true one lies between count - error and count.
+    details.push(`top destinations: ${s.topDestinations.map((d) => `${d.address} ${d.error ? `at most ${d.count}` : d.count}`).join(', ')}`);
   }
   return {
     check: 'breakdown',
     state: State.OK,
     summary: '',
     details,
-    notes: s.truncated ? [`--breakdown stopped at its deadline after ${s.entries} entries: the counts are partial`] : [],
-    advice: adviseBreakdown(m),
+    notes: s.truncated ? [`--breakdown stopped at its deadline after ${s.entries} ${s.entries === 1 ? 'entry' : 'entries'}: the counts are partial`] : [],
+    advice: pressing ? adviseBreakdown(m) : ['nothing to change: the table is below its warning threshold and lost no packets'],
     perfdata: [{ label: 'unreplied', value: s.unreplied }],
     data: { source: m.source, elapsed_ms: m.elapsedMs, ...s },
   };
 }
 
 /**
- * --exclude-unreplied: [UNREPLIED] entries (scans, dead peers, DNS) left out
- * of the count the thresholds see. Only a complete breakdown can say how many.
+ * --exclude-unreplied: how many [UNREPLIED] entries (scans, dead peers, DNS)
+ * to leave out of the count the thresholds see. Only a complete breakdown can
+ * say; undefined when it cannot.
  */
-export function withoutUnreplied(table: TableMeasurement, breakdown: BreakdownMeasurement | undefined): TableMeasurement {
-  if (breakdown?.status !== 'ok' || breakdown.summary.truncated || table.count.status !== 'ok') return table;
-  return { ...table, count: { ...table.count, value: Math.max(0, table.count.value - breakdown.summary.unreplied) } };
+export function unrepliedToExclude(table: TableMeasurement, breakdown: BreakdownMeasurement | undefined): number | undefined {
+  if (breakdown?.status !== 'ok' || breakdown.summary.truncated || table.count.status !== 'ok') return undefined;
+  return Math.min(table.count.value, breakdown.summary.unreplied);
 }
 
 export function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {
   if (breakdown?.status !== 'ok') return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
   if (breakdown.summary.truncated) return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
-  return `--exclude-unreplied: ${breakdown.summary.unreplied} [UNREPLIED] entries are left out of the usage`;
+  const n = breakdown.summary.unreplied;
+  return `--exclude-unreplied: ${n} [UNREPLIED] ${n === 1 ? 'entry is' : 'entries are'} left out of the usage`;
 }

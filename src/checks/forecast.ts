@@ -41,6 +41,7 @@ export function forecast(history: ReadonlyArray<readonly [number, number]>, nowM
 
 export function checkForecast(f: Forecast, count: number, max: number | undefined, options: ForecastOptions): Result {
   if (f.ratePerMinute === undefined) {
+    // No label rather than U, which Icinga 2 rejects: growth is there from the first run that can measure it on.
     return { check: 'forecast', state: State.OK, summary: '', details: ['growth: not enough history yet (it needs two checks at least 30s apart)'], perfdata: [] };
   }
   const rate = Math.round(f.ratePerMinute * 10) / 10;

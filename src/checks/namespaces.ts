@@ -83,7 +83,7 @@ function judge(entry: NamespaceEntry, input: NamespacesInput): Judged | undefine
     states.push(evaluate(count, { warning, critical }));
     facts.push(`${percentText(count, max)}% of table used (${count} of ${max} entries)`);
   } else {
-    facts.push(`${count} entries`);
+    facts.push(`${count} ${count === 1 ? 'entry' : 'entries'}`);
   }
   const previous = input.baselines?.[String(entry.info.inode)];
   if (previous) {
@@ -136,7 +136,9 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
   }
   for (const p of input.inventory.problems.slice(0, 3)) notes.push(`namespaces: ${p}`);
 
-  const perfdata: Perfdata[] = [{ label: 'namespaces', value: input.inventory.namespaces.length }];
+  // Namespaces known to exist only through their hidden processes count too: they are there.
+  const unseen = input.inventory.hiddenNamespaces ?? 0;
+  const perfdata: Perfdata[] = [{ label: 'namespaces', value: input.inventory.namespaces.length + unseen }];
   if (worstOne) {
     perfdata.push({ label: 'worst_entries', value: worstOne.count, min: 0, ...(input.max ? { max: input.max } : {}) });
     if (worstOne.usage !== undefined) perfdata.push({ label: 'worst_usage', value: Number(plainNumber(Math.floor(worstOne.usage * 10) / 10, 1)), uom: '%', min: 0, max: 100 });
@@ -146,6 +148,7 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
   if (notOk.length) parts.push(`${notOk[0]!.text}${notOk.length > 1 ? ` (and ${notOk.length - 1} more ${notOk.length === 2 ? 'namespace' : 'namespaces'} not OK)` : ''}`);
   // Never let a namespace that was not read pass for one that is fine.
   if (unread.length) parts.push(`${unread.length} ${unread.length === 1 ? 'namespace' : 'namespaces'} not checked${input.uid === 0 ? '' : ' (needs root)'}`);
+  if (unseen) parts.push(`${unseen} more ${unseen === 1 ? 'namespace' : 'namespaces'} not checked: ${unseen === 1 ? 'its' : 'their'} processes are hidden from uid ${input.uid}${input.uid === 0 ? '' : ' (needs root)'}`);
   const summary = parts.join('; ');
 
   const counters: Record<string, SavedCounters> = {};
@@ -158,7 +161,7 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
     result: {
       check: 'namespaces',
       // A namespace that could not be read is not known to be fine.
-      state: worst([...judged.map((j) => j.state), ...(unread.length ? [State.UNKNOWN] : [])]),
+      state: worst([...judged.map((j) => j.state), ...(unread.length || unseen ? [State.UNKNOWN] : [])]),
       summary,
       details,
       notes,
@@ -167,6 +170,7 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
       data: {
         found: input.inventory.namespaces.length,
         hidden_processes: input.inventory.hiddenProcesses,
+        hidden_namespaces: unseen,
         checked: ranked.map((j) => ({
           inode: j.info.inode,
           label: namespaceLabel(j.info),

@@ -28,6 +28,8 @@ export interface PacketLossOptions {
   readonly insertFailed: Thresholds;
   readonly logDrops: Thresholds;
   readonly logWindowSeconds: number;
+  /** Who runs the check, for the fix when the log is closed to it. */
+  readonly user?: string;
 }
 
 /** The counters that get thresholds, and how to say that one of them grew. */
@@ -37,9 +39,13 @@ const WATCHED: ReadonlyArray<{ name: string; option: keyof PacketLossOptions; sa
   { name: 'insert_failed', option: 'insertFailed', say: (n) => `${n} ${n === 1 ? 'insertion' : 'insertions'} failed since last check` },
 ];
 
-export const LOG_FIX =
-  'to let check_conntrack read it: add the user to group adm or systemd-journal (journal, /var/log/kern.log), ' +
-  "or use --sudo with the sudoers line 'nagios ALL=(root) NOPASSWD: /usr/bin/dmesg -r'";
+/** How to open the kernel log to `user` (the user running the check): groups, or sudo for dmesg alone. */
+export function logFix(user = 'nagios'): string {
+  return (
+    `to let ${user} read it: add ${user} to group systemd-journal (journalctl -k) or, on Debian and Ubuntu, adm (/var/log/kern.log); ` +
+    `or pass --sudo with the sudoers line '${user} ALL=(root) NOPASSWD: /usr/bin/dmesg -r' (sudo package; the full file is in examples/sudoers of the check-conntrack package's documentation)`
+  );
+}
 
 function counterPerfdata(m: CountersMeasurement): Perfdata[] {
   if (m.status !== 'ok') return [];
@@ -176,8 +182,9 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
       check: 'kernel-log',
       state: State.OK,
       summary: '',
-      details: [],
-      notes: [`kernel log not readable (${tried})${refused ? `; ${LOG_FIX}` : ''}`],
+      // The counters answer for drops: that the log is closed is detail, not something to print on every healthy run.
+      details: [`kernel log not readable (${tried})${refused ? `; ${logFix(options.user)}` : ''}`],
+      notes: [],
       perfdata: [],
       data: { unreadable: scan.attempts },
     };

@@ -40,8 +40,10 @@ export function tableBytes(max: number, buckets: number): number {
   return max * BYTES_PER_ENTRY + buckets * BYTES_PER_BUCKET;
 }
 
+/** MiB for a table of any size worth the unit; a small one in KiB rather than "0 MiB". */
 function mib(bytes: number): string {
-  return `${plainNumber(Math.round(bytes / 1024 / 1024))} MiB`;
+  if (bytes >= 1024 * 1024) return `${plainNumber(Math.round(bytes / 1024 / 1024))} MiB`;
+  return bytes >= 1024 ? `${plainNumber(Math.ceil(bytes / 1024))} KiB` : `${bytes} B`;
 }
 
 function nextPowerOfTwo(n: number): number {

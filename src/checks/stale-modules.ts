@@ -72,7 +72,9 @@ export function checkStaleModules(input: StaleModulesInput): Result {
   const loaded = modules.modules.status === 'ok' ? modules.modules.list.filter((x) => isConntrackModule(x.name)).map((x) => x.name) : [];
   const perfdata: Perfdata[] = [];
   if (modules.modules.status === 'ok') perfdata.push({ label: 'modules', value: loaded.length });
-  if (rules.status === 'ok' && rules.failures.length === 0) perfdata.push({ label: 'conntrack_rules', value: rules.scan.needsConntrack.length });
+  // The rules read are counted even when another listing failed (the count is a lower bound anyway: a listing
+  // stops at the first rule that needs conntrack); only a run that read none has no label, never U, which Icinga 2 rejects.
+  if (rules.status === 'ok') perfdata.push({ label: 'conntrack_rules', value: rules.scan.needsConntrack.length });
 
   const listing = modules.modules.status;
   const what = builtin

@@ -14,6 +14,8 @@ export interface TableCheckOptions {
   readonly critical?: Range;
   /** The state to report when the kernel has no connection tracking at all. */
   readonly notLoaded: State;
+  /** --exclude-unreplied: [UNREPLIED] entries the thresholds do not see; the kernel's count is still the one shown. */
+  readonly excludedUnreplied?: number;
 }
 
 const CHECK = 'table';
@@ -74,6 +76,16 @@ function notPresent(m: TableMeasurement, options: TableCheckOptions): Result {
   };
 }
 
+/**
+ * `-w 80% -c 70%`: CRITICAL comes first and WARNING never shows, which is
+ * seldom what was meant. The check still does as told; the note says so.
+ */
+function tighterCritical(options: TableCheckOptions, warning: Range | undefined, critical: Range | undefined): string | undefined {
+  if (!warning || !critical || warning.inside || critical.inside || critical.start !== warning.start || critical.end >= warning.end) return undefined;
+  const given = (r: Range) => formatRange(r, (n) => `${plainNumber(n)}${r.percent ? '%' : ''}`);
+  return `-c ${given(options.critical!)} is tighter than -w ${given(options.warning!)}: the table goes from OK straight to CRITICAL and WARNING is never reported (the usual order is -w ${given(options.critical!)} -c ${given(options.warning!)})`;
+}
+
 function thresholdWords(entries: Range | undefined, max: number, name: string): string {
   if (!entries) return `${name}: none`;
   const percent = entriesToPercent(entries, max);
@@ -85,9 +97,12 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
   if (m.count.status !== 'ok') return unknown(readingProblem(m.count, 'conntrack count'), [moduleDetail(m)]);
   if (m.max.status !== 'ok') return unknown(readingProblem(m.max, 'nf_conntrack_max'), [moduleDetail(m)]);
 
-  const count = m.count.value;
+  const kernelCount = m.count.value;
+  const excluded = options.excludedUnreplied ?? 0;
+  // What the thresholds see; the kernel's own count stays in every line a person reads.
+  const count = kernelCount - excluded;
   const max = m.max.value;
-  const trace = [`read ${m.count.path}: ${count}`, `read ${m.max.path}: ${max}`];
+  const trace = [`read ${m.count.path}: ${kernelCount}`, `read ${m.max.path}: ${max}`];
   const details: string[] = [];
   const notes: string[] = [];
 
@@ -104,8 +119,11 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
   const state = evaluate(count, { warning, critical });
   const usage = percentText(count, max);
 
-  details.push(`table: ${count} of ${max} entries used (${usage}%), ${max - count} free`);
+  const left = options.excludedUnreplied === undefined ? '' : `, ${excluded} [UNREPLIED] left out`;
+  details.push(`table: ${kernelCount} of ${max} entries used (${percentText(kernelCount, max)}%), ${max - kernelCount} free${options.excludedUnreplied === undefined ? '' : `; without ${excluded} [UNREPLIED]: ${count} (${usage}%)`}`);
   details.push(`${thresholdWords(warning, max, 'warning')}; ${thresholdWords(critical, max, 'critical')}`);
+  const tighter = tighterCritical(options, warning, critical);
+  if (tighter) notes.push(tighter);
   details.push(moduleDetail(m));
 
   const perfdata: Perfdata[] = [
@@ -131,12 +149,15 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
   return {
     check: CHECK,
     state,
-    summary: `${usage}% of table used (${count} of ${max} entries)`,
+    summary:
+      options.excludedUnreplied === undefined
+        ? `${usage}% of table used (${count} of ${max} entries)`
+        : `${usage}% of table used without [UNREPLIED] (${count} of ${max} entries; the kernel counts ${kernelCount}${left})`,
     details,
     notes,
     trace,
     perfdata,
-    data: tableData(m, count, max),
+    data: { ...tableData(m, kernelCount, max), ...(options.excludedUnreplied === undefined ? {} : { counted: count, unreplied_excluded: excluded, counted_usage_percent: (count * 100) / max }) },
   };
 }
 
@@ -163,8 +184,8 @@ function unlimited(m: TableMeasurement, options: TableCheckOptions, count: numbe
   return {
     check: CHECK,
     state: evaluate(count, { warning, critical }),
-    summary: `${count} entries (no table limit: nf_conntrack_max is 0)`,
-    details: [`table: ${count} entries, no limit`, moduleDetail(m)],
+    summary: `${count} ${count === 1 ? 'entry' : 'entries'} (no table limit: nf_conntrack_max is 0)`,
+    details: [`table: ${count} ${count === 1 ? 'entry' : 'entries'}, no limit`, moduleDetail(m)],
     notes,
     trace,
     data: tableData(m, count, 0),

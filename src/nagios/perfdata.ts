@@ -4,6 +4,7 @@ export type Uom = '' | '%' | 's' | 'ms' | 'us' | 'B' | 'KB' | 'MB' | 'TB' | 'c';
 
 export interface Perfdata {
   label: string;
+  /** A value that cannot be measured is left out with its label: Icinga 2 rejects U. */
   value: number;
   uom?: Uom;
   /** Already in Nagios range syntax (see formatRange). */

@@ -23,6 +23,8 @@ function clean(text: string): string {
 export interface Rendered {
   state: State;
   text: string;
+  /** When the text must be written by (ms since the epoch): the end of the run's -t. */
+  writeByMs?: number;
 }
 
 /** Results with the worst first; equal states keep the checks' order. */
@@ -81,18 +83,28 @@ export function render(results: readonly Result[], verbosity: number, lead?: str
   // The newline after each line counts against the limit too.
   const first = fitStatusLine(`${PLUGIN_NAME} ${STATE_NAMES[state]} - `, clean(lead ? `${lead}: ${summary}` : summary), perf, limit - 1);
 
+  // A line said once is enough: the same sample log line three times, or two checks noting one fact, is noise.
+  const seen = new Set<string>();
   const more: string[] = [];
+  const add = (line: string) => {
+    const text = clean(line);
+    if (!seen.has(text)) more.push(text);
+    seen.add(text);
+  };
   for (const r of ordered) {
-    for (const n of r.notes ?? []) more.push(clean(n));
-    if (verbosity >= 1) for (const d of [...r.details, ...(r.advice ?? [])]) more.push(clean(d));
-    if (verbosity >= 2) for (const t of r.trace ?? []) more.push(clean(t));
+    for (const n of r.notes ?? []) add(n);
+    if (verbosity >= 1) for (const d of [...r.details, ...(r.advice ?? [])]) add(d);
+    if (verbosity >= 2) for (const t of r.trace ?? []) add(t);
   }
   const lines = [first];
   let used = byteLength(first) + 1;
+  // One huge line (a top-1000 list) must not push every later line out: it is shortened instead.
+  const lineLimit = Math.floor(limit / 4);
+  const level = verbosity >= 1 ? `-${'v'.repeat(verbosity)}` : 'the default output';
   for (let i = 0; i < more.length; i++) {
-    const line = more[i]!;
+    const line = shorten(more[i]!, lineLimit);
     const left = more.length - i;
-    const cutNote = `(output cut here: ${left} more ${left === 1 ? 'line' : 'lines'}; see -v, --format json)`;
+    const cutNote = `(output cut at ${limit} bytes for ${level}: ${left} more ${left === 1 ? 'line' : 'lines'}; ${verbosity >= 1 ? '--format json has everything' : 'see -v or --format json'})`;
     if (used + byteLength(line) + 1 + (i + 1 < more.length ? byteLength(cutNote) + 1 : 0) > limit) {
       lines.push(cutNote);
       break;
@@ -101,6 +113,14 @@ export function render(results: readonly Result[], verbosity: number, lead?: str
     used += byteLength(line) + 1;
   }
   return { state, text: lines.join('\n') + '\n' };
+}
+
+/** A line within `bytes`, cut at a character, saying how much was left out. */
+function shorten(line: string, bytes: number): string {
+  const total = byteLength(line);
+  if (total <= bytes) return line;
+  const tail = ` ... (line shortened: ${total} bytes)`;
+  return `${cutBytes(line, bytes - byteLength(tail))}${tail}`;
 }
 
 /** One line for a check that could not run at all (bad usage, crash, timeout). */

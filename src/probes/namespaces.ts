@@ -31,6 +31,8 @@ export interface NamespaceInventory {
   processesScanned: number;
   /** Processes whose ns/net link could not be read (EACCES/EPERM: another user's process when unprivileged). */
   hiddenProcesses: number;
+  /** Network namespaces, besides the plugin's own and those found, that hidden processes are in: not identified, not checked. */
+  hiddenNamespaces?: number;
   /**
    * /run/netns entries that could not be stat'ed or are not namespaces, with
    * the reason; also a PROC that cannot be listed and ns/net links that are
@@ -65,7 +67,7 @@ export function discoverNamespaces(host: HostPaths, runNetnsDir: string = join(h
   const problems: string[] = [];
   const members = new Map<number, number[]>();
   let processesScanned = 0;
-  let hiddenProcesses = 0;
+  const hidden: string[] = [];
 
   let entries: string[] = [];
   try {
@@ -86,7 +88,7 @@ export function discoverNamespaces(host: HostPaths, runNetnsDir: string = join(h
       if (code === 'ENOENT' || code === 'ESRCH') continue;
       processesScanned += 1;
       // Reading the link needs ptrace-read access to the process, which an unprivileged user lacks for others'.
-      if (code === 'EACCES' || code === 'EPERM') hiddenProcesses += 1;
+      if (code === 'EACCES' || code === 'EPERM') hidden.push(entry);
       else problems.push(`cannot read ${linkPath}: ${explain(err)}`);
       continue;
     }
@@ -114,7 +116,31 @@ export function discoverNamespaces(host: HostPaths, runNetnsDir: string = join(h
   }
   const namespaces = [...byInode.values()].sort((a, b) => a.inode - b.inode);
   for (const ns of namespaces) ns.names.sort();
-  return { namespaces, processesScanned, hiddenProcesses, problems, namingTrace };
+  return { namespaces, processesScanned, hiddenProcesses: hidden.length, hiddenNamespaces: unseenNamespaces(host, hidden, namespaces), problems, namingTrace };
+}
+
+/**
+ * How many namespaces the hidden processes are in besides those already
+ * known. Their ns/net link is closed to an unprivileged user, but PID/net is
+ * not: each namespace has its own procfs entries, so the inode of PID/net/dev
+ * tells namespaces apart (it is not the namespace's inode, which stays unknown).
+ */
+function unseenNamespaces(host: HostPaths, hidden: readonly string[], known: readonly NamespaceInfo[]): number {
+  if (hidden.length === 0) return 0;
+  const netDev = (pid: string) => {
+    try {
+      return statSync(procPath(host, `${pid}/net/dev`)).ino;
+    } catch {
+      return undefined; // gone since the scan
+    }
+  };
+  const seen = new Set([netDev('self'), ...known.map((ns) => (ns.oldestPid === undefined ? undefined : netDev(String(ns.oldestPid))))]);
+  const unseen = new Set<number>();
+  for (const pid of hidden) {
+    const ino = netDev(pid);
+    if (ino !== undefined && !seen.has(ino)) unseen.add(ino);
+  }
+  return unseen.size;
 }
 
 /** Container ids become the names `podman ps`, `docker ps` or `kubectl get pods` show, from the runtimes' own files. */

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { parseUnsignedDecimal } from '../parse/decimal';
 import { hasCapability, parseGroupFile, parseProcStatus, CAP_NET_ADMIN, CAP_SYSLOG } from '../parse/proc-status';
 import { readSmallFile } from './file-read';
@@ -11,6 +12,8 @@ import { procPath, type HostPaths } from './host-paths';
  */
 export interface Privileges {
   uid: number;
+  /** This user's name, when the uid has one. */
+  user?: string;
   root: boolean;
   /** CAP_SYSLOG, or kernel.dmesg_restrict = 0: /dev/kmsg and dmesg are readable. */
   mayReadKernelLog: boolean;
@@ -22,6 +25,15 @@ export interface Privileges {
 }
 
 const LOG_GROUPS = ['adm', 'systemd-journal', 'wheel'];
+
+/** The name an operator knows the user by, for the fixes the output gives; undefined when the uid has none. */
+function userName(uid: number): string | undefined {
+  try {
+    return uid === process.getuid?.() ? userInfo().username : undefined;
+  } catch {
+    return undefined; // a uid without a passwd entry (a container's arbitrary uid)
+  }
+}
 
 export async function probePrivileges(host: HostPaths): Promise<Privileges> {
   const [status, restrict, groupFile] = await Promise.all([
@@ -48,6 +60,7 @@ export async function probePrivileges(host: HostPaths): Promise<Privileges> {
 
   return {
     uid,
+    user: userName(uid),
     root,
     mayReadKernelLog: syslog || dmesgRestrict === 0 || dmesgRestrict === undefined,
     dmesgRestrict,

@@ -8,7 +8,8 @@ import { findProgram, runCommand, streamCommand } from './run-command';
 export type RulesMeasurement =
   | { readonly status: 'ok'; readonly scan: RuleScan; readonly sources: string[]; readonly failures: string[] }
   /** The rules could not be listed: why, and what would allow it. */
-  | { readonly status: 'unreadable'; readonly reasons: string[] };
+  /** attempted: listings were run and all failed (this time), as opposed to a host where they cannot run. */
+  | { readonly status: 'unreadable'; readonly reasons: string[]; readonly attempted?: boolean };
 
 export interface RulesRequest {
   readonly procRoot: string;
@@ -155,6 +156,6 @@ export async function probeRules(request: RulesRequest): Promise<RulesMeasuremen
   const failures = listings.flatMap((l) => (l.failure ? [l.failure] : []));
   // Nothing listed because nothing is loaded: no rules, as the notes say.
   if (scans.length === 0 && failures.length === 0) return { status: 'ok', scan: mergeScans([]), sources: notes, failures };
-  if (scans.length === 0) return { status: 'unreadable', reasons: failures };
+  if (scans.length === 0) return { status: 'unreadable', reasons: failures, attempted: true };
   return { status: 'ok', scan: mergeScans(scans), sources: [...listings.filter((l) => l.scan).map((l) => l.label), ...notes], failures };
 }

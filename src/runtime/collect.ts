@@ -1,6 +1,6 @@
 import { counterIncrease } from '../checks/counter-delta';
 import { checkPacketLoss, describeLog, savedCounters, type PacketLossOptions } from '../checks/packet-loss';
-import { checkBreakdown, unrepliedNote, withoutUnreplied } from '../checks/breakdown';
+import { checkBreakdown, unrepliedNote, unrepliedToExclude } from '../checks/breakdown';
 import { checkForecast, forecast } from '../checks/forecast';
 import { assignLogOwners, checkForeignDrops, creationTime, dropEvidence, type Candidate, type LogOwnersInput } from '../checks/log-owner';
 import { checkNamespaces, namespaceLabel, type NamespaceEntry } from '../checks/namespaces';
@@ -25,7 +25,7 @@ import { scanKernelLog } from '../probes/kernel-log';
 import { probePrivileges } from '../probes/privileges';
 import { probeTable } from '../probes/table';
 import { chooseBaseline, nextState, type Baseline } from '../state/baseline';
-import { defaultStatePath, loadState, saveState } from '../state/state-file';
+import { defaultStatePath, loadState, saveState, stateNotKept, type StateSave } from '../state/state-file';
 import type { Options } from './options';
 
 /** Pointer size of the machine the plugin runs on: the seed's sizing rule depends on it. */
@@ -88,7 +88,8 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
       ? probeBreakdown(host, { privileges, sudo: options.sudo, signal, deadlineMs: started + options.timeoutSeconds * 1000 * BREAKDOWN_SHARE, top: options.top })
       : undefined,
   ]);
-  const tableResult = checkTable(options.excludeUnreplied ? withoutUnreplied(table, breakdown) : table, options);
+  const checkedTable = checkTable(table, { ...options, excludedUnreplied: options.excludeUnreplied ? unrepliedToExclude(table, breakdown) : undefined });
+  const tableResult = options.excludeUnreplied ? { ...checkedTable, notes: [...(checkedTable.notes ?? []), unrepliedNote(breakdown)] } : checkedTable;
 
   // A message that names a namespace is worth a look at the namespaces there are, even with --namespaces host.
   const seen = inventory ?? (log.status === 'ok' && log.drops.some((d) => d.netns !== undefined) ? discoverNamespaces(host) : undefined);
@@ -102,7 +103,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
         max: table.max.status === 'ok' ? table.max.value : undefined,
         warning: options.warning,
         critical: options.critical,
-        loss: lossOptions(options),
+        loss: lossOptions(options, privileges.user),
         baselines: baseline.state?.namespaces,
         logByNetns: owners?.byNamespace ?? {},
         top: options.top,
@@ -118,7 +119,7 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
   const stateNotes = [...baseline.notes];
   // The record of what was last said outlives a reboot, unlike the counters: a recovery after one is still news.
   const lastNotice = loaded?.status === 'ok' ? loaded.state.notice : undefined;
-  const keepState = async (notice: typeof lastNotice): Promise<string | undefined> => {
+  const keepState = async (notice: typeof lastNotice): Promise<StateSave | undefined> => {
     if (!statePath) return undefined;
     const next = nextState(
       baseline,
@@ -129,16 +130,20 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
       namespaces?.counters,
       notice,
     );
-    const saved = await saveState(statePath, next, privileges.uid);
-    return saved.status === 'failed' ? saved.reason : undefined;
+    return saveState(statePath, next, privileges.uid);
   };
-  const stateLost = await keepState(lastNotice);
-  if (stateLost !== undefined) stateNotes.push(`${stateLost}; the next check cannot compare with this one`);
+  let saved = await keepState(lastNotice);
+  const stateLost = saved?.status === 'failed' ? saved.reason : undefined;
 
+  const loss = checkPacketLoss(counters, ownLog, baseline, lossOptions(options, privileges.user), identity.nowMs, stateLost);
+  // Only this namespace's own losses say its table filled: not an unknown, nor messages naming another namespace.
+  const ownMessages = ownLog.status === 'ok' && ((ownLog.byNetns[''] ?? 0) > 0 || (ownLog.byNetns[String(identity.netns)] ?? 0) > 0);
+  const alerting = (r: Result) => r.state === State.WARNING || r.state === State.CRITICAL;
+  const lost = loss.some((r) => (r.check === 'counters' || (r.check === 'kernel-log' && ownMessages)) && alerting(r));
   const results = [
     // Beside namespace findings, the host's own line needs saying whose it is.
     inventory ? ownLabel(tableResult) : tableResult,
-    ...checkPacketLoss(counters, ownLog, baseline, lossOptions(options), identity.nowMs, stateLost),
+    ...loss,
     ...(foreign ? [foreign] : []),
     checkStaleModules({
       table,
@@ -151,7 +156,6 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
     ...(namespaces ? [namespaces.result] : []),
     ...(breakdown ? [checkBreakdown(breakdown)] : []),
   ];
-  if (options.excludeUnreplied) tableResult.notes = [...(tableResult.notes ?? []), unrepliedNote(breakdown)];
 
   if (table.count.status === 'ok' && table.max.status === 'ok') {
     const count = table.count.value;
@@ -160,7 +164,6 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
     const f = forecast(history, identity.nowMs, count, max);
     results.push(checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds }));
     const peak = Math.max(count, namespaces?.highestCount ?? 0, ...history.map(([, c]) => c));
-    const lost = results.some((r) => (r.check === 'counters' || r.check === 'kernel-log') && r.state !== State.OK);
     if (max > 0) {
       results.push(
         checkSizing({
@@ -190,14 +193,17 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
       })
     : undefined;
   if (notice && stateLost === undefined && statePath) {
-    const failed = await keepState(notice.next);
-    if (failed !== undefined) {
-      stateNotes.push(`${failed}; the next check cannot compare with this one`);
-      if (notice.kind !== 'unkept') notice = { ...notice, kind: 'unkept', print: true, reason: failed };
+    const again = await keepState(notice.next);
+    if (again?.status === 'failed') {
+      saved = again;
+      if (notice.kind !== 'unkept') notice = { ...notice, kind: 'unkept', print: true, reason: again.reason };
     }
   }
-  if (stateNotes.length || stateLost !== undefined) {
-    results.push({ check: 'state', state: State.OK, summary: stateLost !== undefined ? 'state could not be kept' : '', details: [], notes: stateNotes, perfdata: [] });
+  // Not kept, the next check has nothing to compare with: that belongs in the status line, not only below it.
+  const notKept = stateNotKept(loaded, saved);
+  const notes = notKept && loaded?.status === 'unusable' && saved?.status === 'failed' && saved.reason === loaded.reason ? [] : stateNotes;
+  if (notKept || notes.length) {
+    results.push({ check: 'state', state: State.OK, summary: notKept ?? '', details: [], notes, perfdata: [], data: { path: statePath ?? null, kept: !notKept } });
   }
   return { results, notice };
 }
@@ -231,13 +237,14 @@ function logOwnersInput(
 }
 
 
-function lossOptions(options: Options): PacketLossOptions {
+function lossOptions(options: Options, user?: string): PacketLossOptions {
   return {
     drop: { warning: options.dropWarning, critical: options.dropCritical },
     earlyDrop: { warning: options.earlyDropWarning, critical: options.earlyDropCritical },
     insertFailed: { warning: options.insertFailedWarning, critical: options.insertFailedCritical },
     logDrops: { warning: options.logDropsWarning, critical: options.logDropsCritical },
     logWindowSeconds: options.logWindowSeconds,
+    user,
   };
 }
 

@@ -6,13 +6,14 @@ import {
   countRangeArgument,
   directoryArgument,
   durationArgument,
-  findingStateArgument,
+  alertStateArgument,
   formatArgument,
   kernelLogArgument,
   MAX_VERBOSITY,
   namespacesArgument,
   rangeArgument,
   stateArgument,
+  stateFileArgument,
   timeoutArgument,
 } from './options';
 
@@ -130,7 +131,7 @@ export const OPTION_TABLE = [
     flags: '--stale-modules <state>',
     help: 'state when conntrack is loaded, no rule needs it, and the kernel tracks every connection: ok, warning or critical',
     group: 'modules',
-    parse: stateArgument,
+    parse: alertStateArgument,
     default: State.WARNING as State,
     shown: 'warning',
     json: { name: 'stale_modules', kind: 'state' },
@@ -140,7 +141,7 @@ export const OPTION_TABLE = [
     flags: '--other-namespaces-drops <state>',
     help: "state when the kernel log shows 'table full' messages of other network namespaces: ok, warning or critical",
     group: 'kernel log',
-    parse: findingStateArgument,
+    parse: alertStateArgument,
     default: State.WARNING as State,
     shown: 'warning',
     json: { name: 'other_namespaces_drops', kind: 'state' },
@@ -183,7 +184,7 @@ export const OPTION_TABLE = [
   flag('breakdown', '--breakdown', 'count what fills the table (protocols, TCP states, top ports and destinations); needs root or --sudo', 'diagnosis'),
   flag('excludeUnreplied', '--exclude-unreplied', 'leave [UNREPLIED] entries out of the usage the thresholds see (implies --breakdown)', 'table', 'exclude_unreplied'),
   define({ key: 'format', flags: '--format <format>', help: 'nagios or json', group: 'output', parse: formatArgument, default: 'nagios' as 'nagios' | 'json', shown: 'nagios' }),
-  flag('quietOk', '--quiet-ok', 'print nothing when the state is OK (for cron, which mails whatever is printed)', 'output'),
+  flag('quietOk', '--quiet-ok', 'print nothing when the state is OK (for cron, which mails whatever is printed); --format json prints JSON still', 'output'),
   flag(
     'changesOnly',
     '--changes-only',
@@ -201,9 +202,9 @@ export const OPTION_TABLE = [
   define<'stateFile', string | undefined>({
     key: 'stateFile',
     flags: '--state-file <path>',
-    help: 'where to keep counters between runs (default: /var/tmp/check_conntrack-UID/)',
+    help: "absolute path of the file that keeps counters between runs (default: in /var/lib/check_conntrack/ when it is this user's, else /var/tmp/check_conntrack-UID/); a file that is not a state file is never replaced",
     group: 'state',
-    parse: directoryArgument,
+    parse: stateFileArgument,
   }),
   define<'noState', boolean>({
     key: 'noState',
@@ -218,7 +219,7 @@ export const OPTION_TABLE = [
   define({
     key: 'verbosity',
     flags: '-v, --verbose',
-    help: `more detail; repeat for more (up to -${'v'.repeat(MAX_VERBOSITY)})`,
+    help: 'more detail: -v what was seen and what to change, -vv also where each figure came from, -vvv also the stack of an internal error',
     group: 'output',
     parse: (_value: string, previous: number) => Math.min(previous + 1, MAX_VERBOSITY),
     default: 0,

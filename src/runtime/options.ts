@@ -31,8 +31,8 @@ export function stateArgument(value: string): State {
   return state;
 }
 
-/** A state for a finding that is known, so never UNKNOWN. */
-export function findingStateArgument(value: string): State {
+/** A state the plugin may be told to report for a finding it can tell: UNKNOWN is for what it cannot. */
+export function alertStateArgument(value: string): State {
   const state = parseStateName(value);
   if (state === undefined || state === State.UNKNOWN) throw new InvalidArgumentError(`'${value}' is not one of ok, warning, critical`);
   return state;
@@ -40,6 +40,17 @@ export function findingStateArgument(value: string): State {
 
 export function directoryArgument(value: string): string {
   if (value === '') throw new InvalidArgumentError('it is empty');
+  return value;
+}
+
+/**
+ * Absolute, so that the file does not depend on the directory the daemon
+ * happens to start the check in; and never an option swallowed as the value
+ * (`--state-file -v`).
+ */
+export function stateFileArgument(value: string): string {
+  if (value.startsWith('-')) throw new InvalidArgumentError(`'${value}' begins with '-': give the absolute path of the file`);
+  if (!value.startsWith('/')) throw new InvalidArgumentError(`'${value}' is not an absolute path (it must begin with /)`);
   return value;
 }
 

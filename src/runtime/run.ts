@@ -48,14 +48,14 @@ export async function run(argv: readonly string[]): Promise<Rendered> {
   } finally {
     controller.abort();
   }
-  // cron mails whatever a job prints: --quiet-ok prints nothing when all is well,
-  // --changes-only nothing that was said before. The exit code stays the real state.
-  const silent = notice ? !notice.print : options.quietOk && out.state === State.OK;
+  // cron mails whatever a job prints: --quiet-ok prints nothing when all is well (a script reading JSON
+  // gets JSON, always), --changes-only nothing that was said before. The exit code stays the real state.
+  const silent = notice ? !notice.print : options.quietOk && options.format !== 'json' && out.state === State.OK;
   if (options.syslog && (notice ? notice.print && (notice.kind !== 'unkept' || out.state !== State.OK) : out.state !== State.OK)) {
     const failed = await sendToSyslog(out.state, out.text.split('\n', 1)[0]!, deadlineMs);
     if (failed && !silent) out = { ...out, text: `${out.text}${failed}\n` };
   }
-  return silent ? { state: out.state, text: '' } : out;
+  return silent ? { state: out.state, text: '' } : { ...out, writeByMs: deadlineMs };
 }
 
 /** The text output, with what --changes-only says about the change: a recovery shows what it recovered from. */

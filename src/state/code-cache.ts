@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { readPrivateFile, writePrivateFile, type PrivateRead, type PrivateWrite } from './private-file';
-import { defaultStateDirectory } from './state-file';
+import { chooseStateDirectory } from './state-file';
 
 /**
  * V8's compiled code for the plugin, kept beside the state: with it a run
@@ -21,7 +21,7 @@ const MAX_CACHE_BYTES = 32 * 1024 * 1024;
  * directory would be wherever the check happens to be started).
  */
 export function codeCacheDirectory(argv: readonly string[], uid: number): string | undefined {
-  let dir: string | undefined = defaultStateDirectory(uid);
+  let dir: string | undefined = chooseStateDirectory(uid);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') break;

@@ -253,6 +253,10 @@ describeFaults(
       expectHealthy(r, 'the run');
       expect.soft(refusal(r, defaultDir, new RegExp(`belongs to|owned by|owner|uid ${attacker}`, 'i')), `the output must say ${defaultDir} belongs to uid ${attacker}\n${describeRun(r)}`).not.toEqual([]);
       expect(readdirSync(defaultDir), `the run wrote into a directory uid ${attacker} owns`).toEqual([]);
+      // Every later run would be a "first check": that may not go unsaid below the status line.
+      expect(r.status, `the status line must say the state is not kept, and the fix\n${describeRun(r)}`).toMatch(
+        new RegExp(`state could not be kept: .*${defaultDir} belongs to uid ${attacker}.*, fix: remove ${defaultDir}`),
+      );
     });
 
     for (const mode of [0o777, 0o1777, 0o707]) {

@@ -335,16 +335,14 @@ describeKernel(
           expect(verbose.code, `step 3: ${describeRun(verbose)}`).toBe(0);
           expect(verbose.status).toMatch(new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N, max))}% of table used \\(${N} of ${max} entries\\) \\| `));
           expect(verbose.status).toMatch(new RegExp(` unreplied=${U}(?: |$)`));
-          const what = `what fills the table (${N} entries from ${ENTRIES_FILE}): udp ${share(U, N)} ([UNREPLIED] ${share(U, N)}), tcp ${share(T + E, N)} (TIME_WAIT ${share(T, N)}, ESTABLISHED ${share(E, N)})`;
+          const what = `what fills the table (${N} entries from ${ENTRIES_FILE}): udp ${U} (${share(U, N)}: [UNREPLIED] ${U} (${share(U, N)})), tcp ${T + E} (${share(T + E, N)}: TIME_WAIT ${T} (${share(T, N)}), ESTABLISHED ${E} (${share(E, N)}))`;
           expect(verbose.lines, `step 3 long output:\n${verbose.stdout}`).toContain(what);
           expect(verbose.lines).toContain(`flags: ${U} [UNREPLIED] (${share(U, N)}), ${T + E} [ASSURED]`);
           expect(verbose.lines).toContain(`top destination ports: udp/${udpPort} ${U} (${share(U, N)}), tcp/${tcpPort} ${T} (${share(T, N)}), tcp/${heldPort} ${E} (${share(E, N)})`);
           expect(verbose.lines).toContain(`top destinations: 127.0.0.1 ${N}`);
-          // udp/<port> is more than 30% of the table: the NOTRACK advice names it; TIME_WAIT is under half: no timeout advice.
-          expect(verbose.lines).toContain(
-            `advice: ${share(U, N)} of the table is udp/${udpPort}; if that traffic needs no NAT and no stateful rule, exempt it from tracking (raw table):`,
-          );
-          expect(verbose.stdout).not.toContain('nf_conntrack_tcp_timeout_time_wait=60');
+          // The table is far from its thresholds and lost nothing: no advice to change it.
+          expect(verbose.lines).toContain('nothing to change: the table is below its warning threshold and lost no packets');
+          expect(verbose.stdout).not.toContain('advice:');
           expect(verbose.stdout).not.toContain('partial');
           expect(verbose.stdout).not.toContain('--breakdown stopped');
           // Issue 6, item 6: -v fits in 8 KiB, and only the status line has a '|'.
@@ -396,11 +394,20 @@ describeKernel(
           expect(counted.status).toMatch(new RegExp(`^CONNTRACK CRITICAL - .*\\(${N} of ${max} entries\\)`));
           expect(counted.status).toContain(`entries=${N};${WARN_ENTRIES};${CRIT_ENTRIES};0;${max}`);
           expect(counted.stdout).not.toContain('--exclude-unreplied');
+          // Above its thresholds: udp/<port> is more than 30% of the table, so the NOTRACK advice names it; TIME_WAIT is under half: no timeout advice.
+          const pressed = asRoot(['--breakdown', '-v', ...entryThresholds, ...BASE]);
+          expect(pressed.lines, describeRun(pressed)).toContain(
+            `advice: ${share(U, N)} of the table is udp/${udpPort}; if that traffic needs no NAT and no stateful rule, exempt it from tracking (raw table):`,
+          );
+          expect(pressed.stdout).not.toContain('nf_conntrack_tcp_timeout_time_wait=60');
 
           const excluded = asRoot(['--exclude-unreplied', ...entryThresholds, ...BASE]);
           expect(excluded.stderr, 'step 5 stderr').toBe('');
           expect(excluded.code, `step 5 (--exclude-unreplied): ${describeRun(excluded)}`).toBe(0);
-          expect(excluded.status).toMatch(new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, max))}% of table used \\(${N - U} of ${max} entries\\) \\| `));
+          // The kernel's count stays in the status line, with what the thresholds did not see.
+          expect(excluded.status).toMatch(
+            new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, max))}% of table used without \\[UNREPLIED\\] \\(${N - U} of ${max} entries; the kernel counts ${N}, ${U} \\[UNREPLIED\\] left out\\) \\| `),
+          );
           expect(excluded.status).toContain(`entries=${N - U};${WARN_ENTRIES};${CRIT_ENTRIES};0;${max}`);
           // --exclude-unreplied implies --breakdown: its perfdata is there too.
           expect(excluded.status).toMatch(new RegExp(` unreplied=${U}(?: |$)`));
@@ -411,7 +418,7 @@ describeKernel(
           expect(excludedBody.thresholds).toMatchObject({ exclude_unreplied: true, warning: String(WARN_ENTRIES), critical: String(CRIT_ENTRIES) });
           const excludedTable = checkOf(excludedBody, 'table');
           expect(excludedTable.state).toBe('OK');
-          expect(excludedTable.data).toMatchObject({ count: N - U });
+          expect(excludedTable.data).toMatchObject({ count: N, counted: N - U, unreplied_excluded: U });
           expect(excludedTable.notes).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
           expect(checkOf(excludedBody, 'breakdown').data).toMatchObject({ entries: N, unreplied: U, truncated: false });
 
@@ -425,7 +432,9 @@ describeKernel(
           expect(lowCounted.code, `step 6 (all entries counted): ${describeRun(lowCounted)}`).toBe(2);
           expect(lowCounted.status).toMatch(new RegExp(`^CONNTRACK CRITICAL - ${escapeRegExp(usagePercent(N, LOW_MAX))}% of table used \\(${N} of ${LOW_MAX} entries\\)`));
           expect(lowExcluded.code, `step 6 (--exclude-unreplied): ${describeRun(lowExcluded)}`).toBe(0);
-          expect(lowExcluded.status).toMatch(new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, LOW_MAX))}% of table used \\(${N - U} of ${LOW_MAX} entries\\)`));
+          expect(lowExcluded.status).toMatch(
+            new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, LOW_MAX))}% of table used without \\[UNREPLIED\\] \\(${N - U} of ${LOW_MAX} entries; the kernel counts ${N}, ${U} \\[UNREPLIED\\] left out\\)`),
+          );
           expect(lowExcluded.lines).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
 
           // ---- 7. nobody: the entries cannot be read; said so, and the exit code is what it would be without --breakdown

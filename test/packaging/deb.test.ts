@@ -5,7 +5,7 @@
  * installed is left.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ import {
   run,
   sameOnHost,
   stateDirKeeper,
+  uidOf,
   tempDir,
   VERSION,
 } from './support';
@@ -31,6 +32,7 @@ const DPKG_DEB = '/usr/bin/dpkg-deb';
 const DPKG_QUERY = '/usr/bin/dpkg-query';
 const PLUGIN = '/usr/lib/nagios/plugins/check_conntrack';
 const DOC = '/usr/share/doc/check-conntrack';
+const STATE_DIR = '/var/lib/check_conntrack';
 const DEB_VERSION = VERSION.replace(/-/g, '~');
 const CRON_FILE = '/etc/cron.d/check_conntrack';
 const UNITS = ['/usr/lib/systemd/system/check_conntrack.service', '/usr/lib/systemd/system/check_conntrack.timer'];
@@ -98,7 +100,10 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
     expect(cron).toMatch(/^#\*\/5 \* \* \* \* nagios \/usr\/lib\/nagios\/plugins\/check_conntrack --changes-only /m);
     const rows = must([DPKG_DEB, '-c', deb]).stdout;
     expect(rows).not.toMatch(/\.wants\//);
-    expect(must([DPKG_DEB, '-I', deb]).stdout).not.toMatch(/postinst/);
+    // The one maintainer script makes the state directory; it enables and starts nothing.
+    const postinst = must(['/bin/sh', '-c', `${DPKG_DEB} --ctrl-tarfile "$1" | tar -xO ./postinst`, 'sh', deb]).stdout;
+    expect(postinst).toContain('/var/lib/check_conntrack');
+    expect(postinst).not.toMatch(/systemctl|deb-systemd|invoke-rc\.d|update-rc\.d/);
   });
 
   it('is the same, byte for byte, when built again', () => {
@@ -124,6 +129,7 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
         if (status !== 'not known to dpkg' && !status.startsWith('un')) {
           throw new Error(`check-conntrack is already installed here (${status}): these tests install and remove it, so they leave it alone`);
         }
+        if (existsSync(STATE_DIR)) throw new Error(`${STATE_DIR} exists already: these tests make and remove it, so they leave the host's alone`);
         ensureUser('nagios');
         keeper = stateDirKeeper('nagios');
         const contents = must([DPKG_DEB, '-c', deb]).stdout.trim().split('\n');
@@ -198,6 +204,14 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
         expect(installed.code).toBe(direct.code);
       });
 
+      it('makes /var/lib/check_conntrack for nagios (0700), where the plugin run as nagios keeps its state', () => {
+        const st = statSync(STATE_DIR);
+        expect(st.mode & 0o7777).toBe(0o700);
+        expect(st.uid).toBe(uidOf('nagios'));
+        run(asUser('nagios', [PLUGIN, '--kernel-log', 'none']));
+        expect(readdirSync(STATE_DIR).filter((n) => /^state-\d+\.json$/.test(n))).toHaveLength(1);
+      });
+
       it('installs systemd units that systemd-analyze verify accepts', () => {
         const analyze = '/usr/bin/systemd-analyze';
         if (!existsSync(analyze)) throw new Error(`${analyze} is missing: install the Debian package systemd`);
@@ -223,6 +237,7 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
           expect(left, 'paths the package created that dpkg -P left').toEqual([]);
           expect(existsSync(PLUGIN)).toBe(false);
           expect(existsSync(DOC)).toBe(false);
+          expect(existsSync(STATE_DIR), 'the state directory goes with the package').toBe(false);
           expect(existsSync('/usr/share/man/man8/check_conntrack.8.gz')).toBe(false);
         });
       });

@@ -7,10 +7,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { BUNDLE, buildArtifact, describeWith, must, run, tempDir, VERSION } from './support';
+import { BUNDLE, buildArtifact, describeWith, ensureUser, must, run, tempDir, uidOf, VERSION } from './support';
 
 /** The regular files of a cpio archive in the "newc" format rpm2cpio writes. */
 function readCpio(archive: Buffer): Map<string, Buffer> {
@@ -113,7 +113,8 @@ describeWith('the .rpm', { programs: [[RPM, 'rpm'], [RPMBUILD, 'rpm']] }, () => 
       .trim()
       .split('\n')
       .filter((r) => !r.startsWith('rpmlib('));
-    expect(requires.sort()).toEqual(['(nodejs(engine) >= 18.19 if nodejs(engine))', 'nodejs >= 18.19']);
+    // /bin/sh: for the scriptlets that make and remove the state directory.
+    expect([...new Set(requires)].sort()).toEqual(['(nodejs(engine) >= 18.19 if nodejs(engine))', '/bin/sh', 'nodejs >= 18.19']);
     expect(query('--queryformat', '[%{REQUIRENAME} %{REQUIREFLAGS:depflags} %{REQUIREVERSION}\n]')).toContain('nodejs >= 18.19\n');
   });
 
@@ -129,6 +130,26 @@ describeWith('the .rpm', { programs: [[RPM, 'rpm'], [RPMBUILD, 'rpm']] }, () => 
     expect(files.get('./usr/share/doc/check-conntrack/examples/nrpe/check_conntrack.cfg')!.toString()).toContain(`command[check_conntrack]=${PLUGIN} -w 80% -c 90%`);
     expect(files.get(`.${CRON_FILE}`)!.toString()).toContain(` nagios ${PLUGIN} --changes-only `);
     expect(files.get('./usr/lib/systemd/system/check_conntrack.service')!.toString()).toContain(`ExecStart=${PLUGIN} --changes-only`);
+  });
+
+  describeWith('its scriptlets', { root: true, programs: [] }, () => {
+  it('make /var/lib/check_conntrack for the monitoring user (0700) and remove it on erase, not on upgrade', () => {
+    const dir = '/var/lib/check_conntrack';
+    if (existsSync(dir)) throw new Error(`${dir} exists already: this test makes and removes it, so it leaves the host's alone`);
+    ensureUser('nagios');
+    try {
+      must(['/bin/sh', '-c', query('--queryformat', '%{POSTIN}')]);
+      const st = statSync(dir);
+      expect(st.mode & 0o7777).toBe(0o700);
+      expect(st.uid).toBe(uidOf('nagios'));
+      must(['/bin/sh', '-c', query('--queryformat', '%{POSTUN}'), 'postun', '1']);
+      expect(existsSync(dir), 'an upgrade keeps the state').toBe(true);
+      must(['/bin/sh', '-c', query('--queryformat', '%{POSTUN}'), 'postun', '0']);
+      expect(existsSync(dir), 'an erase leaves nothing').toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   });
 
   it('has the changelog of packaging/changelog', () => {
@@ -172,6 +193,8 @@ describeWith('the .rpm', { programs: [[RPM, 'rpm'], [RPMBUILD, 'rpm']] }, () => 
           'License: MIT',
           'BuildArch: noarch',
           ...(engine ? [`Provides: nodejs(engine) = ${version}`] : []),
+          // The scriptlets need a shell, which bash provides on every real system.
+          'Provides: /bin/sh',
           '%description',
           'A stand-in.',
           '%files',

@@ -25,11 +25,11 @@ const summary = (over: Partial<TallySummary>): TallySummary => ({
 const ok = (s: TallySummary): Extract<BreakdownMeasurement, { status: 'ok' }> => ({ status: 'ok', source: '/proc/net/nf_conntrack', summary: s, elapsedMs: 1234 });
 
 describe('checkBreakdown', () => {
-  it('says what fills the table, in shares', () => {
+  it('says what fills the table, in counts and shares', () => {
     const r = checkBreakdown(ok(summary({})));
     expect(r.state).toBe(State.OK);
     expect(r.details).toEqual([
-      'what fills the table (1000 entries from /proc/net/nf_conntrack): tcp 80% (TIME_WAIT 70%, ESTABLISHED 10%), udp 20% ([UNREPLIED] 15%)',
+      'what fills the table (1000 entries from /proc/net/nf_conntrack): tcp 800 (80%: TIME_WAIT 700 (70%), ESTABLISHED 100 (10%)), udp 200 (20%: [UNREPLIED] 150 (15%))',
       'flags: 150 [UNREPLIED] (15%), 300 [ASSURED]',
       'top destination ports: tcp/6379 650 (65%), udp/53 200 (20%)',
       'top destinations: 10.0.0.5 660',
@@ -44,6 +44,17 @@ describe('checkBreakdown', () => {
     );
     expect(advice).toContain('  sysctl -w net.netfilter.nf_conntrack_tcp_timeout_time_wait=60');
     expect(advice).toContain('  as the server: iptables -t raw -A PREROUTING -p tcp --dport 6379 -j NOTRACK; iptables -t raw -A OUTPUT -p tcp --sport 6379 -j NOTRACK');
+  });
+
+  it('a count of the approximate top-N reads as the upper bound it is', () => {
+    const r = checkBreakdown(ok(summary({ topDestinations: [{ address: '10.0.0.5', count: 660, error: 0 }, { address: '10.0.0.9', count: 3, error: 2 }] })));
+    expect(r.details.at(-1)).toBe('top destinations: 10.0.0.5 660, 10.0.0.9 at most 3');
+  });
+
+  it('advises only a table under pressure; otherwise says there is nothing to change', () => {
+    const m = ok(summary({}));
+    expect(checkBreakdown(m, true).advice).toEqual(adviseBreakdown(m));
+    expect(checkBreakdown(m, false).advice).toEqual(['nothing to change: the table is below its warning threshold and lost no packets']);
   });
 
   it('gives no advice when nothing dominates', () => {

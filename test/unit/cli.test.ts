@@ -53,6 +53,10 @@ describe('parseCommandLine', () => {
     [['--other-namespaces-drops', 'unknown'], "'unknown' is not one of ok, warning, critical"],
     [['surplus'], 'too many arguments'],
     [['-w'], "option '-w, --warning <range>' argument missing"],
+    [['--state-file', 'state.json'], "'state.json' is not an absolute path (it must begin with /)"],
+    [['--state-file', '../etc/nagios/nrpe.cfg'], 'is not an absolute path'],
+    [['--state-file', '-v'], "'-v' begins with '-': give the absolute path of the file"],
+    [['--state-file=--no-state'], "'--no-state' begins with '-'"],
   ])('refuses %j', (args, message) => {
     const r = parseCommandLine(args);
     expect(r.kind).toBe('usage-error');

@@ -76,8 +76,8 @@ describe('readCodeCache and saveCodeCache', () => {
     writeFileSync(target, 'not a cache');
     const path = codeCachePath(dir, 'b1', V20);
     symlinkSync(target, path);
-    expect(readCodeCache(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the code cache ${path}: it is a symbolic link` });
-    expect(saveCodeCache(path, data, UID)).toStrictEqual({ status: 'failed', reason: `not writing the code cache ${path}: it is a symbolic link` });
+    expect(readCodeCache(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the code cache ${path}: it is a symbolic link` });
+    expect(saveCodeCache(path, data, UID)).toMatchObject({ status: 'failed', reason: `not writing the code cache ${path}: it is a symbolic link` });
     expect(lstatSync(path).isSymbolicLink()).toBe(true);
     expect(readFileSync(target, 'utf8')).toBe('not a cache');
   });
@@ -88,8 +88,8 @@ describe('readCodeCache and saveCodeCache', () => {
     writeFileSync(path, data, { mode: 0o600 });
     // chmod after mkdir: the umask would take the bits away
     chmodSync(dir, 0o777);
-    expect(readCodeCache(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the code cache ${path}: ${dir} is writable by others (mode 777)` });
-    expect(saveCodeCache(path, data, UID)).toStrictEqual({ status: 'failed', reason: `not writing the code cache ${path}: ${dir} is writable by others (mode 777)` });
+    expect(readCodeCache(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the code cache ${path}: ${dir} is writable by others (mode 777)` });
+    expect(saveCodeCache(path, data, UID)).toMatchObject({ status: 'failed', reason: `not writing the code cache ${path}: ${dir} is writable by others (mode 777)` });
   });
 
   it.skipIf(!ROOT)(`a cache another user owns is refused${ROOT ? '' : ' [skipped: needs root to chown]'}`, () => {
@@ -97,7 +97,7 @@ describe('readCodeCache and saveCodeCache', () => {
     const path = codeCachePath(dir, 'b1', V20);
     writeFileSync(path, data, { mode: 0o600 });
     chownSync(path, OTHER, OTHER);
-    expect(readCodeCache(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the code cache ${path}: it belongs to uid ${OTHER}` });
+    expect(readCodeCache(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the code cache ${path}: it belongs to uid ${OTHER}` });
   });
 
   it('saving removes the caches of other builds for the same runtime, and nothing else', () => {

@@ -72,7 +72,7 @@ describe('checkForecast: the fill thresholds, at their boundaries', () => {
     expect(r.details[0]).toContain('shrinking');
   });
 
-  it('has no perfdata without a rate', () => {
+  it('without a rate: no growth label, never U (Icinga 2 rejects it)', () => {
     const r = checkForecast({ samples: 1 }, 1, 10, { fillWarningSeconds: 60 });
     expect(r.state).toBe(State.OK);
     expect(r.perfdata).toEqual([]);

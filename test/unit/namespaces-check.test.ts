@@ -102,7 +102,7 @@ describe('checkNamespaces', () => {
     const verbose = render([result], 1).text;
     expect(Buffer.byteLength(brief)).toBeLessThanOrEqual(1024);
     expect(Buffer.byteLength(verbose)).toBeLessThanOrEqual(8192);
-    expect(verbose).toMatch(/\(output cut here: \d+ more lines; see -v, --format json\)\n$/);
+    expect(verbose).toMatch(/\(output cut at 8192 bytes for -v: \d+ more lines; --format json has everything\)\n$/);
   });
 
   it('never passes a namespace it could not read for one that is fine', () => {
@@ -164,3 +164,21 @@ describe('checkNamespaces with containers', () => {
   });
 });
 
+describe('checkNamespaces: namespaces known only through processes that cannot be inspected', () => {
+  const hidden = (hiddenNamespaces: number) =>
+    input([], { uid: 110, inventory: { namespaces: [info(HOST)], processesScanned: 120, hiddenProcesses: 115, hiddenNamespaces, problems: [] } });
+
+  it('are UNKNOWN, counted in namespaces=, and said in the status line (a Docker host with an empty /run/netns)', () => {
+    const { result } = checkNamespaces(hidden(2));
+    expect(result.state).toBe(State.UNKNOWN);
+    expect(result.summary).toBe('2 more namespaces not checked: their processes are hidden from uid 110 (needs root)');
+    expect(result.perfdata[0]).toEqual({ label: 'namespaces', value: 3 });
+  });
+
+  it('hidden processes all in known namespaces (root daemons in the host namespace): OK, only the note', () => {
+    const { result } = checkNamespaces(hidden(0));
+    expect(result.state).toBe(State.OK);
+    expect(result.summary).toBe('');
+    expect(result.notes).toEqual([expect.stringMatching(/^115 processes could not be inspected/)]);
+  });
+});

@@ -187,6 +187,7 @@ describe('discoverNamespaces on a fixture tree', () => {
       namespaces: expected,
       processesScanned: 13,
       hiddenProcesses: 0,
+      hiddenNamespaces: 0,
       problems: [`${join(proc, '6000/ns/net')} is 'mnt:[4026531841]', not a network namespace`],
       namingTrace: [`container names: read ${join(hostRoot, 'var/lib/docker/containers', DOCKER_ID, 'config.v2.json')}`],
     });
@@ -225,6 +226,7 @@ describe('discoverNamespaces on a fixture tree', () => {
       ].sort((a, b) => a.inode - b.inode),
       processesScanned: 0,
       hiddenProcesses: 0,
+      hiddenNamespaces: 0,
       problems: [`cannot list ${join(dir, 'no-proc')}: ENOENT`],
       namingTrace: [],
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCounters, checkKernelLog, checkPacketLoss, LOG_FIX, SAVED_COUNTERS, type PacketLossOptions } from '../../src/checks/packet-loss';
+import { checkCounters, checkKernelLog, checkPacketLoss, logFix, SAVED_COUNTERS, type PacketLossOptions } from '../../src/checks/packet-loss';
 import { parseRange } from '../../src/nagios/range';
 import { render } from '../../src/nagios/render';
 import type { Result } from '../../src/nagios/result';
@@ -383,7 +383,7 @@ describe('checkKernelLog', () => {
     expect(checkKernelLog({ status: 'disabled' }, DEFAULTS)).toBeUndefined();
   });
 
-  it('unreadable: a note with every attempt and the fix, state OK, no summary', () => {
+  it('unreadable: a detail (at -v) with every attempt and the fix for the user running the check, state OK, no summary, no note', () => {
     const scan: LogScan = {
       status: 'unreadable',
       attempts: [
@@ -391,22 +391,23 @@ describe('checkKernelLog', () => {
         { source: 'dmesg', reason: 'dmesg: read kernel buffer failed: Operation not permitted' },
       ],
     };
-    expect(checkKernelLog(scan, DEFAULTS)).toStrictEqual({
+    expect(checkKernelLog(scan, { ...DEFAULTS, user: 'icinga' })).toStrictEqual({
       check: 'kernel-log',
       state: State.OK,
       summary: '',
-      details: [],
-      notes: [
-        `kernel log not readable (kmsg: /dev/kmsg: Operation not permitted; dmesg: dmesg: read kernel buffer failed: Operation not permitted); ${LOG_FIX}`,
+      details: [
+        `kernel log not readable (kmsg: /dev/kmsg: Operation not permitted; dmesg: dmesg: read kernel buffer failed: Operation not permitted); ${logFix('icinga')}`,
       ],
+      notes: [],
       perfdata: [],
       data: { unreadable: scan.attempts },
     });
   });
 
-  it('the fix names the groups and the sudoers line', () => {
-    expect(LOG_FIX).toContain('group adm or systemd-journal');
-    expect(LOG_FIX).toContain("'nagios ALL=(root) NOPASSWD: /usr/bin/dmesg -r'");
+  it('the fix names the user, the groups and the sudoers line for that user', () => {
+    expect(logFix('icinga')).toContain('to let icinga read it: add icinga to group systemd-journal (journalctl -k) or, on Debian and Ubuntu, adm (/var/log/kern.log)');
+    expect(logFix('icinga')).toContain("'icinga ALL=(root) NOPASSWD: /usr/bin/dmesg -r'");
+    expect(logFix()).toContain("'nagios ALL=(root) NOPASSWD: /usr/bin/dmesg -r'");
   });
 
   it('no message since the last check: OK, no summary', () => {
@@ -548,11 +549,12 @@ describe('checkPacketLoss: combining counters and log', () => {
     expect(worst(loud.map((r) => r.state))).toBe(State.CRITICAL);
   });
 
-  it('counters readable but log unreadable: no UNKNOWN, a note', () => {
+  it('counters readable but log unreadable: no UNKNOWN, the fix at -v only', () => {
     const rs = checkPacketLoss(okCounters(two()), unreadable, baselineOf(two()), DEFAULTS, NOW);
     expect(rs.map((r) => r.check)).toEqual(['counters', 'kernel-log']);
     expect(worst(rs.map((r) => r.state))).toBe(State.OK);
-    expect(render(rs, 0).text).toContain(LOG_FIX);
+    expect(render(rs, 0).text).not.toContain('kernel log not readable');
+    expect(render(rs, 1).text).toContain(logFix());
   });
 
   it('first run with counters: OK, no delta alert even with drops and log lines before', () => {

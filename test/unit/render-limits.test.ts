@@ -14,14 +14,29 @@ describe('output limits', () => {
     const out = render([result({ summary: 's', notes: many, perfdata: perf })], 0).text;
     expect(bytes(out)).toBeLessThanOrEqual(OUTPUT_LIMITS.brief);
     const lines = out.trimEnd().split('\n');
-    expect(lines.at(-1)).toMatch(/^\(output cut here: \d+ more lines; see -v, --format json\)$/);
+    expect(lines.at(-1)).toMatch(/^\(output cut at 1024 bytes for the default output: \d+ more lines; see -v or --format json\)$/);
     expect(lines[0]).toContain('| metric_0=0;;;0;1000000');
   });
 
   it('keeps -v within 8 KiB', () => {
     const out = render([result({ summary: 's', details: many, advice: many })], 1).text;
     expect(bytes(out)).toBeLessThanOrEqual(OUTPUT_LIMITS.verbose);
-    expect(out.trimEnd().split('\n').at(-1)).toMatch(/^\(output cut here: /);
+    expect(out.trimEnd().split('\n').at(-1)).toMatch(/^\(output cut at 8192 bytes for -v: \d+ more lines; --format json has everything\)$/);
+  });
+
+  it('the cut note names the level given: -vv is not told to try -v', () => {
+    const out = render([result({ summary: 's', details: many, trace: many })], 2).text;
+    expect(out.trimEnd().split('\n').at(-1)).toMatch(/^\(output cut at 8192 bytes for -vv: \d+ more lines; --format json has everything\)$/);
+  });
+
+  it('one huge line (--top 1000) is shortened; the lines after it are kept', () => {
+    const huge = `top destinations: ${Array.from({ length: 1000 }, (_, i) => `10.0.${i >> 8}.${i & 255} ${1000 - i}`).join(', ')}`;
+    const out = render([result({ summary: 's', details: ['before', huge, 'after 1', 'after 2'] })], 1).text;
+    const lines = out.trimEnd().split('\n');
+    expect(lines.slice(1, 2)).toEqual(['before']);
+    expect(lines[2]).toMatch(new RegExp(`^top destinations: 10\\.0\\.0\\.0 1000, .* \\.\\.\\. \\(line shortened: ${bytes(huge)} bytes\\)$`));
+    expect(bytes(lines[2]!)).toBeLessThanOrEqual(OUTPUT_LIMITS.verbose / 4);
+    expect(lines.slice(3)).toEqual(['after 1', 'after 2']);
   });
 
   it('shortens a long summary but never cuts a perfdata item', () => {

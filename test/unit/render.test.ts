@@ -25,6 +25,12 @@ describe('render', () => {
     expect(render(r, 2).text).toBe('CONNTRACK OK - s\nn\nd\nt\n');
   });
 
+  it('prints no line twice: the same log sample three times, or one fact in two checks, is printed once', () => {
+    const sample = '  nf_conntrack: nf_conntrack: table full in netns 4026532174, dropping packet';
+    const r = [result({ summary: 's', details: ['9 messages', sample, sample, sample], notes: ['n'] }), result({ notes: ['n'], details: ['other'] })];
+    expect(render(r, 1).text).toBe(`CONNTRACK OK - s\nn\n9 messages\n${sample}\nother\n`);
+  });
+
   it('never lets a | or a newline into the text', () => {
     const out = render([result({ summary: 'a|b\nc', details: ['x | y'] })], 1);
     expect(out.text).toBe('CONNTRACK OK - a/b c\nx / y\n');

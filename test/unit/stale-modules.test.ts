@@ -152,6 +152,12 @@ describe('checkStaleModules: when rules need conntrack or cannot be read', () =>
     const r = checkStaleModules(input({ rules: rules(scan(), ['/usr/sbin/nft -j list ruleset: Operation not permitted']) }));
     expect(r.state).toBe(State.OK);
     expect(r.details).toContain('no rule needs conntrack in the listings read, but some failed: /usr/sbin/nft -j list ruleset: Operation not permitted');
-    expect(r.perfdata.map(formatPerfdata)).toEqual(['modules=6']);
+    // The label stays, with what was read: a grapher keeps one series however one listing fared this time.
+    expect(r.perfdata.map(formatPerfdata)).toEqual(['modules=6', 'conntrack_rules=0']);
+  });
+
+  it('every listing failed this time: no label, never U (Icinga 2 rejects it)', () => {
+    const failed = checkStaleModules(input({ rules: { status: 'unreadable', reasons: ['/usr/sbin/nft -j list ruleset: timed out'], attempted: true } }));
+    expect(failed.perfdata.map(formatPerfdata)).toEqual(['modules=6']);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseState, STATE_VERSION, type SavedState } from '../../src/state/schema';
-import { defaultStatePath, loadState, saveState } from '../../src/state/state-file';
+import { defaultStatePath, loadState, saveState, stateNotKept } from '../../src/state/state-file';
 
 const UID = process.getuid!();
 const OTHER = 65534;
@@ -50,6 +50,51 @@ describe('defaultStatePath', () => {
   });
 });
 
+describe('the default directory', () => {
+  it('is the packages\' directory when it is this user\'s alone', () => {
+    const own = join(root, 'lib');
+    mkdirSync(own, { mode: 0o700 });
+    expect(defaultStatePath(UID, 7, '/proc', own)).toBe(join(own, 'state-7.json'));
+  });
+
+  it('falls back to /var/tmp when the packages\' directory is missing, another user\'s, writable by others or a link', () => {
+    const fallback = `/var/tmp/check_conntrack-${UID}/state-7.json`;
+    expect(defaultStatePath(UID, 7, '/proc', join(root, 'none'))).toBe(fallback);
+    const other = join(root, 'other');
+    mkdirSync(other, { mode: 0o700 });
+    chownSync(other, OTHER, OTHER);
+    expect(defaultStatePath(UID, 7, '/proc', other)).toBe(fallback);
+    const open = join(root, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o770);
+    expect(defaultStatePath(UID, 7, '/proc', open)).toBe(fallback);
+    const own = join(root, 'own');
+    mkdirSync(own, { mode: 0o700 });
+    symlinkSync(own, join(root, 'link'));
+    expect(defaultStatePath(UID, 7, '/proc', join(root, 'link'))).toBe(fallback);
+  });
+
+  it('a directory planted by another user: the state is not kept, and the status words say which file, why and the fix', async () => {
+    const dir = join(root, 'check_conntrack-0');
+    mkdirSync(dir, { mode: 0o777 });
+    chmodSync(dir, 0o777);
+    chownSync(dir, OTHER, OTHER);
+    const path = join(dir, 'state-1.json');
+    const load = await loadState(path, UID);
+    const save = await saveState(path, STATE, UID);
+    expect(stateNotKept(load, save)).toBe(
+      `state could not be kept: not writing the state file ${path}: ${dir} belongs to uid ${OTHER}, not to this user (uid ${UID}) or root, fix: remove ${dir} (as root; it is recreated safely) or choose another place with --state-file`,
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('kept, or not wanted: nothing to say', () => {
+    expect(stateNotKept({ status: 'missing' }, { status: 'ok' })).toBeUndefined();
+    expect(stateNotKept({ status: 'unusable', reason: 'x' }, { status: 'ok' })).toBeUndefined();
+    expect(stateNotKept(undefined, undefined)).toBeUndefined();
+  });
+});
+
 describe('loadState', () => {
   it('missing file in an existing directory: missing', async () => {
     const { path } = privateDir();
@@ -63,19 +108,19 @@ describe('loadState', () => {
   it('corrupt JSON: unusable, with the reason', async () => {
     const { path } = privateDir();
     writeFileSync(path, '{"version":1,', { mode: 0o600 });
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `ignoring the state file ${path}: it is not valid JSON` });
+    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `ignoring the state file ${path}: it is not valid JSON` });
   });
 
   it('an empty file: unusable', async () => {
     const { path } = privateDir();
     writeFileSync(path, '', { mode: 0o600 });
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `ignoring the state file ${path}: it is not valid JSON` });
+    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `ignoring the state file ${path}: it is not valid JSON` });
   });
 
   it('valid JSON of the wrong shape: unusable, with the schema reason', async () => {
     const { path } = privateDir();
     writeFileSync(path, JSON.stringify({ ...STATE, version: 2 }), { mode: 0o600 });
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `ignoring the state file ${path}: it has version 2, not 1` });
+    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `ignoring the state file ${path}: it has version 2, not 1` });
   });
 
   it('a symbolic link as the state file is refused (O_NOFOLLOW), even to a good file', async () => {
@@ -83,39 +128,39 @@ describe('loadState', () => {
     const real = join(dir, 'real.json');
     writeFileSync(real, JSON.stringify(STATE), { mode: 0o600 });
     symlinkSync(real, path);
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the state file ${path}: it is a symbolic link` });
+    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it is a symbolic link` });
   });
 
   it('a dangling symbolic link is refused, not taken for a missing file', async () => {
     const { path } = privateDir();
     symlinkSync('/nonexistent/target.json', path);
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the state file ${path}: it is a symbolic link` });
+    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it is a symbolic link` });
   });
 
   it('a directory in place of the file is refused', async () => {
     const { path } = privateDir();
     mkdirSync(path);
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the state file ${path}: it is not a regular file` });
+    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it is not a regular file` });
   });
 
   it('a FIFO in place of the file is refused without blocking', async () => {
     const { path } = privateDir();
     execFileSync('mkfifo', ['-m', '600', path]);
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the state file ${path}: it is not a regular file` });
+    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it is not a regular file` });
   });
 
   it('a file owned by another user is refused', async () => {
     const { path } = privateDir();
     writeFileSync(path, JSON.stringify(STATE), { mode: 0o600 });
     chownSync(path, OTHER, OTHER);
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the state file ${path}: it belongs to uid ${OTHER}` });
+    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it belongs to uid ${OTHER}` });
   });
 
   it('a file owned by root is refused for another uid, accepted once chowned to it', async () => {
     const { dir, path } = privateDir();
     chmodSync(dir, 0o755);
     writeFileSync(path, JSON.stringify(STATE), { mode: 0o600 });
-    expect(await loadState(path, 1000)).toStrictEqual({ status: 'unusable', reason: `refusing the state file ${path}: it belongs to uid ${UID}` });
+    expect(await loadState(path, 1000)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it belongs to uid ${UID}` });
     chownSync(path, 1000, 1000);
     expect(await loadState(path, 1000)).toStrictEqual({ status: 'ok', state: STATE });
   });
@@ -127,7 +172,7 @@ describe('loadState', () => {
     expect(statSync(path).size).toBe(4 * 1024 * 1024);
     expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: STATE });
     writeFileSync(path, json + ' '.repeat(4 * 1024 * 1024 - json.length + 1), { mode: 0o600 });
-    expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `ignoring the state file ${path}: 4194305 bytes is too large` });
+    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `ignoring the state file ${path}: 4194305 bytes is too large` });
   });
 
   describe('the directory', () => {
@@ -135,7 +180,7 @@ describe('loadState', () => {
       const { dir, path } = privateDir();
       writeFileSync(path, JSON.stringify(STATE), { mode: 0o600 });
       chmodSync(dir, m);
-      expect(await loadState(path, UID)).toStrictEqual({
+      expect(await loadState(path, UID)).toMatchObject({
         status: 'unusable',
         reason: `refusing the state file ${path}: ${dir} is writable by others (mode ${m.toString(8)})`,
       });
@@ -151,11 +196,11 @@ describe('loadState', () => {
     it('owned by another user: refused for us and for a third user, accepted for its owner', async () => {
       const { dir, path } = privateDir();
       chownSync(dir, OTHER, OTHER);
-      expect(await loadState(path, UID)).toStrictEqual({
+      expect(await loadState(path, UID)).toMatchObject({
         status: 'unusable',
         reason: `refusing the state file ${path}: ${dir} belongs to uid ${OTHER}, not to this user (uid ${UID}) or root`,
       });
-      expect(await loadState(path, 1000)).toStrictEqual({
+      expect(await loadState(path, 1000)).toMatchObject({
         status: 'unusable',
         reason: `refusing the state file ${path}: ${dir} belongs to uid ${OTHER}, not to this user (uid 1000) or root`,
       });
@@ -174,7 +219,7 @@ describe('loadState', () => {
       symlinkSync(dir, link);
       const path = join(link, 'state.json');
       writeFileSync(join(dir, 'state.json'), JSON.stringify(STATE), { mode: 0o600 });
-      expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the state file ${path}: ${link} is a symbolic link` });
+      expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: ${link} is a symbolic link` });
     });
 
     it('a regular file in place of the directory is refused', async () => {
@@ -182,7 +227,7 @@ describe('loadState', () => {
       writeFileSync(file, 'x');
       const path = join(file, 'state.json');
       // lstat of the file itself: not a directory
-      expect(await loadState(path, UID)).toStrictEqual({ status: 'unusable', reason: `refusing the state file ${path}: ${file} is not a directory` });
+      expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: ${file} is not a directory` });
     });
 
     it('a directory that cannot be inspected is refused with the error', async () => {
@@ -220,17 +265,52 @@ describe('saveState', () => {
     expect(mode(join(root, 'a'))).toBe(0o700);
     expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: STATE });
     const deep = join(root, 'b', 'c', 'state.json');
-    expect(await saveState(deep, STATE, UID)).toStrictEqual({ status: 'failed', reason: `cannot create ${join(root, 'b', 'c')}: its parent directory does not exist` });
+    expect(await saveState(deep, STATE, UID)).toMatchObject({ status: 'failed', reason: `cannot create ${join(root, 'b', 'c')}: its parent directory does not exist` });
   });
 
-  it('replaces an older file, which then has mode 0600 whatever it had', async () => {
+  it('replaces an older state file, which then has mode 0600 whatever it had', async () => {
     const { path } = privateDir();
-    writeFileSync(path, 'old', { mode: 0o644 });
+    writeFileSync(path, JSON.stringify(STATE), { mode: 0o644 });
     chmodSync(path, 0o644);
     const next = { ...STATE, savedAtMs: STATE.savedAtMs + 1 };
     expect(await saveState(path, next, UID)).toStrictEqual({ status: 'ok' });
     expect(mode(path)).toBe(0o600);
     expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: next });
+  });
+
+  it.each([
+    ['an NRPE configuration', 'command[check_load]=/usr/lib/nagios/plugins/check_load -w 5 -c 10\n'],
+    ['a JSON file of another program', '{"version":1,"hosts":[]}'],
+    ['a JSON file that has a version, not first', '{"name":"x","version":"2.1","hosts":[]}'],
+  ])('never replaces a file that is not a state file (%s): it stays as it was, and the refusal says what to do', async (_what, content) => {
+    const { dir, path } = privateDir('nrpe.cfg');
+    writeFileSync(path, content, { mode: 0o644 });
+    const r = await saveState(path, STATE, UID);
+    expect(r).toStrictEqual({
+      status: 'failed',
+      reason: `not replacing ${path}: it is not a check_conntrack state file`,
+      fix: `choose another --state-file, or remove ${path} if nothing needs it`,
+    });
+    expect(readFileSync(path, 'utf8')).toBe(content);
+    expect(readdirSync(dir)).toEqual(['nrpe.cfg']);
+    expect(stateNotKept(await loadState(path, UID), r)).toBe(`state could not be kept: not replacing ${path}: it is not a check_conntrack state file, fix: choose another --state-file, or remove ${path} if nothing needs it`);
+  });
+
+  it('replaces an empty file and a state file of another version, with a damaged entry or cut short: they are its own', async () => {
+    const { path } = privateDir();
+    for (const old of ['', JSON.stringify({ ...STATE, version: 2 }), JSON.stringify({ ...STATE, namespaces: { x: 1 } }), '{"version":1,"savedAtMs":1,"namesp']) {
+      writeFileSync(path, old);
+      expect(await saveState(path, STATE, UID)).toStrictEqual({ status: 'ok' });
+      expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: STATE });
+    }
+  });
+
+  it('a file of another user at the path is not replaced, even in its own directory', async () => {
+    const { path } = privateDir();
+    writeFileSync(path, JSON.stringify(STATE));
+    chownSync(path, OTHER, OTHER);
+    expect(await saveState(path, STATE, UID)).toMatchObject({ status: 'failed', reason: `refusing the state file ${path}: it belongs to uid ${OTHER}`, fix: `remove ${path}` });
+    expect(lstatSync(path).uid).toBe(OTHER);
   });
 
   it('leaves no temporary file behind', async () => {
@@ -245,7 +325,7 @@ describe('saveState', () => {
     const victim = join(dir, 'victim');
     writeFileSync(victim, 'precious', { mode: 0o600 });
     symlinkSync(victim, path);
-    expect(await saveState(path, STATE, UID)).toStrictEqual({ status: 'failed', reason: `not writing the state file ${path}: it is a symbolic link` });
+    expect(await saveState(path, STATE, UID)).toMatchObject({ status: 'failed', reason: `not writing the state file ${path}: it is a symbolic link` });
     expect(readFileSync(victim, 'utf8')).toBe('precious');
     expect(lstatSync(path).isSymbolicLink()).toBe(true);
     // Nothing else written: no temporary file left either.
@@ -255,7 +335,7 @@ describe('saveState', () => {
   it.each([0o777, 0o775])('refuses a directory of mode %o and writes nothing', async (m) => {
     const { dir, path } = privateDir();
     chmodSync(dir, m);
-    expect(await saveState(path, STATE, UID)).toStrictEqual({
+    expect(await saveState(path, STATE, UID)).toMatchObject({
       status: 'failed',
       reason: `not writing the state file ${path}: ${dir} is writable by others (mode ${m.toString(8)})`,
     });
@@ -266,7 +346,7 @@ describe('saveState', () => {
     const { dir, path } = privateDir();
     chownSync(dir, OTHER, OTHER);
     for (const uid of [UID, 1000]) {
-      expect(await saveState(path, STATE, uid)).toStrictEqual({
+      expect(await saveState(path, STATE, uid)).toMatchObject({
         status: 'failed',
         reason: `not writing the state file ${path}: ${dir} belongs to uid ${OTHER}, not to this user (uid ${uid}) or root`,
       });
@@ -285,7 +365,7 @@ describe('saveState', () => {
     const link = join(root, 'link');
     symlinkSync(dir, link);
     const path = join(link, 'state.json');
-    expect(await saveState(path, STATE, UID)).toStrictEqual({ status: 'failed', reason: `not writing the state file ${path}: ${link} is a symbolic link` });
+    expect(await saveState(path, STATE, UID)).toMatchObject({ status: 'failed', reason: `not writing the state file ${path}: ${link} is a symbolic link` });
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -294,7 +374,7 @@ describe('saveState', () => {
     writeFileSync(file, 'x');
     const dir = join(file, 'sub');
     const path = join(dir, 'state.json');
-    expect(await saveState(path, STATE, UID)).toStrictEqual({ status: 'failed', reason: `cannot create ${dir}: ENOTDIR: not a directory, mkdir '${dir}'` });
+    expect(await saveState(path, STATE, UID)).toMatchObject({ status: 'failed', reason: `cannot create ${dir}: ENOTDIR: not a directory, mkdir '${dir}'` });
   });
 
   it('fails when a directory stands at the path, and cleans up its temporary file', async () => {
@@ -303,7 +383,7 @@ describe('saveState', () => {
     writeFileSync(join(path, 'keep'), 'x');
     const r = await saveState(path, STATE, UID);
     expect(r.status).toBe('failed');
-    expect(r.status === 'failed' && r.reason.startsWith(`cannot write the state file ${path}: `)).toBe(true);
+    expect(r.status === 'failed' && r.reason).toBe(`refusing the state file ${path}: it is not a regular file`);
     expect(readdirSync(dir)).toEqual(['state.json']);
     expect(readdirSync(path)).toEqual(['keep']);
   });
