@@ -10,7 +10,14 @@ export default defineConfig({
       // End-to-end: the built bundle as a child process, against fixture trees.
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 30_000 } },
       // Property-based: parsers, options and the bundle on hostile input.
-      { test: { name: 'property', include: ['test/property/**/*.test.ts'], setupFiles: ['test/property/support/seed.ts'], testTimeout: 120_000 } },
+      {
+        test: {
+          name: 'property',
+          include: ['test/property/**/*.test.ts'],
+          setupFiles: ['test/property/support/seed.ts'],
+          testTimeout: 120_000,
+        },
+      },
       // Real kernel: namespaces, nat rules and the global nf_conntrack_max.
       { test: { name: 'kernel', include: ['test/kernel/**/*.test.ts'], testTimeout: 90_000, hookTimeout: 90_000, ...serial } },
       // Hung, crashing and flooding programs; concurrent runs on one state file.

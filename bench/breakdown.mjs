@@ -33,7 +33,19 @@
 // time limit runs out; one left by a SIGKILLed run is deleted by the next run.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,7 +145,8 @@ function parseArgs(argv) {
     const arg = argv[i];
     const number = (min, max) => {
       const value = argv[++i];
-      if (!/^\d+$/.test(value ?? '') || Number(value) < min || Number(value) > max) usage(`${arg} needs a whole number from ${min} to ${max}`);
+      if (!/^\d+$/.test(value ?? '') || Number(value) < min || Number(value) > max)
+        usage(`${arg} needs a whole number from ${min} to ${max}`);
       return Number(value);
     };
     if (arg === '--entries') opts.entries = number(1000, 5_000_000);
@@ -239,7 +252,10 @@ async function takeMaxLock() {
       }
       continue;
     }
-    if (Date.now() >= deadline) throw new Error(`${MAX_LOCK} is held by pid ${data?.pid ?? 'unknown'} (a kernel test or another benchmark) for more than ${LOCK_WAIT_MS} ms`);
+    if (Date.now() >= deadline)
+      throw new Error(
+        `${MAX_LOCK} is held by pid ${data?.pid ?? 'unknown'} (a kernel test or another benchmark) for more than ${LOCK_WAIT_MS} ms`,
+      );
     await sleep(200);
   }
 }
@@ -263,7 +279,8 @@ function cleanup() {
     // The namespace goes, and with it its entries, once the senders are gone
     // and the bind mount is removed; the kernel frees the entries in the background.
     const r = spawnSync(IP, ['netns', 'delete', NS], { encoding: 'utf8', timeout: 60_000, env: ENV });
-    if ((r.status !== 0 || r.error) && existsSync(join(NETNS_DIR, NS))) errors.push(`ip netns delete ${NS}: ${r.error?.message ?? r.stderr.trim()}`);
+    if ((r.status !== 0 || r.error) && existsSync(join(NETNS_DIR, NS)))
+      errors.push(`ip netns delete ${NS}: ${r.error?.message ?? r.stderr.trim()}`);
     else nsCreated = false;
   }
   if (lockHeld) {
@@ -431,7 +448,10 @@ function peerResult(r, expected) {
 /** The floor reads the text and counts its bytes: nothing to check but that it read something. */
 function floorResult(r) {
   const bytes = Number(r.stdout.trim());
-  return { text: `${(bytes / 1048576).toFixed(0)} MiB of text`, problems: r.code === 0 && bytes > 0 ? [] : [`exit ${r.code}, ${r.stdout.trim()} bytes`] };
+  return {
+    text: `${(bytes / 1048576).toFixed(0)} MiB of text`,
+    problems: r.code === 0 && bytes > 0 ? [] : [`exit ${r.code}, ${r.stdout.trim()} bytes`],
+  };
 }
 
 function loadAverage() {
@@ -473,7 +493,10 @@ function measureSize(entries, opts, scratch) {
 
 /** The plugin's own account of one run: --format json, the breakdown's elapsed_ms and counts. */
 function jsonRun(extra) {
-  const r = run(inNs([NODE, bundleUnderTest, '--breakdown', '--no-state', '--kernel-log', 'none', '--format', 'json', ...extra]), RUN_TIMEOUT_MS);
+  const r = run(
+    inNs([NODE, bundleUnderTest, '--breakdown', '--no-state', '--kernel-log', 'none', '--format', 'json', ...extra]),
+    RUN_TIMEOUT_MS,
+  );
   const body = JSON.parse(r.stdout);
   const b = body.checks.find((c) => c.check === 'breakdown');
   return { code: r.status, data: b?.data ?? {}, notes: b?.notes ?? [], summary: body.summary };
@@ -492,7 +515,9 @@ async function main() {
   // At least entries + 10%; 30% keeps the full table under the default -w 80%, so the plugin exits 0.
   const needMax = Math.ceil(opts.entries * 1.3);
   if (originalMax < needMax) writeMax(needMax);
-  console.log(`nf_conntrack_max: ${originalMax}${originalMax < needMax ? ` -> ${needMax} for the run` : ' (enough)'}; ${cpus().length} CPUs, node ${process.version}, kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`);
+  console.log(
+    `nf_conntrack_max: ${originalMax}${originalMax < needMax ? ` -> ${needMax} for the run` : ' (enough)'}; ${cpus().length} CPUs, node ${process.version}, kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`,
+  );
 
   const loadBefore = loadAverage();
   buildNamespace();
@@ -501,7 +526,9 @@ async function main() {
   bundleUnderTest = join(scratch, 'check_conntrack');
   copyFileSync(BUNDLE, bundleUnderTest);
   const built = statSync(BUNDLE).mtime.toISOString();
-  console.log(`bundle: ${BUNDLE} (built ${built}, sha1 ${createHash('sha1').update(readFileSync(bundleUnderTest)).digest('hex').slice(0, 12)}), measured from a copy`);
+  console.log(
+    `bundle: ${BUNDLE} (built ${built}, sha1 ${createHash('sha1').update(readFileSync(bundleUnderTest)).digest('hex').slice(0, 12)}), measured from a copy`,
+  );
   const sizes = [...(opts.small > 0 ? [opts.small] : []), opts.entries];
   const tables = [];
   try {
@@ -509,15 +536,21 @@ async function main() {
     for (const [stage, size] of sizes.entries()) {
       const filled = await fill(stage, size - have, opts);
       const count = await confirmCount(size);
-      console.log(`filled ${NS} to ${count} entries: ${filled.sent} datagrams from ${opts.senders} senders in ${filled.seconds.toFixed(1)} s`);
+      console.log(
+        `filled ${NS} to ${count} entries: ${filled.sent} datagrams from ${opts.senders} senders in ${filled.seconds.toFixed(1)} s`,
+      );
       have = size;
       const rows = measureSize(size, opts, scratch);
       const own = jsonRun(['-t', '30']);
       tables.push({ size, rows, own });
     }
     // At the full size, a deadline it cannot meet: the breakdown must stop at 60% of -t and say so.
-    const short = series('check_conntrack --breakdown -t 2', inNs([NODE, bundleUnderTest, '--breakdown', '--no-state', '--kernel-log', 'none', '-t', '2']), opts.runs, scratch, (r) =>
-      pluginResult(r, opts.entries),
+    const short = series(
+      'check_conntrack --breakdown -t 2',
+      inNs([NODE, bundleUnderTest, '--breakdown', '--no-state', '--kernel-log', 'none', '-t', '2']),
+      opts.runs,
+      scratch,
+      (r) => pluginResult(r, opts.entries),
     );
     const shortJson = jsonRun(['-t', '2']);
     if (nsCount() !== opts.entries) throw new Error(`${NS} holds ${nsCount()} entries after the runs, expected ${opts.entries}`);
@@ -526,21 +559,31 @@ async function main() {
     const pad = (s, n) => String(s).padEnd(n);
     const padL = (s, n) => String(s).padStart(n);
     const header = `${pad('entries', 10)}${pad('command', 44)}${padL('median s', 9)}${padL('min s', 7)}${padL('max s', 7)}${padL('peak RSS MiB', 14)}  result`;
-    console.log(`\n${opts.runs} timed runs each (after one untimed), inside ${NS}; peak RSS is the largest single process (for a pipeline, its biggest stage)`);
-    console.log(`load average ${loadBefore} before, ${loadAverage()} after, on ${cpus().length} CPUs (other work on the machine slows every row alike)`);
+    console.log(
+      `\n${opts.runs} timed runs each (after one untimed), inside ${NS}; peak RSS is the largest single process (for a pipeline, its biggest stage)`,
+    );
+    console.log(
+      `load average ${loadBefore} before, ${loadAverage()} after, on ${cpus().length} CPUs (other work on the machine slows every row alike)`,
+    );
     console.log(header);
     const line = (size, r) =>
-      console.log(`${pad(size, 10)}${pad(r.label, 44)}${padL(r.wall.toFixed(2), 9)}${padL(r.wallMin.toFixed(2), 7)}${padL(r.wallMax.toFixed(2), 7)}${padL((r.rss / 1024).toFixed(1), 14)}  ${r.result}`);
+      console.log(
+        `${pad(size, 10)}${pad(r.label, 44)}${padL(r.wall.toFixed(2), 9)}${padL(r.wallMin.toFixed(2), 7)}${padL(r.wallMax.toFixed(2), 7)}${padL((r.rss / 1024).toFixed(1), 14)}  ${r.result}`,
+      );
     for (const t of tables) for (const r of t.rows) line(t.size, r);
     line(opts.entries, short);
 
     console.log('\nthe plugin on its own breakdown (--format json, one run each):');
     for (const t of tables) {
       const d = t.own.data;
-      console.log(`  ${pad(t.size, 9)} -t 30: breakdown read ${d.entries} entries in ${d.elapsed_ms} ms, truncated=${d.truncated}, exit ${t.own.code}; ${t.own.summary}`);
+      console.log(
+        `  ${pad(t.size, 9)} -t 30: breakdown read ${d.entries} entries in ${d.elapsed_ms} ms, truncated=${d.truncated}, exit ${t.own.code}; ${t.own.summary}`,
+      );
     }
     const sd = shortJson.data;
-    console.log(`  ${pad(opts.entries, 9)} -t 2:  breakdown read ${sd.entries} entries in ${sd.elapsed_ms} ms, truncated=${sd.truncated}, exit ${shortJson.code}; note: ${shortJson.notes.join('; ') || 'none'}`);
+    console.log(
+      `  ${pad(opts.entries, 9)} -t 2:  breakdown read ${sd.entries} entries in ${sd.elapsed_ms} ms, truncated=${sd.truncated}, exit ${shortJson.code}; note: ${shortJson.notes.join('; ') || 'none'}`,
+    );
 
     // ---- verdicts
     const problems = [];
@@ -566,14 +609,20 @@ async function main() {
       );
       const peer = full.rows[1];
       const floor = full.rows[3];
-      console.log(`  the kernel alone (cat /proc/net/nf_conntrack | wc -c) takes ${floor.wall.toFixed(2)} s for ${full.size} entries: the plugin spends ${(pluginFull.wall - floor.wall).toFixed(2)} s more (start-up, other probes, the tally)`);
-      console.log(`  for comparison, conntrack -L | awk | sort | uniq -c: ${(tables[0].rows[1].rss / 1024).toFixed(1)} -> ${(peer.rss / 1024).toFixed(1)} MiB, ${tables[0].rows[1].wall.toFixed(2)} -> ${peer.wall.toFixed(2)} s`);
+      console.log(
+        `  the kernel alone (cat /proc/net/nf_conntrack | wc -c) takes ${floor.wall.toFixed(2)} s for ${full.size} entries: the plugin spends ${(pluginFull.wall - floor.wall).toFixed(2)} s more (start-up, other probes, the tally)`,
+      );
+      console.log(
+        `  for comparison, conntrack -L | awk | sort | uniq -c: ${(tables[0].rows[1].rss / 1024).toFixed(1)} -> ${(peer.rss / 1024).toFixed(1)} MiB, ${tables[0].rows[1].wall.toFixed(2)} -> ${peer.wall.toFixed(2)} s`,
+      );
     }
     console.log('\nbudget (x1.3 of reading the table alone, cat /proc/net/nf_conntrack, at each size):');
     for (const t of tables) {
       const [plugin, , , floor] = t.rows;
       const ratio = plugin.wall / floor.wall;
-      console.log(`  ${pad(t.size, 9)} ${plugin.wall.toFixed(2)} s against ${floor.wall.toFixed(2)} s: x${ratio.toFixed(2)}, ${ratio <= 1.3 ? 'met' : 'MISSED'}`);
+      console.log(
+        `  ${pad(t.size, 9)} ${plugin.wall.toFixed(2)} s against ${floor.wall.toFixed(2)} s: x${ratio.toFixed(2)}, ${ratio <= 1.3 ? 'met' : 'MISSED'}`,
+      );
     }
     if (problems.length) console.log(`\nPROBLEMS:\n  ${problems.join('\n  ')}`);
     else console.log('\nevery output checked: the counts match the table');

@@ -59,7 +59,11 @@ async function floorBundle(name, contents) {
 function programsStarted(argv) {
   if (!existsSync(STRACE)) throw new Error(`${STRACE} is missing (it finds the programs the check runs): apt-get install strace`);
   const log = join(scratch, 'strace.txt');
-  const r = spawnSync(STRACE, ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', log, ...argv], { stdio: 'ignore', env: CLEAN_ENV, timeout: 60_000 });
+  const r = spawnSync(STRACE, ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', log, ...argv], {
+    stdio: 'ignore',
+    env: CLEAN_ENV,
+    timeout: 60_000,
+  });
   if (r.error) throw r.error;
   const started = [];
   for (const line of readFileSync(log, 'utf8').split('\n')) {
@@ -97,7 +101,12 @@ function measureIn(env, ...args) {
         const out = join(work, 'time');
         const started = process.hrtime.bigint();
         // stdout is a pipe, as under a monitoring core (and grep -c stops at the first match on /dev/null).
-        const r = spawnSync(TIME, ['-f', '%M', '-o', out, ...argv], { stdio: ['ignore', 'pipe', 'ignore'], env, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+        const r = spawnSync(TIME, ['-f', '%M', '-o', out, ...argv], {
+          stdio: ['ignore', 'pipe', 'ignore'],
+          env,
+          timeout: 120_000,
+          maxBuffer: 64 * 1024 * 1024,
+        });
         const wall = Number(process.hrtime.bigint() - started) / 1e9;
         if (r.error) throw r.error;
         if (i === 0) return;
@@ -121,7 +130,10 @@ function row(name, m, peer, budget) {
 // 1. Unprivileged, default options, as NRPE runs it.
 const asRoot = process.getuid?.() === 0;
 const unpriv = asRoot ? NOBODY : [];
-const commanderOnly = await floorBundle('commander-only', "const { Command } = require('commander'); new Command('c').option('-w, --warning <range>').option('-c, --critical <range>').parse();");
+const commanderOnly = await floorBundle(
+  'commander-only',
+  "const { Command } = require('commander'); new Command('c').option('-w, --warning <range>').option('-c, --critical <range>').parse();",
+);
 const [nodeAlone, plugin, commanderFloor] = measure(
   [...unpriv, NODE, '-e', '0'],
   [...unpriv, NODE, BUNDLE, '--state-file', stateFile('unprivileged', asRoot ? 65534 : 0)],
@@ -158,8 +170,20 @@ if (asRoot) {
   const { deleteNamespace, iptablesRules, IP, namespaceWith, nftRules } = await import('./support/rulesets.mjs');
   const RULES = 20_000;
   const cases = [
-    { ns: 'cc-bench-rules-ipt', what: `${RULES.toLocaleString('en')} iptables-nft rules + MASQUERADE`, loader: ['/usr/sbin/iptables-nft-restore'], text: iptablesRules(RULES), peer: ['/usr/sbin/iptables-nft-save'] },
-    { ns: 'cc-bench-rules-nft', what: `${RULES.toLocaleString('en')} native nft rules (kube-proxy nftables)`, loader: ['/usr/sbin/nft', '-f'], text: nftRules(RULES), peer: ['/usr/sbin/nft', 'list', 'ruleset'] },
+    {
+      ns: 'cc-bench-rules-ipt',
+      what: `${RULES.toLocaleString('en')} iptables-nft rules + MASQUERADE`,
+      loader: ['/usr/sbin/iptables-nft-restore'],
+      text: iptablesRules(RULES),
+      peer: ['/usr/sbin/iptables-nft-save'],
+    },
+    {
+      ns: 'cc-bench-rules-nft',
+      what: `${RULES.toLocaleString('en')} native nft rules (kube-proxy nftables)`,
+      loader: ['/usr/sbin/nft', '-f'],
+      text: nftRules(RULES),
+      peer: ['/usr/sbin/nft', 'list', 'ruleset'],
+    },
   ];
   const made = new Set();
   const removeAll = () => [...made].every((ns) => deleteNamespace(ns) && made.delete(ns));
@@ -173,15 +197,24 @@ if (asRoot) {
       made.add(c.ns);
       namespaceWith(c.ns, c.loader, c.text, scratch);
       const inNs = (argv) => [IP, 'netns', 'exec', c.ns, ...argv];
-      const [nodeNs, check, peer] = measureRuns(Math.min(RUNS, 7), inNs([NODE, '-e', '0']), inNs([NODE, BUNDLE, '--state-file', stateFile(c.ns)]), inNs(c.peer));
+      const [nodeNs, check, peer] = measureRuns(
+        Math.min(RUNS, 7),
+        inNs([NODE, '-e', '0']),
+        inNs([NODE, BUNDLE, '--state-file', stateFile(c.ns)]),
+        inNs(c.peer),
+      );
       row(`node -e 0 (in the namespace)`, nodeNs);
       row(`  ${c.peer.join(' ')} (${c.what})`, peer);
       row(`check_conntrack, defaults, root (${c.what})`, check, peer, { wall: 1.3, rss: 1.3 });
       if (check.rss > 1.3 * peer.rss && nodeNs.rss > 1.3 * peer.rss) {
-        reasons.push(`${c.what}: node itself peaks at ${(nodeNs.rss / 1024).toFixed(1)} MiB doing nothing, x${(nodeNs.rss / peer.rss).toFixed(2)} of ${c.peer[0].split('/').pop()}'s ${(peer.rss / 1024).toFixed(1)} MiB: no node program can meet x1.3 of it`);
+        reasons.push(
+          `${c.what}: node itself peaks at ${(nodeNs.rss / 1024).toFixed(1)} MiB doing nothing, x${(nodeNs.rss / peer.rss).toFixed(2)} of ${c.peer[0].split('/').pop()}'s ${(peer.rss / 1024).toFixed(1)} MiB: no node program can meet x1.3 of it`,
+        );
       }
       if (check.wall > 1.3 * peer.wall) {
-        reasons.push(`${c.what}: node's own start takes ${nodeNs.wall.toFixed(3)} s of the check's ${check.wall.toFixed(3)} s; the listing alone ${peer.wall.toFixed(3)} s`);
+        reasons.push(
+          `${c.what}: node's own start takes ${nodeNs.wall.toFixed(3)} s of the check's ${check.wall.toFixed(3)} s; the listing alone ${peer.wall.toFixed(3)} s`,
+        );
       }
       deleteNamespace(c.ns);
       made.delete(c.ns);
@@ -224,7 +257,9 @@ const inherited = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS'].filter((k) => process.
 const notes = [];
 if (inherited.length) {
   const [inShell] = measureIn({ ...CLEAN_ENV, ...Object.fromEntries(inherited.map((k) => [k, process.env[k]])) }, [NODE, '-e', '0']);
-  notes.push(`this shell sets ${inherited.join(' and ')}: node -e 0 takes ${inShell.wall.toFixed(3)} s with it, left out above as NRPE, Icinga 2 and cron leave it out`);
+  notes.push(
+    `this shell sets ${inherited.join(' and ')}: node -e 0 takes ${inShell.wall.toFixed(3)} s with it, left out above as NRPE, Icinga 2 and cron leave it out`,
+  );
 }
 
 // The table.

@@ -12,7 +12,19 @@
 // it is SIGKILLed the sleeps end by themselves after 600 s; the namespaces are
 // then left behind and the next run refuses to start until `--clean-stale`.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,7 +162,10 @@ function cleanup() {
     }
     lockHeld = false;
   }
-  if (errors.length) console.error(`cleanup problems:\n  ${errors.slice(0, 20).join('\n  ')}${errors.length > 20 ? `\n  ... ${errors.length - 20} more` : ''}`);
+  if (errors.length)
+    console.error(
+      `cleanup problems:\n  ${errors.slice(0, 20).join('\n  ')}${errors.length > 20 ? `\n  ... ${errors.length - 20} more` : ''}`,
+    );
   return errors.length === 0;
 }
 
@@ -211,10 +226,14 @@ async function buildHost(opts) {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
     const dead = [...sleepers.values()].filter((c) => c.exitCode !== null || c.signalCode !== null);
-    if (dead.length) throw new Error(`${dead.length} of the sleeps exited early (e.g. pid ${dead[0].pid}: ${dead[0].exitCode ?? dead[0].signalCode})`);
+    if (dead.length)
+      throw new Error(`${dead.length} of the sleeps exited early (e.g. pid ${dead[0].pid}: ${dead[0].exitCode ?? dead[0].signalCode})`);
     const pending = [...want].filter(([pid, link]) => netnsOf(pid) !== link || commOf(pid) !== 'sleep');
     if (pending.length === 0) break;
-    if (Date.now() > deadline) throw new Error(`${pending.length} sleeps not in their namespace after ${SETTLE_TIMEOUT_MS} ms (e.g. pid ${pending[0][0]}: ${netnsOf(pending[0][0])}, host ${hostNs})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${pending.length} sleeps not in their namespace after ${SETTLE_TIMEOUT_MS} ms (e.g. pid ${pending[0][0]}: ${netnsOf(pending[0][0])}, host ${hostNs})`,
+      );
     await sleep(100);
   }
   return { addMs: tAdded - t0, spawnMs: performance.now() - tAdded };
@@ -252,7 +271,8 @@ function checkOutput(run, opts) {
   );
   const found = Number(perf.get('namespaces'));
   const expectedAtLeast = opts.namespaces + 1;
-  if (!(found >= expectedAtLeast)) problems.push(`namespaces=${perf.get('namespaces')}, expected at least ${expectedAtLeast} (ours + the host's)`);
+  if (!(found >= expectedAtLeast))
+    problems.push(`namespaces=${perf.get('namespaces')}, expected at least ${expectedAtLeast} (ours + the host's)`);
   const summary = /^namespaces: (\d+) found, (\d+) checked besides this one(?:, (\d+) not read)?$/m.exec(run.stdout);
   if (!summary) problems.push('no "namespaces: N found, M checked" line in the long output');
   else {
@@ -283,11 +303,15 @@ function checkOutput(run, opts) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (process.getuid() !== 0) throw new Error('run as root: ip netns add needs it');
-  for (const p of [IP, TIME, SLEEP, BUNDLE]) if (!existsSync(p)) throw new Error(`${p} is missing${p === BUNDLE ? ": run 'node build.mjs' first" : ''}`);
+  for (const p of [IP, TIME, SLEEP, BUNDLE])
+    if (!existsSync(p)) throw new Error(`${p} is missing${p === BUNDLE ? ": run 'node build.mjs' first" : ''}`);
 
   takeLock();
   const stale = existingBenchNamespaces();
-  if (stale.length && !opts.cleanStale) throw new Error(`${stale.length} ${PREFIX}* namespaces left by an earlier run (e.g. ${stale[0]}): rerun with --clean-stale to delete them`);
+  if (stale.length && !opts.cleanStale)
+    throw new Error(
+      `${stale.length} ${PREFIX}* namespaces left by an earlier run (e.g. ${stale[0]}): rerun with --clean-stale to delete them`,
+    );
   for (const name of stale) mustRun([IP, 'netns', 'delete', name]);
 
   const scratch = mkdtempSync(join(tmpdir(), 'cc-bench-'));
@@ -295,7 +319,9 @@ async function main() {
     console.log(`building: ${opts.namespaces} namespaces x ${opts.per} sleeps = ${opts.namespaces * opts.per} processes`);
     const build = await buildHost(opts);
     const processes = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length;
-    console.log(`  ip netns add: ${(build.addMs / 1000).toFixed(1)} s, sleeps started and settled: ${(build.spawnMs / 1000).toFixed(1)} s; ${processes} processes on the host now`);
+    console.log(
+      `  ip netns add: ${(build.addMs / 1000).toFixed(1)} s, sleeps started and settled: ${(build.spawnMs / 1000).toFixed(1)} s; ${processes} processes on the host now`,
+    );
 
     const node = process.execPath;
     const all = [node, BUNDLE, '--namespaces', 'all', '--no-state', '--kernel-log', 'none'];
@@ -315,16 +341,23 @@ async function main() {
     console.log(`\n${opts.runs} runs each, node ${process.version}, ${processes} processes, ${opts.namespaces} bench namespaces`);
     console.log(`${pad('command', 36)}${padL('median s', 10)}${padL('min s', 8)}${padL('max s', 8)}${padL('peak RSS MiB', 14)}`);
     for (const r of rows) {
-      console.log(`${pad(r.label, 36)}${padL(r.wall.toFixed(2), 10)}${padL(r.wallMin.toFixed(2), 8)}${padL(r.wallMax.toFixed(2), 8)}${padL((r.rss / 1024).toFixed(1), 14)}`);
+      console.log(
+        `${pad(r.label, 36)}${padL(r.wall.toFixed(2), 10)}${padL(r.wallMin.toFixed(2), 8)}${padL(r.wallMax.toFixed(2), 8)}${padL((r.rss / 1024).toFixed(1), 14)}`,
+      );
     }
     const [bare, host, nsAll] = rows;
-    console.log(`\n--namespaces all costs ${((nsAll.wall - host.wall) * 1000).toFixed(0)} ms over the host-only check, ${((nsAll.wall - bare.wall) * 1000).toFixed(0)} ms over node -e 0`);
+    console.log(
+      `\n--namespaces all costs ${((nsAll.wall - host.wall) * 1000).toFixed(0)} ms over the host-only check, ${((nsAll.wall - bare.wall) * 1000).toFixed(0)} ms over node -e 0`,
+    );
     for (const r of rows) {
       const codes = [...new Set(r.results.map((x) => x.code))];
-      if (codes.length !== 1 || (r.label !== 'node -e 0' && codes[0] !== 0)) console.log(`  note: ${r.label} exit codes ${codes.join(', ')}`);
+      if (codes.length !== 1 || (r.label !== 'node -e 0' && codes[0] !== 0))
+        console.log(`  note: ${r.label} exit codes ${codes.join(', ')}`);
     }
     console.log(`\nplugin output (-v --top 3):\n${verbose.stdout.trimEnd()}`);
-    console.log(`\ncheck of that output: namespaces=${check.found}, ${check.listed} cc-bench namespaces listed: ${check.problems.length ? `PROBLEMS:\n  ${check.problems.join('\n  ')}` : 'correct'}`);
+    console.log(
+      `\ncheck of that output: namespaces=${check.found}, ${check.listed} cc-bench namespaces listed: ${check.problems.length ? `PROBLEMS:\n  ${check.problems.join('\n  ')}` : 'correct'}`,
+    );
     for (const n of check.notes) console.log(`  note: ${n}`);
     return check.problems.length === 0;
   } finally {

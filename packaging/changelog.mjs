@@ -57,7 +57,12 @@ function rpmChangelog(entries, release) {
     .map((e) => {
       const d = e.date;
       const day = `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, '0')} ${d.getUTCFullYear()}`;
-      const items = e.lines.map((l) => l.replace(/^ {2}\* /, '- ').replace(/^ {4}/, '  ').replace(/%/g, '%%'));
+      const items = e.lines.map((l) =>
+        l
+          .replace(/^ {2}\* /, '- ')
+          .replace(/^ {4}/, '  ')
+          .replace(/%/g, '%%'),
+      );
       return [`* ${day} ${e.maintainer} - ${e.version.replace(/-/g, '~')}-${release}`, ...items].join('\n');
     })
     .join('\n\n');

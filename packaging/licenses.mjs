@@ -14,7 +14,8 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OWN_COPYRIGHT = 'the check_conntrack developers';
 /** Licenses Debian keeps in /usr/share/common-licenses: its policy wants a reference, not the text. */
 const COMMON_LICENSES = {
-  'Apache-2.0': 'On Debian systems, the full text of the Apache License, Version 2.0 can be\nfound in /usr/share/common-licenses/Apache-2.0.',
+  'Apache-2.0':
+    'On Debian systems, the full text of the Apache License, Version 2.0 can be\nfound in /usr/share/common-licenses/Apache-2.0.',
 };
 
 function fail(message) {
@@ -85,7 +86,7 @@ if (mode === 'third-party') {
       'Upstream-Name: check_conntrack',
       `Upstream-Contact: ${OWN_COPYRIGHT}`,
       'Comment: /usr/lib/nagios/plugins/check_conntrack is one JavaScript file bundled',
-      ' by esbuild from check_conntrack\'s sources and from the npm packages listed',
+      " by esbuild from check_conntrack's sources and from the npm packages listed",
       ' below (node_modules/ in the source tree).',
     ].join('\n'),
     ['Files: *', `Copyright: ${OWN_COPYRIGHT}`, 'License: MIT', indent(own.replace(/^MIT License\n+/, ''))].join('\n'),

@@ -63,7 +63,8 @@ function finish(text: string, code: number, writeByMs = Date.now() + DEFAULT_WRI
   process.exit(code);
 }
 
-const oneLine = (err: unknown) => `CONNTRACK UNKNOWN - internal error: ${(err instanceof Error ? err.message : String(err)).replace(/[|\r\n]/g, ' ')}\n`;
+const oneLine = (err: unknown) =>
+  `CONNTRACK UNKNOWN - internal error: ${(err instanceof Error ? err.message : String(err)).replace(/[|\r\n]/g, ' ')}\n`;
 
 process.on('uncaughtException', (err) => finish(oneLine(err), 3));
 process.on('unhandledRejection', (err) => finish(oneLine(err), 3));

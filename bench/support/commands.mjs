@@ -8,7 +8,13 @@ export const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 export const COMMAND_TIMEOUT_MS = 10_000;
 
 export function run(argv, timeoutMs = COMMAND_TIMEOUT_MS) {
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(argv[0], argv.slice(1), {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
   return r;
 }

@@ -16,9 +16,18 @@ const octets = (i) => `${(i >> 8) & 255}.${i & 255}`;
 
 /** iptables-nft-restore input: `rules` filter rules that need nothing, then nat's one MASQUERADE. */
 export function iptablesRules(rules) {
-  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':KUBE-SERVICES - [0:0]', '-A INPUT -j KUBE-SERVICES'];
+  const lines = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':KUBE-SERVICES - [0:0]',
+    '-A INPUT -j KUBE-SERVICES',
+  ];
   for (let i = 0; i < rules - 1; i++) {
-    lines.push(`-A KUBE-SERVICES -d 10.96.${octets(i)}/32 -p tcp -m comment --comment "default/svc-${i}:http cluster IP" -m tcp --dport 80 -j ACCEPT`);
+    lines.push(
+      `-A KUBE-SERVICES -d 10.96.${octets(i)}/32 -p tcp -m comment --comment "default/svc-${i}:http cluster IP" -m tcp --dport 80 -j ACCEPT`,
+    );
   }
   lines.push('COMMIT', '*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]');
   lines.push('-A POSTROUTING -s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE', 'COMMIT', '');

@@ -9,7 +9,13 @@ export const TIME = '/usr/bin/time';
 export function timeOnce(argv, scratch, { timeoutMs, maxBuffer }) {
   const out = join(scratch, 'time.txt');
   rmSync(out, { force: true });
-  const r = spawnSync(TIME, ['-f', '%e %M', '-o', out, ...argv], { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', env: ENV, maxBuffer });
+  const r = spawnSync(TIME, ['-f', '%e %M', '-o', out, ...argv], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+    env: ENV,
+    maxBuffer,
+  });
   if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
   if (r.signal) throw new Error(`${argv.join(' ')}: killed by ${r.signal} (over ${timeoutMs} ms?)`);
   // time writes "Command exited with non-zero status N" first when the command fails.

@@ -40,11 +40,21 @@ export function adviseBreakdown(m: Extract<BreakdownMeasurement, { status: 'ok' 
  */
 export function checkBreakdown(m: BreakdownMeasurement, pressing = true): Result {
   if (m.status !== 'ok') {
-    return { check: 'breakdown', state: State.OK, summary: '', details: [], notes: [`--breakdown: the entries could not be read: ${m.reasons.join('; ')}`], perfdata: [], data: { unavailable: m.reasons } };
+    return {
+      check: 'breakdown',
+      state: State.OK,
+      summary: '',
+      details: [],
+      notes: [`--breakdown: the entries could not be read: ${m.reasons.join('; ')}`],
+      perfdata: [],
+      data: { unavailable: m.reasons },
+    };
   }
   const s = m.summary;
   const protocols = Object.entries(s.byProtocol).sort((a, b) => b[1] - a[1]);
-  const states = Object.entries(s.tcpStates).sort((a, b) => b[1] - a[1]).slice(0, 4);
+  const states = Object.entries(s.tcpStates)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4);
   const described = protocols
     .map(([proto, n]) => {
       const inner =
@@ -61,17 +71,22 @@ export function checkBreakdown(m: BreakdownMeasurement, pressing = true): Result
     `what fills the table (${s.entries} ${s.entries === 1 ? 'entry' : 'entries'} from ${m.source}${partial}): ${described || 'nothing'}`,
     `flags: ${s.unreplied} [UNREPLIED] (${share(s.unreplied, s.entries)}), ${s.assured} [ASSURED]${s.offloaded ? `, ${s.offloaded} [OFFLOAD]` : ''}`,
   ];
-  if (s.topPorts.length) details.push(`top destination ports: ${s.topPorts.map((p) => `${p.protocol}/${p.port} ${counted(p.count, s.entries)}`).join(', ')}`);
+  if (s.topPorts.length)
+    details.push(`top destination ports: ${s.topPorts.map((p) => `${p.protocol}/${p.port} ${counted(p.count, s.entries)}`).join(', ')}`);
   if (s.topDestinations.length) {
     // A count with an error is the approximate top-N's upper bound: the true one lies between count - error and count.
-    details.push(`top destinations: ${s.topDestinations.map((d) => `${d.address} ${d.error ? `at most ${d.count}` : d.count}`).join(', ')}`);
+    details.push(
+      `top destinations: ${s.topDestinations.map((d) => `${d.address} ${d.error ? `at most ${d.count}` : d.count}`).join(', ')}`,
+    );
   }
   return {
     check: 'breakdown',
     state: State.OK,
     summary: '',
     details,
-    notes: s.truncated ? [`--breakdown stopped at its deadline after ${s.entries} ${s.entries === 1 ? 'entry' : 'entries'}: the counts are partial`] : [],
+    notes: s.truncated
+      ? [`--breakdown stopped at its deadline after ${s.entries} ${s.entries === 1 ? 'entry' : 'entries'}: the counts are partial`]
+      : [],
     advice: pressing ? adviseBreakdown(m) : ['nothing to change: the table is below its warning threshold and lost no packets'],
     perfdata: [{ label: 'unreplied', value: s.unreplied }],
     data: { source: m.source, elapsed_ms: m.elapsedMs, ...s },
@@ -89,8 +104,10 @@ export function unrepliedToExclude(table: TableMeasurement, breakdown: Breakdown
 }
 
 export function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {
-  if (breakdown?.status !== 'ok') return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
-  if (breakdown.summary.truncated) return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
+  if (breakdown?.status !== 'ok')
+    return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
+  if (breakdown.summary.truncated)
+    return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
   const n = breakdown.summary.unreplied;
   return `--exclude-unreplied: ${n} [UNREPLIED] ${n === 1 ? 'entry is' : 'entries are'} left out of the usage`;
 }

@@ -30,7 +30,11 @@ export function counterDelta(previous: readonly number[], current: readonly numb
 }
 
 /** Growth of one counter between a saved baseline and now; undefined when not comparable. */
-export function counterIncrease(previous: Record<string, number[]> | undefined, current: Record<string, number[]> | undefined, name: string): number | undefined {
+export function counterIncrease(
+  previous: Record<string, number[]> | undefined,
+  current: Record<string, number[]> | undefined,
+  name: string,
+): number | undefined {
   const before = previous?.[name];
   const now = current?.[name];
   if (!before || !now) return undefined;

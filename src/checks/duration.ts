@@ -10,7 +10,11 @@ export function parseDuration(text: string): number | undefined {
 export function formatDuration(seconds: number): string {
   // An exact 1m, 1h or 1d reads better than 60s or 24h; otherwise the unit
   // that keeps the number small.
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds === size) return `1${unit}`;
   }
   if (seconds < 120) return `${Math.round(seconds)}s`;

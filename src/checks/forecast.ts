@@ -21,7 +21,12 @@ export interface Forecast {
 const FIT_WINDOW_MS = 3600 * 1000;
 const MIN_SPAN_MS = 30 * 1000;
 
-export function forecast(history: ReadonlyArray<readonly [number, number]>, nowMs: number, count: number, max: number | undefined): Forecast {
+export function forecast(
+  history: ReadonlyArray<readonly [number, number]>,
+  nowMs: number,
+  count: number,
+  max: number | undefined,
+): Forecast {
   const points = [...history.filter(([t]) => t < nowMs && nowMs - t <= FIT_WINDOW_MS), [nowMs, count] as const];
   if (points.length < 2 || nowMs - points[0]![0] < MIN_SPAN_MS) return { samples: points.length };
   const n = points.length;
@@ -42,7 +47,13 @@ export function forecast(history: ReadonlyArray<readonly [number, number]>, nowM
 export function checkForecast(f: Forecast, count: number, max: number | undefined, options: ForecastOptions): Result {
   if (f.ratePerMinute === undefined) {
     // No label rather than U, which Icinga 2 rejects: growth is there from the first run that can measure it on.
-    return { check: 'forecast', state: State.OK, summary: '', details: ['growth: not enough history yet (it needs two checks at least 30s apart)'], perfdata: [] };
+    return {
+      check: 'forecast',
+      state: State.OK,
+      summary: '',
+      details: ['growth: not enough history yet (it needs two checks at least 30s apart)'],
+      perfdata: [],
+    };
   }
   const rate = Math.round(f.ratePerMinute * 10) / 10;
   const signed = `${rate > 0 ? '+' : ''}${plainNumber(rate, 1)} entries/min`;
@@ -51,11 +62,17 @@ export function checkForecast(f: Forecast, count: number, max: number | undefine
     if (options.fillCriticalSeconds !== undefined && f.secondsToFull <= options.fillCriticalSeconds) state = State.CRITICAL;
     else if (options.fillWarningSeconds !== undefined && f.secondsToFull <= options.fillWarningSeconds) state = State.WARNING;
   }
-  const eta = f.secondsToFull !== undefined ? `full in about ${formatDuration(Math.round(f.secondsToFull))} at this rate` : rate < 0 ? 'shrinking' : 'not growing';
+  const eta =
+    f.secondsToFull !== undefined
+      ? `full in about ${formatDuration(Math.round(f.secondsToFull))} at this rate`
+      : rate < 0
+        ? 'shrinking'
+        : 'not growing';
   return {
     check: 'forecast',
     state,
-    summary: state === State.OK ? '' : `table full in about ${formatDuration(Math.round(f.secondsToFull!))} at the current growth (${signed})`,
+    summary:
+      state === State.OK ? '' : `table full in about ${formatDuration(Math.round(f.secondsToFull!))} at the current growth (${signed})`,
     details: [`growth: ${signed} over the last ${f.samples} samples (${count}${max ? ` of ${max}` : ''}), ${eta}`],
     perfdata: [{ label: 'growth', value: rate }],
     data: { rate_per_minute: f.ratePerMinute, seconds_to_full: f.secondsToFull ?? null, samples: f.samples },

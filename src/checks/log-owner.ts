@@ -38,7 +38,11 @@ export function creationTime(info: NamespaceInfo, bootMs: number | undefined): n
 }
 
 /** The evidence from a namespace's counters now and at the last check. */
-export function dropEvidence(stats: ConntrackStats | undefined, previous: SavedCounters | undefined, createdMs: number | undefined): DropEvidence {
+export function dropEvidence(
+  stats: ConntrackStats | undefined,
+  previous: SavedCounters | undefined,
+  createdMs: number | undefined,
+): DropEvidence {
   const evidence: DropEvidence = { createdMs };
   if (!stats || stats.totals.drop === undefined) return evidence;
   evidence.total = stats.totals.drop;
@@ -125,7 +129,8 @@ export function assignLogOwners(input: LogOwnersInput): LogOwners {
   const naming = scan.drops.some((d) => d.netns !== undefined);
   type Owner = { kind: 'own' } | { kind: 'judged' } | { kind: 'foreign'; label: string };
   const ownerOf = (netns: number | undefined, timeMs: number | undefined): Owner => {
-    if (netns === undefined && naming && own.inode !== undefined && own.inode !== INIT_NETNS_INODE) return { kind: 'foreign', label: `netns ${INIT_NETNS_INODE} (the host's)` };
+    if (netns === undefined && naming && own.inode !== undefined && own.inode !== INIT_NETNS_INODE)
+      return { kind: 'foreign', label: `netns ${INIT_NETNS_INODE} (the host's)` };
     if (netns === undefined) return mayOwn(own.evidence, timeMs) ? { kind: 'own' } : { kind: 'foreign', label: NO_NAMESPACE };
     if (netns === own.inode) return mayOwn(own.evidence, timeMs) ? { kind: 'own' } : { kind: 'foreign', label: gone(netns, true) };
     const other = others.get(netns);

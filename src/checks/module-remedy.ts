@@ -59,7 +59,9 @@ function plural(n: number, word: string): string {
 /**
  * The order in which `rmmod` can unload the given modules and everything that uses them, from /proc/modules' users lists:
  * a module comes after all its users. Modules not in `targets` but using them are included (they must go first).
- * Returns { order, blocked } where blocked lists modules that cannot be unloaded: use count > number of listed users (held by something unlisted, e.g. a live rule or socket), or '[permanent]', or built in (not in /proc/modules).
+ * Returns { order, blocked } where blocked lists modules that cannot be unloaded: use count > number of
+ * listed users (held by something unlisted, e.g. a live rule or socket), or '[permanent]', or built in
+ * (not in /proc/modules).
  *
  * Two refinements of "use count > listed users". A module with no module users
  * but references (an xt target with a rule, a table with rules) is held by
@@ -190,7 +192,8 @@ export function unloadOrder(modules: ModuleInfo[], targets: string[]): UnloadPla
     }
     for (const name of stuck) {
       if (belowSet.has(name)) {
-        const holder = usersOf(name).find((user) => stuck.has(user) && !belowSet.has(user)) ?? usersOf(name).find((user) => stuck.has(user));
+        const holder =
+          usersOf(name).find((user) => stuck.has(user) && !belowSet.has(user)) ?? usersOf(name).find((user) => stuck.has(user));
         why.set(name, `used by ${holder ?? 'a module in a cycle'}, which cannot be unloaded`);
       } else {
         why.set(name, 'caught in a cycle of users, which /proc/modules never shows: the input is corrupt');
@@ -199,9 +202,7 @@ export function unloadOrder(modules: ModuleInfo[], targets: string[]): UnloadPla
   }
 
   const rank = (name: string) => index.get(name) ?? list.length + (position.get(name) ?? 0);
-  const blocked = [...why.entries()]
-    .sort((a, b) => rank(a[0]) - rank(b[0]))
-    .map(([name, reason]) => ({ name, why: reason }));
+  const blocked = [...why.entries()].sort((a, b) => rank(a[0]) - rank(b[0])).map(([name, reason]) => ({ name, why: reason }));
   return { order, blocked };
 }
 

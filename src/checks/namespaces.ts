@@ -62,7 +62,8 @@ export function namespaceLabel(info: NamespaceInfo): string {
   const c = info.container;
   if (given === undefined && c !== undefined) {
     if (c.pod) return `pod ${c.pod.namespace}/${c.pod.name} (${c.id}, netns ${info.inode})`;
-    if (c.name !== undefined) return c.name === c.id ? `${c.runtime} ${c.name} (netns ${info.inode})` : `${c.runtime} ${c.name} (${c.id}, netns ${info.inode})`;
+    if (c.name !== undefined)
+      return c.name === c.id ? `${c.runtime} ${c.name} (netns ${info.inode})` : `${c.runtime} ${c.name} (${c.id}, netns ${info.inode})`;
   }
   const name = given ?? (c ? `${c.runtime} ${c.id}` : undefined) ?? info.names[0] ?? info.unit ?? info.command ?? 'netns';
   return `netns ${name} (${info.inode})`;
@@ -132,7 +133,9 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
   }
   if (unread.length) {
     const first = unread[0]!;
-    notes.push(`${unread.length} ${unread.length === 1 ? 'namespace' : 'namespaces'} not checked, e.g. ${namespaceLabel(first.info)}: ${first.stats.status === 'unread' ? first.stats.reason : ''}`);
+    notes.push(
+      `${unread.length} ${unread.length === 1 ? 'namespace' : 'namespaces'} not checked, e.g. ${namespaceLabel(first.info)}: ${first.stats.status === 'unread' ? first.stats.reason : ''}`,
+    );
   }
   for (const p of input.inventory.problems.slice(0, 3)) notes.push(`namespaces: ${p}`);
 
@@ -141,20 +144,35 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
   const perfdata: Perfdata[] = [{ label: 'namespaces', value: input.inventory.namespaces.length + unseen }];
   if (worstOne) {
     perfdata.push({ label: 'worst_entries', value: worstOne.count, min: 0, ...(input.max ? { max: input.max } : {}) });
-    if (worstOne.usage !== undefined) perfdata.push({ label: 'worst_usage', value: Number(plainNumber(Math.floor(worstOne.usage * 10) / 10, 1)), uom: '%', min: 0, max: 100 });
+    if (worstOne.usage !== undefined)
+      perfdata.push({
+        label: 'worst_usage',
+        value: Number(plainNumber(Math.floor(worstOne.usage * 10) / 10, 1)),
+        uom: '%',
+        min: 0,
+        max: 100,
+      });
   }
 
   const parts: string[] = [];
-  if (notOk.length) parts.push(`${notOk[0]!.text}${notOk.length > 1 ? ` (and ${notOk.length - 1} more ${notOk.length === 2 ? 'namespace' : 'namespaces'} not OK)` : ''}`);
+  if (notOk.length)
+    parts.push(
+      `${notOk[0]!.text}${notOk.length > 1 ? ` (and ${notOk.length - 1} more ${notOk.length === 2 ? 'namespace' : 'namespaces'} not OK)` : ''}`,
+    );
   // Never let a namespace that was not read pass for one that is fine.
-  if (unread.length) parts.push(`${unread.length} ${unread.length === 1 ? 'namespace' : 'namespaces'} not checked${input.uid === 0 ? '' : ' (needs root)'}`);
-  if (unseen) parts.push(`${unseen} more ${unseen === 1 ? 'namespace' : 'namespaces'} not checked: ${unseen === 1 ? 'its' : 'their'} processes are hidden from uid ${input.uid}${input.uid === 0 ? '' : ' (needs root)'}`);
+  if (unread.length)
+    parts.push(`${unread.length} ${unread.length === 1 ? 'namespace' : 'namespaces'} not checked${input.uid === 0 ? '' : ' (needs root)'}`);
+  if (unseen)
+    parts.push(
+      `${unseen} more ${unseen === 1 ? 'namespace' : 'namespaces'} not checked: ${unseen === 1 ? 'its' : 'their'} processes are hidden from uid ${input.uid}${input.uid === 0 ? '' : ' (needs root)'}`,
+    );
   const summary = parts.join('; ');
 
   const counters: Record<string, SavedCounters> = {};
   for (const e of others) {
     const key = String(e.info.inode);
-    if (e.stats.status === 'ok') counters[key] = { perCpu: savedCounters(e.stats.stats.perCpu), count: e.stats.stats.entries, timeMs: input.nowMs };
+    if (e.stats.status === 'ok')
+      counters[key] = { perCpu: savedCounters(e.stats.stats.perCpu), count: e.stats.stats.entries, timeMs: input.nowMs };
     else if (input.baselines?.[key]) counters[key] = input.baselines[key]!;
   }
   return {
@@ -180,7 +198,11 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
           usage_percent: j.usage ?? null,
           finding: j.text,
         })),
-        not_read: unread.map((e) => ({ inode: e.info.inode, label: namespaceLabel(e.info), reason: e.stats.status === 'unread' ? e.stats.reason : '' })),
+        not_read: unread.map((e) => ({
+          inode: e.info.inode,
+          label: namespaceLabel(e.info),
+          reason: e.stats.status === 'unread' ? e.stats.reason : '',
+        })),
       },
     },
     counters,
@@ -194,4 +216,3 @@ function containerData(info: NamespaceInfo): Record<string, string | null> | nul
   if (!c) return null;
   return { runtime: c.runtime, id: c.id, name: c.name ?? null, pod: c.pod ? `${c.pod.namespace}/${c.pod.name}` : null };
 }
-

@@ -35,7 +35,11 @@ export interface PacketLossOptions {
 /** The counters that get thresholds, and how to say that one of them grew. */
 const WATCHED: ReadonlyArray<{ name: string; option: keyof PacketLossOptions; say(n: number): string }> = [
   { name: 'drop', option: 'drop', say: (n) => `${n} ${n === 1 ? 'packet' : 'packets'} dropped since last check (table full)` },
-  { name: 'early_drop', option: 'earlyDrop', say: (n) => `${n} ${n === 1 ? 'entry' : 'entries'} evicted early since last check (table full)` },
+  {
+    name: 'early_drop',
+    option: 'earlyDrop',
+    say: (n) => `${n} ${n === 1 ? 'entry' : 'entries'} evicted early since last check (table full)`,
+  },
   { name: 'insert_failed', option: 'insertFailed', say: (n) => `${n} ${n === 1 ? 'insertion' : 'insertions'} failed since last check` },
 ];
 
@@ -49,12 +53,15 @@ export function logFix(user = 'nagios'): string {
 
 function counterPerfdata(m: CountersMeasurement): Perfdata[] {
   if (m.status !== 'ok') return [];
-  return REPORTED_COUNTERS.filter((name) => name in m.stats.totals).map((name) => ({ label: name, value: m.stats.totals[name]!, uom: 'c' as const }));
+  return REPORTED_COUNTERS.filter((name) => name in m.stats.totals).map((name) => ({
+    label: name,
+    value: m.stats.totals[name]!,
+    uom: 'c' as const,
+  }));
 }
 
 export type CounterGrowth =
-  | { kind: 'growth'; increases: Record<string, number>; recreated?: string }
-  | { kind: 'incomparable'; reason: string };
+  { kind: 'growth'; increases: Record<string, number>; recreated?: string } | { kind: 'incomparable'; reason: string };
 
 /**
  * How each reported counter grew since a saved baseline. One counter going
@@ -91,7 +98,10 @@ export function compareCounters(previous: Record<string, number[]>, stats: Connt
 }
 
 /** The watched counters' increases against their thresholds, with the words for each. */
-export function judgeGrowth(increases: Record<string, number>, options: PacketLossOptions): Array<{ name: string; value: number; state: State; text: string }> {
+export function judgeGrowth(
+  increases: Record<string, number>,
+  options: PacketLossOptions,
+): Array<{ name: string; value: number; state: State; text: string }> {
   return WATCHED.filter((w) => w.name in increases).map((w) => {
     const value = increases[w.name]!;
     return { name: w.name, value, state: evaluate(value, options[w.option] as Thresholds), text: w.say(value) };
@@ -119,11 +129,19 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
     return {
       check: 'counters',
       state: State.OK,
-      data: { source: m.source, cpus: m.stats.cpus, totals: pickTotals(totals, present), increases: null, baseline: baseline.missing ?? null },
+      data: {
+        source: m.source,
+        cpus: m.stats.cpus,
+        totals: pickTotals(totals, present),
+        increases: null,
+        baseline: baseline.missing ?? null,
+      },
       summary: baseline.stateless ? '' : summary,
       details: [
         `counters since the namespace was created (${source}): ${listing}`,
-        ...(baseline.stateless ? ['with --no-state there is no earlier check to compare with: only the kernel log can show new drops'] : []),
+        ...(baseline.stateless
+          ? ['with --no-state there is no earlier check to compare with: only the kernel log can show new drops']
+          : []),
       ],
       perfdata,
     };
@@ -141,7 +159,9 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
       perfdata,
     };
   }
-  const notes = growth.recreated ? [`counters went down since the last check (${growth.recreated}): the namespace was recreated, so its totals count as new`] : [];
+  const notes = growth.recreated
+    ? [`counters went down since the last check (${growth.recreated}): the namespace was recreated, so its totals count as new`]
+    : [];
   const judged = judgeGrowth(growth.increases, options);
   const states = judged.map((j) => j.state);
   const alerts = judged.filter((j) => j.state !== State.OK || (j.name === 'drop' && j.value > 0)).map((j) => j.text);
@@ -149,7 +169,14 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
   return {
     check: 'counters',
     state: worst(states),
-    data: { source: m.source, cpus: m.stats.cpus, totals: pickTotals(totals, present), increases: growth.increases, since_ms: nowMs - previous.timeMs, recreated: growth.recreated ?? null },
+    data: {
+      source: m.source,
+      cpus: m.stats.cpus,
+      totals: pickTotals(totals, present),
+      increases: growth.increases,
+      since_ms: nowMs - previous.timeMs,
+      recreated: growth.recreated ?? null,
+    },
     summary: alerts.join(', '),
     details: [`counters (${source}): ${listing}; since last check ${elapsed} ago: ${listed.join(', ') || 'not comparable'}`],
     notes,
@@ -200,7 +227,8 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
   if (newest !== undefined) facts.push(`newest ${new Date(newest).toISOString().replace(/\.\d+Z$/, 'Z')}`);
   if (namespaces.length) facts.push(`netns ${namespaces.join(', ')}`);
   // net_ratelimit is shared by all of networking: what it swallowed may or may not have been conntrack's.
-  if (scan.suppressed) facts.push(`up to ${scan.suppressed} more ${scan.suppressed === 1 ? 'message' : 'messages'} may have been suppressed`);
+  if (scan.suppressed)
+    facts.push(`up to ${scan.suppressed} more ${scan.suppressed === 1 ? 'message' : 'messages'} may have been suppressed`);
   const headline = `${n} 'table full' ${n === 1 ? 'message' : 'messages'} in the kernel log ${when}${facts.length ? ` (${facts.join(', ')})` : ''}`;
   const details = [`kernel log (${scan.source}): ${n} 'table full' ${n === 1 ? 'message' : 'messages'} ${when}`];
   for (const m of scan.matches.slice(-3)) details.push(`  ${m.text}`);

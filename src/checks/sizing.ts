@@ -69,7 +69,10 @@ export function adviseSize(input: SizingInput): string[] {
   if (target <= max) return lines;
   // Never advise fewer buckets than the host has: a bigger table with shorter-lived chains, not longer.
   const buckets = Math.max(1024, input.buckets ?? 0, Math.ceil(target / ratio));
-  const runtimeBuckets = kernel && !isAtLeast(kernel, 4, 7) ? `echo ${buckets} > /sys/module/nf_conntrack/parameters/hashsize` : `sysctl -w net.netfilter.nf_conntrack_buckets=${buckets}`;
+  const runtimeBuckets =
+    kernel && !isAtLeast(kernel, 4, 7)
+      ? `echo ${buckets} > /sys/module/nf_conntrack/parameters/hashsize`
+      : `sysctl -w net.netfilter.nf_conntrack_buckets=${buckets}`;
   lines.push(
     `advice: raise the limit (peak ${peak}, now ${max}); the table may then use up to ${mib(tableBytes(target, buckets))}:`,
     `  sysctl -w net.netfilter.nf_conntrack_max=${target}`,
@@ -93,10 +96,13 @@ export function checkSizing(input: SizingInput): Result {
     details.push(
       `hash table: ${buckets} buckets for ${max} entries: max/buckets ${plainNumber(r, r < 0.01 ? 6 : 2)} (this kernel's default is ${ratio}); average chain ${plainNumber((count * 2) / buckets, 2)} now, ${plainNumber((max * 2) / buckets, 2)} when full`,
     );
-    details.push(`memory: up to ${mib(tableBytes(max, buckets))} when full (${max} x ${BYTES_PER_ENTRY} B + ${buckets} x ${BYTES_PER_BUCKET} B)${sizing.memTotalBytes ? ` of ${mib(sizing.memTotalBytes)} RAM` : ''}`);
+    details.push(
+      `memory: up to ${mib(tableBytes(max, buckets))} when full (${max} x ${BYTES_PER_ENTRY} B + ${buckets} x ${BYTES_PER_BUCKET} B)${sizing.memTotalBytes ? ` of ${mib(sizing.memTotalBytes)} RAM` : ''}`,
+    );
     if (input.bucketsWarning) {
       state = evaluate(r, { warning: input.bucketsWarning });
-      if (state !== State.OK) summary = `nf_conntrack_max is ${plainNumber(r, 1)} x nf_conntrack_buckets (long hash chains; --buckets-warning ${formatRange(input.bucketsWarning, plainNumber)})`;
+      if (state !== State.OK)
+        summary = `nf_conntrack_max is ${plainNumber(r, 1)} x nf_conntrack_buckets (long hash chains; --buckets-warning ${formatRange(input.bucketsWarning, plainNumber)})`;
     }
   }
   const t = sizing.timeouts;

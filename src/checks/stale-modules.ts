@@ -50,7 +50,12 @@ function tracksRegardless(m: ModulesMeasurement, hooks: string | undefined): boo
 function remedy(m: ModulesMeasurement, loaded: string[], builtin: boolean, hooks: string | undefined): string[] {
   const lines: string[] = [];
   if (hooks) {
-    const where = hooks === 'sysfs' ? 'modprobe.d option or kernel command line' : hooks.startsWith('/proc/cmdline') ? 'the kernel command line' : hooks;
+    const where =
+      hooks === 'sysfs'
+        ? 'modprobe.d option or kernel command line'
+        : hooks.startsWith('/proc/cmdline')
+          ? 'the kernel command line'
+          : hooks;
     lines.push(`remedy: remove nf_conntrack.enable_hooks=1 (${where}) so that only rules switch tracking on`);
   }
   if (m.modules.status === 'ok' && loaded.length) {
@@ -61,7 +66,9 @@ function remedy(m: ModulesMeasurement, loaded: string[], builtin: boolean, hooks
     for (const l of blacklistLines(loaded)) lines.push(`  ${l}`);
   }
   if (builtin) lines.push('nf_conntrack is built into this kernel and cannot be unloaded');
-  lines.push('remedy: or keep tracking only what needs it: exempt the rest in the raw table, e.g. iptables -t raw -A PREROUTING -p tcp --dport 80 -j NOTRACK and iptables -t raw -A OUTPUT -p tcp --sport 80 -j NOTRACK (nft: notrack in a chain of priority raw)');
+  lines.push(
+    'remedy: or keep tracking only what needs it: exempt the rest in the raw table, e.g. iptables -t raw -A PREROUTING -p tcp --dport 80 -j NOTRACK and iptables -t raw -A OUTPUT -p tcp --sport 80 -j NOTRACK (nft: notrack in a chain of priority raw)',
+  );
   return lines;
 }
 
@@ -100,18 +107,28 @@ export function checkStaleModules(input: StaleModulesInput): Result {
       loaded,
       kernel: modules.release,
       enableHooks: hooks !== undefined || modules.enableHooks,
-      rules: rules.status === 'ok' ? { needsConntrack: rules.scan.needsConntrack, exempts: rules.scan.exempts, sources: rules.sources, failures: rules.failures } : { unreadable: rules.reasons },
+      rules:
+        rules.status === 'ok'
+          ? { needsConntrack: rules.scan.needsConntrack, exempts: rules.scan.exempts, sources: rules.sources, failures: rules.failures }
+          : { unreadable: rules.reasons },
     },
   });
 
   if (!builtin && loaded.length === 0 && table.module === 'absent') return result(State.OK, '', []);
-  const forced = hooks ? `nf_conntrack.enable_hooks=1${hooks === 'sysfs' ? '' : ` (set in ${hooks})`} tracks in every namespace` : undefined;
+  const forced = hooks
+    ? `nf_conntrack.enable_hooks=1${hooks === 'sysfs' ? '' : ` (set in ${hooks})`} tracks in every namespace`
+    : undefined;
   if (rules.status === 'unreadable') {
-    return result(State.OK, '', [`rules not read, so whether conntrack is needed is not known: ${rules.reasons.join('; ')}`, ...(forced ? [forced] : [])]);
+    return result(State.OK, '', [
+      `rules not read, so whether conntrack is needed is not known: ${rules.reasons.join('; ')}`,
+      ...(forced ? [forced] : []),
+    ]);
   }
 
   const { needsConntrack, exempts } = rules.scan;
-  const exempt = exempts.length ? `; ${exempts.length} ${exempts.length === 1 ? 'rule exempts' : 'rules exempt'} traffic from tracking` : '';
+  const exempt = exempts.length
+    ? `; ${exempts.length} ${exempts.length === 1 ? 'rule exempts' : 'rules exempt'} traffic from tracking`
+    : '';
   if (needsConntrack.length > 0) {
     const first = needsConntrack[0]!;
     return result(State.OK, '', [
@@ -133,15 +150,28 @@ export function checkStaleModules(input: StaleModulesInput): Result {
   const count = table.count.status === 'ok' ? table.count.value : undefined;
   const rising = (input.newEntries ?? 0) > 0 || (count !== undefined && input.previousCount !== undefined && count > input.previousCount);
   if (rising) {
-    const growth = input.newEntries ? `${input.newEntries} new entries since the last check` : `the count rose from ${input.previousCount} to ${count}`;
+    const growth = input.newEntries
+      ? `${input.newEntries} new entries since the last check`
+      : `the count rose from ${input.previousCount} to ${count}`;
     const subject = builtin ? 'conntrack is built in and no rule uses it' : 'conntrack modules loaded but no rule uses them';
-    return result(State.WARNING, `${subject}, yet connections are still tracked (${growth})`, [
-      `${noRule}; something still tracks (another namespace's rule does not count here: openvswitch, act_ct, or a rule this check cannot see)`,
-    ], remedy(modules, loaded, builtin, hooks));
+    return result(
+      State.WARNING,
+      `${subject}, yet connections are still tracked (${growth})`,
+      [
+        `${noRule}; something still tracks (another namespace's rule does not count here: openvswitch, act_ct, or a rule this check cannot see)`,
+      ],
+      remedy(modules, loaded, builtin, hooks),
+    );
   }
-  if (regardless === undefined) return result(State.OK, '', [`${noRule}; the kernel version is not known, so whether it tracks regardless is not known`]);
+  if (regardless === undefined)
+    return result(State.OK, '', [`${noRule}; the kernel version is not known, so whether it tracks regardless is not known`]);
   if (count === 0) return result(State.OK, '', [`${noRule}; ${kernel} tracks only while a rule needs it, and nothing is tracked`]);
-  return result(State.OK, '', [
-    `${noRule}; ${kernel} tracks only while a rule needs it: ${count ?? 'the'} ${count === 1 ? 'entry' : 'entries'} left will expire (established TCP after up to 5 days)`,
-  ], remedy(modules, loaded, builtin, hooks));
+  return result(
+    State.OK,
+    '',
+    [
+      `${noRule}; ${kernel} tracks only while a rule needs it: ${count ?? 'the'} ${count === 1 ? 'entry' : 'entries'} left will expire (established TCP after up to 5 days)`,
+    ],
+    remedy(modules, loaded, builtin, hooks),
+  );
 }

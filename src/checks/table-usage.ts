@@ -81,7 +81,8 @@ function notPresent(m: TableMeasurement, options: TableCheckOptions): Result {
  * seldom what was meant. The check still does as told; the note says so.
  */
 function tighterCritical(options: TableCheckOptions, warning: Range | undefined, critical: Range | undefined): string | undefined {
-  if (!warning || !critical || warning.inside || critical.inside || critical.start !== warning.start || critical.end >= warning.end) return undefined;
+  if (!warning || !critical || warning.inside || critical.inside || critical.start !== warning.start || critical.end >= warning.end)
+    return undefined;
   const given = (r: Range) => formatRange(r, (n) => `${plainNumber(n)}${r.percent ? '%' : ''}`);
   return `-c ${given(options.critical!)} is tighter than -w ${given(options.warning!)}: the table goes from OK straight to CRITICAL and WARNING is never reported (the usual order is -w ${given(options.critical!)} -c ${given(options.warning!)})`;
 }
@@ -120,7 +121,9 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
   const usage = percentText(count, max);
 
   const left = options.excludedUnreplied === undefined ? '' : `, ${excluded} [UNREPLIED] left out`;
-  details.push(`table: ${kernelCount} of ${max} entries used (${percentText(kernelCount, max)}%), ${max - kernelCount} free${options.excludedUnreplied === undefined ? '' : `; without ${excluded} [UNREPLIED]: ${count} (${usage}%)`}`);
+  details.push(
+    `table: ${kernelCount} of ${max} entries used (${percentText(kernelCount, max)}%), ${max - kernelCount} free${options.excludedUnreplied === undefined ? '' : `; without ${excluded} [UNREPLIED]: ${count} (${usage}%)`}`,
+  );
   details.push(`${thresholdWords(warning, max, 'warning')}; ${thresholdWords(critical, max, 'critical')}`);
   const tighter = tighterCritical(options, warning, critical);
   if (tighter) notes.push(tighter);
@@ -157,7 +160,12 @@ export function checkTable(m: TableMeasurement, options: TableCheckOptions): Res
     notes,
     trace,
     perfdata,
-    data: { ...tableData(m, kernelCount, max), ...(options.excludedUnreplied === undefined ? {} : { counted: count, unreplied_excluded: excluded, counted_usage_percent: (count * 100) / max }) },
+    data: {
+      ...tableData(m, kernelCount, max),
+      ...(options.excludedUnreplied === undefined
+        ? {}
+        : { counted: count, unreplied_excluded: excluded, counted_usage_percent: (count * 100) / max }),
+    },
   };
 }
 
@@ -179,7 +187,9 @@ function unlimited(m: TableMeasurement, options: TableCheckOptions, count: numbe
   const warning = usable(options.warning);
   const critical = usable(options.critical);
   if (options.warning?.percent || options.critical?.percent) {
-    notes.push('nf_conntrack_max is 0, so the table has no limit and percentage thresholds do not apply; give thresholds in entries to alert on the count');
+    notes.push(
+      'nf_conntrack_max is 0, so the table has no limit and percentage thresholds do not apply; give thresholds in entries to alert on the count',
+    );
   }
   return {
     check: CHECK,

@@ -65,7 +65,13 @@ export function decideNotice(input: NoticeInput): NoticeDecision {
 
   if (ok) {
     if (wasProblem) return printed('recovery');
-    return { kind: 'quiet', print: false, atMs: nowMs, previous, next: { state, ...(previous?.printedMs !== undefined ? { printedMs: previous.printedMs } : {}) } };
+    return {
+      kind: 'quiet',
+      print: false,
+      atMs: nowMs,
+      previous,
+      next: { state, ...(previous?.printedMs !== undefined ? { printedMs: previous.printedMs } : {}) },
+    };
   }
   if (!wasProblem) return printed('problem');
   if (previous.state !== state) return printed('change');
@@ -103,18 +109,31 @@ export function describeNotice(d: NoticeDecision, repeatSeconds?: number): { lea
     case 'recovery': {
       const since = p?.problemSinceMs;
       const lead = since !== undefined ? `recovered after ${formatElapsed(nowMs - since)}` : 'recovered';
-      const was = p ? `was ${STATE_NAMES[p.state]}${since !== undefined ? ` from ${clock(since)}` : ''}${p.summary ? `: ${p.summary}` : ''}` : '';
+      const was = p
+        ? `was ${STATE_NAMES[p.state]}${since !== undefined ? ` from ${clock(since)}` : ''}${p.summary ? `: ${p.summary}` : ''}`
+        : '';
       return { lead, notes: was ? [was] : [] };
     }
     case 'change':
-      return { notes: p ? [`was ${STATE_NAMES[p.state]} before this check${p.problemSinceMs !== undefined ? `; not OK since ${clock(p.problemSinceMs)}` : ''}`] : [] };
+      return {
+        notes: p
+          ? [
+              `was ${STATE_NAMES[p.state]} before this check${p.problemSinceMs !== undefined ? `; not OK since ${clock(p.problemSinceMs)}` : ''}`,
+            ]
+          : [],
+      };
     case 'reminder': {
       const since = p?.problemSinceMs;
       const every = repeatSeconds !== undefined ? ` (a reminder every ${formatElapsed(repeatSeconds * 1000)})` : '';
-      return { lead: since !== undefined ? `still ${STATE_NAMES[d.next.state]} after ${formatElapsed(nowMs - since)}` : undefined, notes: [`not OK since ${since !== undefined ? clock(since) : 'an earlier check'}${every}`] };
+      return {
+        lead: since !== undefined ? `still ${STATE_NAMES[d.next.state]} after ${formatElapsed(nowMs - since)}` : undefined,
+        notes: [`not OK since ${since !== undefined ? clock(since) : 'an earlier check'}${every}`],
+      };
     }
     case 'unkept':
-      return { notes: [`--changes-only prints every check while it cannot remember the last one: ${d.reason ?? 'the state cannot be kept'}`] };
+      return {
+        notes: [`--changes-only prints every check while it cannot remember the last one: ${d.reason ?? 'the state cannot be kept'}`],
+      };
     default:
       return { notes: [] };
   }

@@ -8,7 +8,16 @@ import { STATE_NAMES, worst } from './state';
 export const JSON_FORMAT_VERSION = 1;
 
 function perfJson(p: Perfdata) {
-  return { label: p.label, value: p.value, uom: p.uom ?? '', warning: p.warning ?? null, critical: p.critical ?? null, min: p.min ?? null, max: p.max ?? null, text: formatPerfdata(p) };
+  return {
+    label: p.label,
+    value: p.value,
+    uom: p.uom ?? '',
+    warning: p.warning ?? null,
+    critical: p.critical ?? null,
+    min: p.min ?? null,
+    max: p.max ?? null,
+    text: formatPerfdata(p),
+  };
 }
 
 /**

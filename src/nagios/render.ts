@@ -16,8 +16,13 @@ export const OUTPUT_LIMITS = { brief: 1024, verbose: 8192 } as const;
  * a terminal or a web page: they become '?'.
  */
 function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\|/g, '/').replace(/[\r\n\t]+/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+  return (
+    text
+      .replace(/\|/g, '/')
+      .replace(/[\r\n\t]+/g, ' ')
+      // eslint-disable-next-line no-control-regex -- control characters are what this replaces
+      .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?')
+  );
 }
 
 export interface Rendered {

@@ -35,7 +35,10 @@ const BARE_ID = new RegExp(`^${HEX64}$`);
 const POD_UID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/;
 /** A unit name as systemd allows it; anything else in the file is not systemd's. */
 const SERVICE = /^[A-Za-z0-9:_.\\@-]{1,248}\.service$/;
-/** LXC 4+ on cgroup v2 (`lxc.payload.NAME`); earlier ones used `lxc/NAME` or `lxc.payload/NAME`. `lxc.monitor.NAME` is the host-side monitor. */
+/**
+ * LXC 4+ on cgroup v2 (`lxc.payload.NAME`); earlier ones used `lxc/NAME` or `lxc.payload/NAME`.
+ * `lxc.monitor.NAME` is the host-side monitor.
+ */
 const LXC_PAYLOAD = /^lxc\.payload\.(.+)$/;
 const LXC_PARENTS = new Set(['lxc', 'lxc.payload']);
 
@@ -139,7 +142,8 @@ function withPod(ref: ContainerRef, podUid: string | undefined): ContainerRef {
  * into '_' because '-' nests slices).
  */
 function podUidOf(part: string, underKubepods: boolean): string | undefined {
-  const raw = /^kubepods(?:-[a-z]+)?-pod([0-9a-f_]+)\.slice$/.exec(part)?.[1] ?? (underKubepods ? /^pod([0-9a-f-]+)$/.exec(part)?.[1] : undefined);
+  const raw =
+    /^kubepods(?:-[a-z]+)?-pod([0-9a-f_]+)\.slice$/.exec(part)?.[1] ?? (underKubepods ? /^pod([0-9a-f-]+)$/.exec(part)?.[1] : undefined);
   const uid = raw?.replace(/_/g, '-');
   return uid !== undefined && POD_UID.test(uid) ? uid : undefined;
 }

@@ -233,11 +233,7 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
  * One `cpu=N name=value ...` line. `known` maps each name already checked to its
  * procfs spelling: every line repeats the same few names, so each is checked once.
  */
-function parseCpuLine(
-  line: Line,
-  fields: string[],
-  known: Map<string, string>,
-): { ok: true; row: CpuRow } | { ok: false; reason: string } {
+function parseCpuLine(line: Line, fields: string[], known: Map<string, string>): { ok: true; row: CpuRow } | { ok: false; reason: string } {
   const cpuField = fields[0] as string;
   const cpu = decimalFrom(cpuField, 'cpu='.length);
   if (Number.isNaN(cpu)) return { ok: false, reason: `line ${line.number}: '${excerpt(cpuField)}' is not a CPU number` };

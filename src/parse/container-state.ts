@@ -60,7 +60,8 @@ export function parseDockerConfig(text: string, fullId: string): Parsed<string> 
   if (!json.ok) return json;
   if (typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) return { ok: false, reason: 'not a JSON object' };
   const { ID: id, Name: raw } = json.value as { ID?: unknown; Name?: unknown };
-  if (id !== undefined && id !== fullId) return { ok: false, reason: `it is the configuration of container ${typeof id === 'string' ? id.slice(0, 12) : 'of another id'}` };
+  if (id !== undefined && id !== fullId)
+    return { ok: false, reason: `it is the configuration of container ${typeof id === 'string' ? id.slice(0, 12) : 'of another id'}` };
   if (typeof raw !== 'string') return { ok: false, reason: 'it has no "Name"' };
   const name = raw.startsWith('/') ? raw.slice(1) : raw;
   if (!CONTAINER_NAME.test(name)) return { ok: false, reason: 'its "Name" is not a container name' };

@@ -331,7 +331,8 @@ export class IptablesSaveScan {
     if (line.startsWith('*')) {
       const name = line.slice(1);
       if (!TABLE_NAME.test(name)) return this.fail(`line ${number}: '${excerpt(name)}' is not a table name`);
-      if (table !== undefined) return this.fail(`line ${number} starts table '${name}' before table '${table}' (line ${this.tableLine}) has its COMMIT`);
+      if (table !== undefined)
+        return this.fail(`line ${number} starts table '${name}' before table '${table}' (line ${this.tableLine}) has its COMMIT`);
       this.table = name;
       this.tableLine = number;
       if (!this.seenTables.has(name)) {

@@ -9,9 +9,7 @@
 import { LineCarry } from './line-carry';
 
 /** What a kernel log message says about conntrack drops. */
-export type LogEvent =
-  | { kind: 'table-full'; netns?: number }
-  | { kind: 'suppressed'; count: number };
+export type LogEvent = { kind: 'table-full'; netns?: number } | { kind: 'suppressed'; count: number };
 
 /** One kernel message with whatever position/time its source gives. */
 export interface LogRecord {
@@ -244,7 +242,18 @@ function kernelText(line: string, start: number, record: LogRecord): LogRecord |
 const REPEATED = /^message repeated (\d+) times: \[ ?(.*)\]$/s;
 
 const MONTHS: Record<string, number> = {
-  Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
 };
 const TRADITIONAL_TIME = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) /;
 const RFC3339_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2})) /;
@@ -296,7 +305,8 @@ function traditionalTime(line: string, now: Date): LineTime | undefined {
   if (Number.isNaN(nowMs)) return undefined;
   const zone = now.getTimezoneOffset();
   const last = lastTraditional;
-  if (last.nowMs === nowMs && last.zone === zone && line.startsWith(last.prefix)) return { wallMs: last.wallMs, length: last.prefix.length };
+  if (last.nowMs === nowMs && last.zone === zone && line.startsWith(last.prefix))
+    return { wallMs: last.wallMs, length: last.prefix.length };
   const m = TRADITIONAL_TIME.exec(line);
   if (!m) return undefined;
   const [prefix, mon = '', day = '', hh = '', mm = '', ss = ''] = m;

@@ -46,7 +46,19 @@ export function parseNftTables(text: string): { ok: true; tables: NftTable[] } |
 }
 
 /** Blocks inside a table that hold no rules: named sets, maps, stateful objects, flowtables. */
-const OBJECT_BLOCKS: ReadonlySet<string> = new Set(['set', 'map', 'flowtable', 'counter', 'quota', 'limit', 'secmark', 'synproxy', 'ct', 'meter', 'tunnel']);
+const OBJECT_BLOCKS: ReadonlySet<string> = new Set([
+  'set',
+  'map',
+  'flowtable',
+  'counter',
+  'quota',
+  'limit',
+  'secmark',
+  'synproxy',
+  'ct',
+  'meter',
+  'tunnel',
+]);
 /** Lines of a chain that describe it rather than being rules. */
 const CHAIN_ATTRIBUTES: ReadonlySet<string> = new Set(['type', 'policy', 'comment', 'devices', 'flags']);
 /** Words whose next word is a name (a chain, a prefix, a comment), never a keyword. */
@@ -243,7 +255,8 @@ export class NftTextScan {
   end(): RuleScanParse {
     if (this.error !== undefined) return { ok: false, reason: this.error };
     if (this.scan.stoppedAtNeed) return { ok: true, scan: this.scan };
-    if (this.table !== undefined || this.skipping > 0 || this.rule) return { ok: false, reason: 'a table is not closed: the listing was cut short' };
+    if (this.table !== undefined || this.skipping > 0 || this.rule)
+      return { ok: false, reason: 'a table is not closed: the listing was cut short' };
     return { ok: true, scan: this.scan };
   }
 }

@@ -15,7 +15,10 @@ export function parseProcPidStat(text: string): PidStat | undefined {
   const open = text.indexOf(' (');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open || !/^\d+$/.test(text.slice(0, open))) return undefined;
-  const fields = text.slice(close + 1).trim().split(/\s+/);
+  const fields = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const start = fields[22 - 3] ?? '';
   const startTime = Number(start);
   if (!/^\d+$/.test(start) || !Number.isSafeInteger(startTime)) return undefined;

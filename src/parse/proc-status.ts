@@ -30,7 +30,12 @@ export function parseProcStatus(text: string): ProcessPrivileges | undefined {
       const effective = decimalField(value, 1);
       if (effective !== undefined) gids.push(effective);
     } else if (key === 'Groups') {
-      gids = gids.concat(value.split(/\s+/).filter((g) => /^\d+$/.test(g) && Number.isSafeInteger(Number(g))).map(Number));
+      gids = gids.concat(
+        value
+          .split(/\s+/)
+          .filter((g) => /^\d+$/.test(g) && Number.isSafeInteger(Number(g)))
+          .map(Number),
+      );
     } else if (key === 'CapEff' && /^[0-9a-fA-F]{1,32}$/.test(value)) {
       capEff = BigInt(`0x${value}`);
     }

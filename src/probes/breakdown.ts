@@ -39,7 +39,8 @@ async function readFile(path: string, tally: EntryTally, request: BreakdownReque
   // The kernel writes the text in read() itself, as much CPU as the tally
   // takes to read it: the next read runs on libuv's thread pool while this
   // thread tallies the chunk before it, so the two overlap on two CPUs.
-  const next = (buf: Buffer) => new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+  const next = (buf: Buffer) =>
+    new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
   const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   let pending = next(buffers[0]!);
   let current = 0;
@@ -100,6 +101,8 @@ export async function probeBreakdown(host: HostPaths, request: BreakdownRequest)
     tally.end();
     return { status: 'ok', source: outcome.label, summary: tally.summary(request.top), elapsedMs: Date.now() - started };
   }
-  reasons.push(`${outcome.label}: ${outcome.reason ?? outcome.status}${outcome.status === 'not-installed' ? ' (install the conntrack package)' : ''}`);
+  reasons.push(
+    `${outcome.label}: ${outcome.reason ?? outcome.status}${outcome.status === 'not-installed' ? ' (install the conntrack package)' : ''}`,
+  );
   return { status: 'unavailable', reasons };
 }

@@ -74,7 +74,10 @@ export function nftListTable(family: string, name: string): CommandSpec {
   return { program: 'nft', args: ['list', 'table', family, name] };
 }
 
-/** Every entry of the table, for --breakdown where /proc/net/nf_conntrack is missing or root-only. Read as a stream, never buffered whole. */
+/**
+ * Every entry of the table, for --breakdown where /proc/net/nf_conntrack is missing or root-only.
+ * Read as a stream, never buffered whole.
+ */
 export const CONNTRACK_LIST: CommandSpec = { program: 'conntrack', args: ['-L'] };
 
 /** syslog(3) severities for the plugin's states: OK info, WARNING warning, CRITICAL crit, UNKNOWN err. */
@@ -90,7 +93,10 @@ export const SYSLOG_MAX_CHARS = 1024;
  * nothing and exits 0 when no syslog daemon listens.
  */
 export function syslogMessage(priority: (typeof SYSLOG_PRIORITIES)[number], message: string): CommandSpec {
-  return { program: 'logger', args: ['--socket-errors=on', '-t', 'check_conntrack', '-p', priority, '--', message.slice(0, SYSLOG_MAX_CHARS)] };
+  return {
+    program: 'logger',
+    args: ['--socket-errors=on', '-t', 'check_conntrack', '-p', priority, '--', message.slice(0, SYSLOG_MAX_CHARS)],
+  };
 }
 
 /** `ip netns` names are file names in /run/netns; these are the ones we pass on. */
@@ -105,7 +111,14 @@ export function netnsStat(name: string, cat: string): CommandSpec {
 }
 
 /** Commands that may also run through `sudo -n`: fixed argument lists a sudoers line can name exactly. */
-export const SUDO_COMMANDS: readonly CommandSpec[] = [DMESG, CONNTRACK_STATS, CONNTRACK_LIST, ...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN, NFT_RULESET];
+export const SUDO_COMMANDS: readonly CommandSpec[] = [
+  DMESG,
+  CONNTRACK_STATS,
+  CONNTRACK_LIST,
+  ...RULE_LISTINGS,
+  ...RULE_LISTINGS_PLAIN,
+  NFT_RULESET,
+];
 
 /** The shapes allowed, for the audit: a program and a predicate on its arguments. */
 export const ALLOWED: ReadonlyArray<{ program: string; allows(args: readonly string[]): boolean }> = [
@@ -114,7 +127,8 @@ export const ALLOWED: ReadonlyArray<{ program: string; allows(args: readonly str
   {
     program: 'journalctl',
     allows: (a) =>
-      (same(a.slice(0, -1), journalKernel(0).args.slice(0, -1)) || same(a.slice(0, -1), journalKernelBefore(0).args.slice(0, -1))) && /^@\d+$/.test(a[a.length - 1] ?? ''),
+      (same(a.slice(0, -1), journalKernel(0).args.slice(0, -1)) || same(a.slice(0, -1), journalKernelBefore(0).args.slice(0, -1))) &&
+      /^@\d+$/.test(a[a.length - 1] ?? ''),
   },
   ...[...RULE_LISTINGS, ...RULE_LISTINGS_PLAIN].map((c) => ({ program: c.program, allows: (a: readonly string[]) => a.length === 0 })),
   {
@@ -136,7 +150,12 @@ export const ALLOWED: ReadonlyArray<{ program: string; allows(args: readonly str
   {
     program: 'ip',
     allows: (a) =>
-      a.length === 5 && a[0] === 'netns' && a[1] === 'exec' && NETNS_NAME.test(a[2] ?? '') && /^\/(usr\/)?bin\/cat$/.test(a[3] ?? '') && a[4] === '/proc/net/stat/nf_conntrack',
+      a.length === 5 &&
+      a[0] === 'netns' &&
+      a[1] === 'exec' &&
+      NETNS_NAME.test(a[2] ?? '') &&
+      /^\/(usr\/)?bin\/cat$/.test(a[3] ?? '') &&
+      a[4] === '/proc/net/stat/nf_conntrack',
   },
 ];
 

@@ -37,7 +37,9 @@ export async function probeCounters(host: HostPaths, request: CounterRequest): P
     if (read.status === 'denied') return { status: 'error', source: path, reason: `cannot read ${path}: permission denied` };
     if (read.status === 'error') return { status: 'error', source: path, reason: `cannot read ${path}: ${read.message}` };
     const parsed = parseProcStat(read.text);
-    return parsed.ok ? { status: 'ok', source: path, stats: parsed.stats } : { status: 'error', source: path, reason: `unexpected content in ${path}: ${parsed.reason}` };
+    return parsed.ok
+      ? { status: 'ok', source: path, stats: parsed.stats }
+      : { status: 'error', source: path, reason: `unexpected content in ${path}: ${parsed.reason}` };
   }
 
   // Kernels built without CONFIG_NF_CONNTRACK_PROCFS (no longer on by default
@@ -62,7 +64,9 @@ export async function probeCounters(host: HostPaths, request: CounterRequest): P
     maxBytes: MAX_STAT_BYTES,
   });
   if (outcome.status !== 'ok') {
-    reasons.push(`${outcome.label}: ${outcome.reason ?? outcome.status}${outcome.status === 'not-installed' ? ' (install the conntrack package)' : ''}`);
+    reasons.push(
+      `${outcome.label}: ${outcome.reason ?? outcome.status}${outcome.status === 'not-installed' ? ' (install the conntrack package)' : ''}`,
+    );
     return { status: 'unavailable', reasons };
   }
   const parsed = parseConntrackStatistics(outcome.stdout);

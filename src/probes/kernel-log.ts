@@ -289,11 +289,21 @@ function readKmsg(request: LogRequest, cutoff: Cutoff): LogScan | LogAttempt {
   return finish('kmsg', KMSG, collector, request, cutoff, notes);
 }
 
-function finish(source: string, label: string, c: Collector, request: LogRequest, cutoff: Cutoff, notes: string[] = []): LogScan | LogAttempt {
+function finish(
+  source: string,
+  label: string,
+  c: Collector,
+  request: LogRequest,
+  cutoff: Cutoff,
+  notes: string[] = [],
+): LogScan | LogAttempt {
   // Messages that cannot be placed in time cannot be called old: a log whose
   // matches are all undated has not shown that nothing was dropped.
   if (c.undated > 0 && c.messages === 0) {
-    return { source: label, reason: `${c.undated} 'table full' or suppression messages carry no time that can be compared (is ${request.identity.uptimeSeconds === undefined ? 'the uptime file' : 'the clock'} readable?)` };
+    return {
+      source: label,
+      reason: `${c.undated} 'table full' or suppression messages carry no time that can be compared (is ${request.identity.uptimeSeconds === undefined ? 'the uptime file' : 'the clock'} readable?)`,
+    };
   }
   if (c.undated > 0) notes.push(`${c.undated} messages in ${label} carry no time and were not counted`);
   return {
@@ -355,10 +365,13 @@ async function readCommandLog(
     dated ||= isDated(last);
     c.advance(last);
   }
-  if (bytes > 0 && !dated) return { source: outcome.label, reason: `unexpected output, not a kernel log (last line: '${preview(lastLine)}')` };
+  if (bytes > 0 && !dated)
+    return { source: outcome.label, reason: `unexpected output, not a kernel log (last line: '${preview(lastLine)}')` };
   const empty = bytes === 0 && whyEmpty ? await whyEmpty() : undefined;
   if (empty) return { source: outcome.label, reason: empty };
-  const notes = outcome.truncated ? [`${outcome.label} printed more than ${MAX_COMMAND_BYTES / 1024 / 1024} MiB: it was stopped and the rest cut off unread`] : [];
+  const notes = outcome.truncated
+    ? [`${outcome.label} printed more than ${MAX_COMMAND_BYTES / 1024 / 1024} MiB: it was stopped and the rest cut off unread`]
+    : [];
   return finish(spec === DMESG ? 'dmesg' : 'journal', outcome.label, c, request, cutoff, notes);
 }
 
@@ -373,7 +386,9 @@ function readDmesg(request: LogRequest, cutoff: Cutoff, sudo: boolean): Promise<
 function readJournal(request: LogRequest, cutoff: Cutoff): Promise<LogScan | LogAttempt> {
   // --since takes whole seconds: ask from the second before, and let the
   // collector drop what is not newer than the cutoff.
-  return readCommandLog(journalKernel(cutoff.wallMs / 1000), parseJournalLine, request, cutoff, false, () => journalHoldsKernel(request, cutoff));
+  return readCommandLog(journalKernel(cutoff.wallMs / 1000), parseJournalLine, request, cutoff, false, () =>
+    journalHoldsKernel(request, cutoff),
+  );
 }
 
 /**
@@ -389,7 +404,9 @@ async function journalHoldsKernel(request: LogRequest, cutoff: Cutoff): Promise<
     return text.length < 64 * 1024;
   });
   if (outcome.status !== 'ok') return `cannot tell whether the journal holds kernel messages: ${outcome.reason ?? outcome.status}`;
-  return text.split('\n').some((line) => parseJournalLine(line) !== undefined) ? undefined : 'the journal holds no kernel message of this boot (no journal files, or journald does not read the kernel log): an empty answer is not a quiet kernel';
+  return text.split('\n').some((line) => parseJournalLine(line) !== undefined)
+    ? undefined
+    : 'the journal holds no kernel message of this boot (no journal files, or journald does not read the kernel log): an empty answer is not a quiet kernel';
 }
 
 /**
@@ -409,7 +426,8 @@ async function readLogFile(path: string, request: LogRequest, cutoff: Cutoff): P
   const notes: string[] = [];
   const now = new Date(request.identity.nowMs);
   // A line with a sender is the kernel's only when the sender is: never read it again as a bare dmesg line.
-  const parse = (line: string) => (namesSender(line) ? (parseSyslogLine(line, now) ?? parseJournalLine(line)) : (parseDmesgLine(line) ?? parseKmsgRecord(line)));
+  const parse = (line: string) =>
+    namesSender(line) ? (parseSyslogLine(line, now) ?? parseJournalLine(line)) : (parseDmesgLine(line) ?? parseKmsgRecord(line));
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return { source: path, reason: 'not a regular file' };
@@ -501,7 +519,8 @@ export async function scanKernelLog(request: LogRequest): Promise<LogScan> {
     return undefined;
   };
 
-  if (typeof choice === 'object') return take(await readLogFile(choice.file, request, cutoff)) ?? { status: 'unreadable', attempts, requested: choice.file };
+  if (typeof choice === 'object')
+    return take(await readLogFile(choice.file, request, cutoff)) ?? { status: 'unreadable', attempts, requested: choice.file };
 
   const refusal = kernelLogRefusal(privileges);
   if (choice === 'auto' || choice === 'kmsg') {

@@ -36,7 +36,8 @@ export async function listingGates(host: HostPaths): Promise<ListingGates> {
 
   // Built in, nf_tables is in /sys/module but not in /proc/modules.
   const nfTables = loaded('nf_tables') || nfTablesDir;
-  if (!nfTables) notes.push(`nf_tables not loaded (${modules.status === 'ok' ? modulesPath : `${modulesPath} unreadable`}): no nftables rules`);
+  if (!nfTables)
+    notes.push(`nf_tables not loaded (${modules.status === 'ok' ? modulesPath : `${modulesPath} unreadable`}): no nftables rules`);
 
   const legacy = (names: typeof ipNames, module: string, family: string): boolean => {
     if (names.status === 'ok') {

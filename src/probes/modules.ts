@@ -69,7 +69,8 @@ async function probeHookSettings(host: HostPaths): Promise<HookSetting[]> {
   if (cmdline.status === 'ok') add(cmdlineOptions(cmdline.text, 'nf_conntrack', 'enable_hooks'), () => cmdline.path, 'cmdline');
   for (const file of modprobeFiles(host)) {
     const read = await readSmallFile(file);
-    if (read.status === 'ok') add(modprobeOptions(read.text, 'nf_conntrack', 'enable_hooks'), (line) => `${file} line ${line}`, 'modprobe.d');
+    if (read.status === 'ok')
+      add(modprobeOptions(read.text, 'nf_conntrack', 'enable_hooks'), (line) => `${file} line ${line}`, 'modprobe.d');
   }
   return settings;
 }
@@ -84,9 +85,15 @@ export async function probeModules(host: HostPaths): Promise<ModulesMeasurement>
   let list: ModulesMeasurement['modules'];
   if (modules.status === 'ok') {
     const parsed = parseProcModules(modules.text);
-    list = parsed.ok ? { status: 'ok', list: parsed.modules } : { status: 'error', reason: `unexpected content in ${modules.path}: ${parsed.reason}` };
+    list = parsed.ok
+      ? { status: 'ok', list: parsed.modules }
+      : { status: 'error', reason: `unexpected content in ${modules.path}: ${parsed.reason}` };
   } else if (modules.status === 'missing') list = { status: 'absent' };
-  else list = { status: 'error', reason: `cannot read ${modules.path}: ${modules.status === 'error' ? modules.message : 'permission denied'}` };
+  else
+    list = {
+      status: 'error',
+      reason: `cannot read ${modules.path}: ${modules.status === 'error' ? modules.message : 'permission denied'}`,
+    };
 
   const hookText = hooks.status === 'ok' ? hooks.text.trim() : undefined;
   const releaseText = release.status === 'ok' ? preview(release.text.trim(), 64) || undefined : undefined;

@@ -33,22 +33,34 @@ export async function readNamespaceStats(host: HostPaths, ns: NamespaceInfo, req
     const read = await readSmallFile(path, MAX_STAT_BYTES);
     if (read.status === 'ok') {
       const parsed = parseProcStat(read.text);
-      return parsed.ok ? { status: 'ok', source: path, stats: parsed.stats } : { status: 'unread', reason: `unexpected content in ${path}: ${parsed.reason}` };
+      return parsed.ok
+        ? { status: 'ok', source: path, stats: parsed.stats }
+        : { status: 'unread', reason: `unexpected content in ${path}: ${parsed.reason}` };
     }
     // The process may have gone since the scan; a named namespace can still be read another way.
-    if (ns.names.length === 0) return { status: 'unread', reason: read.status === 'missing' ? `${path} is missing` : `cannot read ${path}` };
+    if (ns.names.length === 0)
+      return { status: 'unread', reason: read.status === 'missing' ? `${path} is missing` : `cannot read ${path}` };
   }
   const name = ns.names.find((n) => NETNS_NAME.test(n));
   if (!name) return { status: 'unread', reason: 'no process in it and no usable ip netns name' };
-  if (host.procRoot !== '/proc') return { status: 'unread', reason: `no process in it, and ip netns exec is not used with --proc ${host.procRoot}` };
+  if (host.procRoot !== '/proc')
+    return { status: 'unread', reason: `no process in it, and ip netns exec is not used with --proc ${host.procRoot}` };
   if (!request.privileges.root) {
-    const seen = request.hiddenProcesses ? `no process of it could be seen (${request.hiddenProcesses} processes are hidden from uid ${request.privileges.uid})` : 'no process in it';
+    const seen = request.hiddenProcesses
+      ? `no process of it could be seen (${request.hiddenProcesses} processes are hidden from uid ${request.privileges.uid})`
+      : 'no process in it';
     return { status: 'unread', reason: `${seen}: reading it by name needs 'ip netns exec ${name}', which needs root` };
   }
   const cat = await findProgram('cat');
   if (!cat) return { status: 'unread', reason: 'cat is not installed' };
-  const outcome = await runCommand(netnsStat(name, cat), { signal: request.signal, deadlineMs: request.deadlineMs, maxBytes: MAX_STAT_BYTES });
+  const outcome = await runCommand(netnsStat(name, cat), {
+    signal: request.signal,
+    deadlineMs: request.deadlineMs,
+    maxBytes: MAX_STAT_BYTES,
+  });
   if (outcome.status !== 'ok') return { status: 'unread', reason: `${outcome.label}: ${outcome.reason ?? outcome.status}` };
   const parsed = parseProcStat(outcome.stdout);
-  return parsed.ok ? { status: 'ok', source: outcome.label, stats: parsed.stats } : { status: 'unread', reason: `unexpected output from ${outcome.label}: ${parsed.reason}` };
+  return parsed.ok
+    ? { status: 'ok', source: outcome.label, stats: parsed.stats }
+    : { status: 'unread', reason: `unexpected output from ${outcome.label}: ${parsed.reason}` };
 }

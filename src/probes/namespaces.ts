@@ -116,7 +116,14 @@ export function discoverNamespaces(host: HostPaths, runNetnsDir: string = join(h
   }
   const namespaces = [...byInode.values()].sort((a, b) => a.inode - b.inode);
   for (const ns of namespaces) ns.names.sort();
-  return { namespaces, processesScanned, hiddenProcesses: hidden.length, hiddenNamespaces: unseenNamespaces(host, hidden, namespaces), problems, namingTrace };
+  return {
+    namespaces,
+    processesScanned,
+    hiddenProcesses: hidden.length,
+    hiddenNamespaces: unseenNamespaces(host, hidden, namespaces),
+    problems,
+    namingTrace,
+  };
 }
 
 /**
@@ -147,7 +154,10 @@ function unseenNamespaces(host: HostPaths, hidden: readonly string[], known: rea
 function nameTheContainers(host: HostPaths, namespaces: NamespaceInfo[]): string[] {
   const held = namespaces.filter((ns) => ns.container !== undefined);
   if (held.length === 0) return [];
-  const { refs, trace } = nameContainers(host.root ?? '/', held.map((ns) => ns.container!));
+  const { refs, trace } = nameContainers(
+    host.root ?? '/',
+    held.map((ns) => ns.container!),
+  );
   held.forEach((ns, i) => (ns.container = refs[i]));
   return trace;
 }
@@ -222,7 +232,10 @@ function namedNamespaces(
     }
     if (nsfsDev !== undefined && st.dev !== nsfsDev) {
       // Under --root the likelier cause is a bind mount of the host's / that does not carry the mounts below it.
-      const why = host.root !== undefined && host.root !== '/' ? `is ${host.root} mounted with the host's mounts below it (rbind, HostToContainer propagation)?` : "left behind by one deleted without 'ip netns delete'?";
+      const why =
+        host.root !== undefined && host.root !== '/'
+          ? `is ${host.root} mounted with the host's mounts below it (rbind, HostToContainer propagation)?`
+          : "left behind by one deleted without 'ip netns delete'?";
       problems.push(`${preview(path, 200)} is not a mounted network namespace (${why})`);
       continue;
     }

@@ -22,7 +22,8 @@ export interface RulesRequest {
   readonly deadlineMs: number;
 }
 
-export const RULES_FIX = "run as root, or use --sudo with the sudoers lines from the README (they allow the -save listings and 'nft list ruleset', nothing else)";
+export const RULES_FIX =
+  "run as root, or use --sudo with the sudoers lines from the README (they allow the -save listings and 'nft list ruleset', nothing else)";
 
 /**
  * A listing's output is read as it comes and never kept: the cap only bounds
@@ -72,7 +73,9 @@ async function list(spec: CommandSpec, scanner: Scanner, request: RulesRequest, 
     if (last !== '') scanner.line(last);
   }
   const parsed = scanner.end();
-  return parsed.ok ? { label: outcome.label, scan: parsed.scan } : { label: outcome.label, failure: `${outcome.label}: unexpected output: ${parsed.reason}` };
+  return parsed.ok
+    ? { label: outcome.label, scan: parsed.scan }
+    : { label: outcome.label, failure: `${outcome.label}: unexpected output: ${parsed.reason}` };
 }
 
 const familyOf = (program: string): 'ip' | 'ip6' => (program.startsWith('ip6') ? 'ip6' : 'ip');
@@ -97,16 +100,26 @@ const MANY_XTABLES_RULES = 1000;
  */
 async function nativeListings(request: RulesRequest, sudo: boolean, covered: Set<string>, xtRules: number): Promise<Listing[]> {
   const stopAtNeed = { stopAtNeed: true };
-  if (sudo || xtRules < MANY_XTABLES_RULES) return [await list(NFT_RULESET, new NftTextScan({ ...stopAtNeed, skip: covered }), request, sudo)];
+  if (sudo || xtRules < MANY_XTABLES_RULES)
+    return [await list(NFT_RULESET, new NftTextScan({ ...stopAtNeed, skip: covered }), request, sudo)];
   const tables = await runCommand(NFT_TABLES, { signal: request.signal, deadlineMs: request.deadlineMs, sudo, maxBytes: 1024 * 1024 });
   const parsed = tables.status === 'ok' && !tables.truncated ? parseNftTables(tables.stdout) : undefined;
   if (!parsed?.ok) {
-    return [{ label: tables.label, failure: `${tables.label}: ${tables.status !== 'ok' ? (tables.reason ?? tables.status) : parsed ? `unexpected output: ${parsed.reason}` : 'output cut off'}` }];
+    return [
+      {
+        label: tables.label,
+        failure: `${tables.label}: ${tables.status !== 'ok' ? (tables.reason ?? tables.status) : parsed ? `unexpected output: ${parsed.reason}` : 'output cut off'}`,
+      },
+    ];
   }
   const native = parsed.tables.filter((t) => !covered.has(`${t.family} ${t.name}`));
   // nft joins its arguments into one command line: an odd name is read as more words.
-  if (!native.every((t) => NFT_TABLE_NAME.test(t.name))) return [await list(NFT_RULESET, new NftTextScan({ ...stopAtNeed, skip: covered }), request, sudo)];
-  return [{ label: tables.label, scan: mergeScans([]) }, ...(await Promise.all(native.map((t) => list(nftListTable(t.family, t.name), new NftTextScan(stopAtNeed), request, sudo))))];
+  if (!native.every((t) => NFT_TABLE_NAME.test(t.name)))
+    return [await list(NFT_RULESET, new NftTextScan({ ...stopAtNeed, skip: covered }), request, sudo)];
+  return [
+    { label: tables.label, scan: mergeScans([]) },
+    ...(await Promise.all(native.map((t) => list(nftListTable(t.family, t.name), new NftTextScan(stopAtNeed), request, sudo)))),
+  ];
 }
 
 /**
@@ -145,7 +158,11 @@ async function runListings(request: RulesRequest, sudo: boolean): Promise<{ list
 export async function probeRules(request: RulesRequest): Promise<RulesMeasurement> {
   // The listings answer for the namespace this process runs in, not for a
   // tree named with --proc.
-  if (request.procRoot !== '/proc') return { status: 'unreadable', reasons: [`rules are not listed with --proc ${request.procRoot}: the listings would show this host's rules`] };
+  if (request.procRoot !== '/proc')
+    return {
+      status: 'unreadable',
+      reasons: [`rules are not listed with --proc ${request.procRoot}: the listings would show this host's rules`],
+    };
   const sudo = !request.privileges.netAdmin;
   if (sudo && !request.sudo) return { status: 'unreadable', reasons: [`listing rules needs CAP_NET_ADMIN: ${RULES_FIX}`] };
 

@@ -49,12 +49,16 @@ export async function findProgram(name: string): Promise<string | undefined> {
 
 type Prepared = { file: string; args: string[]; label: string };
 
-/** The argv to run, through `sudo -n` when asked; or why it cannot run. A command outside the catalogue is refused here, whatever the caller. */
+/**
+ * The argv to run, through `sudo -n` when asked; or why it cannot run. A command outside the catalogue is
+ * refused here, whatever the caller.
+ */
 async function prepare(spec: CommandSpec, options: RunOptions): Promise<Prepared | CommandOutcome> {
   if (!isAllowed(spec)) throw new Error(`refusing to run ${spec.program} ${spec.args.join(' ')}: not in the command catalogue`);
   const program = await findProgram(spec.program);
   const label = `${program ?? spec.program} ${spec.args.join(' ')}`.trim();
-  if (!program) return { label, status: 'not-installed', stdout: '', reason: `${spec.program} is not installed (looked in ${SEARCH_DIRS.join(', ')})` };
+  if (!program)
+    return { label, status: 'not-installed', stdout: '', reason: `${spec.program} is not installed (looked in ${SEARCH_DIRS.join(', ')})` };
   if (!options.sudo) return { file: program, args: [...spec.args], label };
   if (!SUDO_COMMANDS.includes(spec)) throw new Error(`${label} is not a command --sudo may run`);
   const sudo = await findProgram('sudo');
@@ -145,7 +149,10 @@ async function spawnPrepared(p: Prepared, options: RunOptions, stdout: StdoutMod
 
   const r = await child;
   running.delete(p.label);
-  const out = stdout.buffer && r.stdout instanceof Uint8Array ? Buffer.from(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength).toString('utf8') : '';
+  const out =
+    stdout.buffer && r.stdout instanceof Uint8Array
+      ? Buffer.from(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength).toString('utf8')
+      : '';
   const base = { label: p.label, stdout: out, exitCode: r.exitCode };
   if (r.timedOut) return { ...base, status: 'timed-out', reason: NO_TIME };
   if (r.isCanceled) return { ...base, status: 'cancelled' };
@@ -185,7 +192,11 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
  * buffering none of it: for output that grows with the table or the log.
  * `onChunk` returning false stops the program (the reader has enough).
  */
-export async function streamCommand(spec: CommandSpec, options: RunOptions, onChunk: (chunk: Uint8Array) => boolean): Promise<CommandOutcome> {
+export async function streamCommand(
+  spec: CommandSpec,
+  options: RunOptions,
+  onChunk: (chunk: Uint8Array) => boolean,
+): Promise<CommandOutcome> {
   const p = await prepare(spec, options);
   if ('status' in p) return p;
   return spawnPrepared(p, options, { buffer: false, onChunk });

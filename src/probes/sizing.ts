@@ -28,7 +28,10 @@ export function parseMemTotal(meminfo: string): number | undefined {
 
 export async function probeSizing(host: HostPaths): Promise<SizingMeasurement> {
   const keys = Object.keys(TIMEOUTS) as Array<keyof typeof TIMEOUTS>;
-  const [meminfo, ...values] = await Promise.all([readSmallFile(procPath(host, 'meminfo')), ...keys.map((k) => readSmallFile(procPath(host, TIMEOUTS[k])))]);
+  const [meminfo, ...values] = await Promise.all([
+    readSmallFile(procPath(host, 'meminfo')),
+    ...keys.map((k) => readSmallFile(procPath(host, TIMEOUTS[k]))),
+  ]);
   const timeouts: Record<string, number | undefined> = {};
   keys.forEach((k, i) => {
     const r = values[i]!;

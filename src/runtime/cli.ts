@@ -54,7 +54,8 @@ function optionsFrom(command: Command): Options {
 
 /** Rules between options, which no single option's parser can see. */
 function conflict(o: Options): string | undefined {
-  if (o.repeatSeconds !== undefined && !o.changesOnly) return '--repeat works with --changes-only: add --changes-only, or leave --repeat out';
+  if (o.repeatSeconds !== undefined && !o.changesOnly)
+    return '--repeat works with --changes-only: add --changes-only, or leave --repeat out';
   if (o.changesOnly && o.format === 'json') return '--changes-only is for text that cron or a timer mails: leave it out with --format json';
   return undefined;
 }

@@ -80,20 +80,37 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
     Promise.all(
       (inventory?.namespaces ?? [])
         .filter((info) => info.inode !== identity.netns)
-        .map(async (info): Promise<NamespaceEntry> => ({ info, stats: await readNamespaceStats(host, info, { privileges, signal, deadlineMs, hiddenProcesses: inventory?.hiddenProcesses }) })),
+        .map(async (info): Promise<NamespaceEntry> => ({
+          info,
+          stats: await readNamespaceStats(host, info, { privileges, signal, deadlineMs, hiddenProcesses: inventory?.hiddenProcesses }),
+        })),
     ),
     probeSizing(host),
     // The breakdown may read a million entries: it stops at its share of the timeout and reports what it counted.
     options.breakdown
-      ? probeBreakdown(host, { privileges, sudo: options.sudo, signal, deadlineMs: started + options.timeoutSeconds * 1000 * BREAKDOWN_SHARE, top: options.top })
+      ? probeBreakdown(host, {
+          privileges,
+          sudo: options.sudo,
+          signal,
+          deadlineMs: started + options.timeoutSeconds * 1000 * BREAKDOWN_SHARE,
+          top: options.top,
+        })
       : undefined,
   ]);
-  const checkedTable = checkTable(table, { ...options, excludedUnreplied: options.excludeUnreplied ? unrepliedToExclude(table, breakdown) : undefined });
-  const tableResult = options.excludeUnreplied ? { ...checkedTable, notes: [...(checkedTable.notes ?? []), unrepliedNote(breakdown)] } : checkedTable;
+  const checkedTable = checkTable(table, {
+    ...options,
+    excludedUnreplied: options.excludeUnreplied ? unrepliedToExclude(table, breakdown) : undefined,
+  });
+  const tableResult = options.excludeUnreplied
+    ? { ...checkedTable, notes: [...(checkedTable.notes ?? []), unrepliedNote(breakdown)] }
+    : checkedTable;
 
   // A message that names a namespace is worth a look at the namespaces there are, even with --namespaces host.
   const seen = inventory ?? (log.status === 'ok' && log.drops.some((d) => d.netns !== undefined) ? discoverNamespaces(host) : undefined);
-  const owners = log.status === 'ok' ? assignLogOwners(logOwnersInput(log, seen, namespaceEntries, counters, baseline, identity, Boolean(inventory))) : undefined;
+  const owners =
+    log.status === 'ok'
+      ? assignLogOwners(logOwnersInput(log, seen, namespaceEntries, counters, baseline, identity, Boolean(inventory)))
+      : undefined;
 
   const namespaces = inventory
     ? checkNamespaces({
@@ -113,7 +130,10 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
     : undefined;
   // Messages of other namespaces belong to them, never to this one's log finding.
   const ownLog: LogScan = owners?.own ?? log;
-  const foreign = owners && log.status === 'ok' ? checkForeignDrops(owners.foreign, options.otherNamespacesDrops, describeLog(log, options.logWindowSeconds)) : undefined;
+  const foreign =
+    owners && log.status === 'ok'
+      ? checkForeignDrops(owners.foreign, options.otherNamespacesDrops, describeLog(log, options.logWindowSeconds))
+      : undefined;
 
   // Kept before judging: whether the next check can compare with this one decides what the counters may say.
   const stateNotes = [...baseline.notes];
@@ -162,7 +182,9 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
     const max = table.max.value;
     const history = baseline.state ? (baseline.counters?.history ?? []) : [];
     const f = forecast(history, identity.nowMs, count, max);
-    results.push(checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds }));
+    results.push(
+      checkForecast(f, count, max, { fillWarningSeconds: options.fillWarningSeconds, fillCriticalSeconds: options.fillCriticalSeconds }),
+    );
     const peak = Math.max(count, namespaces?.highestCount ?? 0, ...history.map(([, c]) => c));
     if (max > 0) {
       results.push(
@@ -203,7 +225,15 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
   const notKept = stateNotKept(loaded, saved);
   const notes = notKept && loaded?.status === 'unusable' && saved?.status === 'failed' && saved.reason === loaded.reason ? [] : stateNotes;
   if (notKept || notes.length) {
-    results.push({ check: 'state', state: State.OK, summary: notKept ?? '', details: [], notes, perfdata: [], data: { path: statePath ?? null, kept: !notKept } });
+    results.push({
+      check: 'state',
+      state: State.OK,
+      summary: notKept ?? '',
+      details: [],
+      notes,
+      perfdata: [],
+      data: { path: statePath ?? null, kept: !notKept },
+    });
   }
   return { results, notice };
 }
@@ -225,17 +255,23 @@ function logOwnersInput(
   for (const info of seen?.namespaces ?? []) {
     const created = creationTime(info, bootMs);
     if (info.inode === identity.netns) ownCreated = created;
-    else others.set(info.inode, { label: namespaceLabel(info), evidence: dropEvidence(read.get(info.inode), baseline.state?.namespaces[String(info.inode)], created) });
+    else
+      others.set(info.inode, {
+        label: namespaceLabel(info),
+        evidence: dropEvidence(read.get(info.inode), baseline.state?.namespaces[String(info.inode)], created),
+      });
   }
   return {
     scan: log,
-    own: { inode: identity.netns, evidence: dropEvidence(counters.status === 'ok' ? counters.stats : undefined, baseline.counters, ownCreated) },
+    own: {
+      inode: identity.netns,
+      evidence: dropEvidence(counters.status === 'ok' ? counters.stats : undefined, baseline.counters, ownCreated),
+    },
     others,
     judgedElsewhere,
     complete: seen !== undefined && seen.hiddenProcesses === 0,
   };
 }
-
 
 function lossOptions(options: Options, user?: string): PacketLossOptions {
   return {
@@ -247,6 +283,3 @@ function lossOptions(options: Options, user?: string): PacketLossOptions {
     user,
   };
 }
-
-
-

@@ -79,7 +79,12 @@ export function icingaArguments(): string {
       );
       continue;
     }
-    out.push(`\t\t"--${name}" = {`, s.parse ? `\t\t\tvalue = "$${variable}$"` : `\t\t\tset_if = "$${variable}$"`, `\t\t\tdescription = "${description}"`, '\t\t}');
+    out.push(
+      `\t\t"--${name}" = {`,
+      s.parse ? `\t\t\tvalue = "$${variable}$"` : `\t\t\tset_if = "$${variable}$"`,
+      `\t\t\tdescription = "${description}"`,
+      '\t\t}',
+    );
   }
   out.push('\t}');
   return out.join('\n');
@@ -99,7 +104,10 @@ function schemaOf(s: OptionSpec<string, unknown>): Record<string, unknown> {
     case 'range':
       return {
         type: ['string', 'null'],
-        description: s.parse === countRangeArgument ? 'A Nagios range on an increase since the last check (events).' : 'A Nagios range; a trailing % means a percentage of nf_conntrack_max.',
+        description:
+          s.parse === countRangeArgument
+            ? 'A Nagios range on an increase since the last check (events).'
+            : 'A Nagios range; a trailing % means a percentage of nf_conntrack_max.',
       };
     case 'seconds':
       return s.default === undefined ? { type: ['number', 'null'] } : { type: 'number' };

@@ -37,13 +37,21 @@ export async function run(argv: readonly string[]): Promise<Rendered> {
   try {
     const collected = await withTimeout(options.timeoutSeconds, controller, (signal) => collect(options, signal));
     notice = collected.notice;
-    out = options.format === 'json' ? renderJson(collected.results, { version, thresholds: thresholdsOf(options) }) : renderText(collected.results, options, notice);
+    out =
+      options.format === 'json'
+        ? renderJson(collected.results, { version, thresholds: thresholdsOf(options) })
+        : renderText(collected.results, options, notice);
   } catch (err) {
     if (err instanceof TimeoutError) {
       const still = commandsStillRunning();
-      out = renderUnknown(`check timed out after ${err.seconds}s${still.length ? ` while ${still.join(', ')} had not answered` : ''} (raise it with -t/--timeout)`);
+      out = renderUnknown(
+        `check timed out after ${err.seconds}s${still.length ? ` while ${still.join(', ')} had not answered` : ''} (raise it with -t/--timeout)`,
+      );
     } else {
-      out = renderUnknown(`internal error: ${describe(err)}`, options.verbosity >= 3 && err instanceof Error && err.stack ? [err.stack] : []);
+      out = renderUnknown(
+        `internal error: ${describe(err)}`,
+        options.verbosity >= 3 && err instanceof Error && err.stack ? [err.stack] : [],
+      );
     }
   } finally {
     controller.abort();
@@ -63,7 +71,11 @@ function renderText(results: Result[], options: Options, notice: NoticeDecision 
   if (!notice?.print) return render(results, options.verbosity);
   const { lead, notes } = describeNotice(notice, options.repeatSeconds);
   const said: Result = { check: 'changes', state: State.OK, summary: '', details: [], notes, perfdata: [] };
-  return render(notes.length ? [said, ...results] : results, notice.kind === 'recovery' ? Math.max(1, options.verbosity) : options.verbosity, lead);
+  return render(
+    notes.length ? [said, ...results] : results,
+    notice.kind === 'recovery' ? Math.max(1, options.verbosity) : options.verbosity,
+    lead,
+  );
 }
 
 function describe(err: unknown): string {
@@ -77,7 +89,14 @@ function thresholdsOf(o: Options): Record<string, unknown> {
   for (const spec of OPTION_TABLE as readonly OptionSpec<string, unknown>[]) {
     if (!spec.json) continue;
     const v = values[spec.key];
-    out[spec.json.name] = v === undefined ? null : spec.json.kind === 'range' ? rangeText(v as Range) : spec.json.kind === 'state' ? STATE_NAMES[v as State] : v;
+    out[spec.json.name] =
+      v === undefined
+        ? null
+        : spec.json.kind === 'range'
+          ? rangeText(v as Range)
+          : spec.json.kind === 'state'
+            ? STATE_NAMES[v as State]
+            : v;
   }
   return out;
 }

@@ -9,11 +9,7 @@ export class TimeoutError extends Error {
  * every child process started with its signal, and rejects with TimeoutError.
  * The timer is unref'd so a finished check never waits for it.
  */
-export async function withTimeout<T>(
-  seconds: number,
-  controller: AbortController,
-  work: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
+export async function withTimeout<T>(seconds: number, controller: AbortController, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expiry = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

@@ -24,7 +24,8 @@ export function namespaceKey(identity: RunIdentity): string {
 export function chooseBaseline(load: StateLoad | undefined, identity: RunIdentity): Baseline {
   if (!load) return { missing: 'no state kept (--no-state)', notes: [], stateless: true };
   if (load.status === 'missing') return { missing: 'first check', notes: [] };
-  if (load.status === 'unusable') return { missing: 'no usable state from the last check', notes: [`${load.reason}; starting a new baseline`] };
+  if (load.status === 'unusable')
+    return { missing: 'no usable state from the last check', notes: [`${load.reason}; starting a new baseline`] };
   const state = load.state;
   if (!identity.bootId || state.bootId !== identity.bootId) {
     return { missing: identity.bootId ? 'the host rebooted since the last check' : 'no boot id to compare with', notes: [] };
@@ -52,7 +53,9 @@ export function nextState(
 ): SavedState {
   const previous = baseline.state?.namespaces ?? {};
   const own = previous[namespaceKey(identity)];
-  const namespaces: Record<string, SavedCounters> = others ? { ...others, ...(own ? { [namespaceKey(identity)]: own } : {}) } : { ...previous };
+  const namespaces: Record<string, SavedCounters> = others
+    ? { ...others, ...(own ? { [namespaceKey(identity)]: own } : {}) }
+    : { ...previous };
   // A run that could not read the counters keeps the last good baseline, so
   // the next run still reports what was dropped in between.
   if (counters || count !== undefined) {
@@ -79,7 +82,11 @@ export function nextState(
 export const HISTORY_SAMPLES = 60;
 export const HISTORY_SPAN_MS = 6 * 3600 * 1000;
 
-function appendSample(history: Array<[number, number]> | undefined, nowMs: number, count: number | undefined): Array<[number, number]> | undefined {
+function appendSample(
+  history: Array<[number, number]> | undefined,
+  nowMs: number,
+  count: number | undefined,
+): Array<[number, number]> | undefined {
   const kept = (history ?? []).filter(([t]) => t < nowMs && nowMs - t <= HISTORY_SPAN_MS);
   if (count !== undefined) kept.push([nowMs, count]);
   return kept.length ? kept.slice(-HISTORY_SAMPLES) : undefined;

@@ -57,13 +57,18 @@ export function readPrivateFile(path: string, what: string, uid: number, maxByte
     const code = errno(err);
     if (code === 'ENOENT') return { status: 'missing' };
     if (code === 'ELOOP') return unusable(`refusing ${what} ${path}: it is a symbolic link`);
-    return { status: 'unusable', reason: `cannot read ${what} ${path}: ${(err as Error).message}`, fix: `let uid ${uid} read ${path}, or remove it` };
+    return {
+      status: 'unusable',
+      reason: `cannot read ${what} ${path}: ${(err as Error).message}`,
+      fix: `let uid ${uid} read ${path}, or remove it`,
+    };
   }
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return unusable(`refusing ${what} ${path}: it is not a regular file`);
     if (st.uid !== uid) return unusable(`refusing ${what} ${path}: it belongs to uid ${st.uid}`);
-    if ((st.mode & 0o022) !== 0) return unusable(`refusing ${what} ${path}: it is writable by others (mode ${(st.mode & 0o777).toString(8)})`);
+    if ((st.mode & 0o022) !== 0)
+      return unusable(`refusing ${what} ${path}: it is writable by others (mode ${(st.mode & 0o777).toString(8)})`);
     if (st.size > maxBytes) return unusable(`ignoring ${what} ${path}: ${st.size} bytes is too large`);
     const buf = Buffer.alloc(st.size);
     let length = 0;
@@ -101,8 +106,14 @@ export function writePrivateFile(path: string, what: string, data: Uint8Array, u
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
     const code = errno(err);
-    if (code === 'ENOENT') return { status: 'failed', reason: `cannot create ${dir}: its parent directory does not exist`, fix: `create ${dirname(dir)}` };
-    if (code !== 'EEXIST') return { status: 'failed', reason: `cannot create ${dir}: ${(err as Error).message}`, fix: `let uid ${uid} create ${dir}, or choose another place with --state-file` };
+    if (code === 'ENOENT')
+      return { status: 'failed', reason: `cannot create ${dir}: its parent directory does not exist`, fix: `create ${dirname(dir)}` };
+    if (code !== 'EEXIST')
+      return {
+        status: 'failed',
+        reason: `cannot create ${dir}: ${(err as Error).message}`,
+        fix: `let uid ${uid} create ${dir}, or choose another place with --state-file`,
+      };
   }
   const dirProblem = directoryProblem(dir, uid);
   if (dirProblem) return { status: 'failed', reason: `not writing ${what} ${path}: ${dirProblem}`, fix: directoryFix(dir) };
@@ -110,7 +121,8 @@ export function writePrivateFile(path: string, what: string, data: Uint8Array, u
   // rename() would replace a symbolic link with our file: an operator's link
   // stays as it is, and this run keeps nothing.
   try {
-    if (lstatSync(path).isSymbolicLink()) return { status: 'failed', reason: `not writing ${what} ${path}: it is a symbolic link`, fix: `remove ${path}` };
+    if (lstatSync(path).isSymbolicLink())
+      return { status: 'failed', reason: `not writing ${what} ${path}: it is a symbolic link`, fix: `remove ${path}` };
   } catch {
     // not there yet
   }
@@ -118,7 +130,11 @@ export function writePrivateFile(path: string, what: string, data: Uint8Array, u
     const existing = readPrivateFile(path, what, uid, guard.maxBytes);
     if (existing.status === 'unusable') return { status: 'failed', reason: existing.reason, fix: existing.fix };
     if (existing.status === 'ok' && !guard.replaceable(existing.data)) {
-      return { status: 'failed', reason: `not replacing ${path}: it is not ${guard.kind}`, fix: `choose another --state-file, or remove ${path} if nothing needs it` };
+      return {
+        status: 'failed',
+        reason: `not replacing ${path}: it is not ${guard.kind}`,
+        fix: `choose another --state-file, or remove ${path} if nothing needs it`,
+      };
     }
   }
   // O_EXCL below makes a clash fail safely; the name only has to differ between concurrent runs.
@@ -139,6 +155,10 @@ export function writePrivateFile(path: string, what: string, data: Uint8Array, u
     } catch {
       // never created
     }
-    return { status: 'failed', reason: `cannot write ${what} ${path}: ${(err as Error).message}`, fix: `let uid ${uid} write to ${dir}, or choose another place with --state-file` };
+    return {
+      status: 'failed',
+      reason: `cannot write ${what} ${path}: ${(err as Error).message}`,
+      fix: `let uid ${uid} write to ${dir}, or choose another place with --state-file`,
+    };
   }
 }

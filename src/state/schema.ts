@@ -91,7 +91,8 @@ export function parseState(text: string): { ok: true; state: SavedState } | { ok
     return { ok: false, reason: 'it is not valid JSON' };
   }
   if (!isRecord(data)) return { ok: false, reason: 'it is not a JSON object' };
-  if (data.version !== STATE_VERSION) return { ok: false, reason: `it has version ${preview(JSON.stringify(data.version) ?? 'none')}, not ${STATE_VERSION}` };
+  if (data.version !== STATE_VERSION)
+    return { ok: false, reason: `it has version ${preview(JSON.stringify(data.version) ?? 'none')}, not ${STATE_VERSION}` };
   if (!optional(data.bootId, isString) || !isCount(data.savedAtMs) || !isRecord(data.namespaces)) {
     return { ok: false, reason: 'it lacks bootId, savedAtMs or namespaces' };
   }

@@ -23,7 +23,12 @@ export const PACKAGE_STATE_DIRECTORY = '/var/lib/check_conntrack';
  * /var/tmp (kept across reboots, unlike /tmp on many hosts), which any local
  * user could create first: then the state cannot be kept, and the output says so.
  */
-export function defaultStatePath(uid: number, netns: number | undefined, procRoot: string, packageDirectory = PACKAGE_STATE_DIRECTORY): string {
+export function defaultStatePath(
+  uid: number,
+  netns: number | undefined,
+  procRoot: string,
+  packageDirectory = PACKAGE_STATE_DIRECTORY,
+): string {
   const tree = procRoot === '/proc' ? '' : `-${fnv1a(procRoot)}`;
   return join(chooseStateDirectory(uid, packageDirectory), `state-${netns ?? 'unknown'}${tree}.json`);
 }
@@ -63,7 +68,12 @@ export async function loadState(path: string, uid: number): Promise<StateLoad> {
   const read = readPrivateFile(path, WHAT, uid, MAX_STATE_BYTES);
   if (read.status !== 'ok') return read;
   const parsed = parseState(read.data.toString('utf8'));
-  if (!parsed.ok) return { status: 'unusable', reason: `ignoring the state file ${path}: ${parsed.reason}`, fix: `remove ${path} if it is a state file of this plugin; otherwise choose another --state-file` };
+  if (!parsed.ok)
+    return {
+      status: 'unusable',
+      reason: `ignoring the state file ${path}: ${parsed.reason}`,
+      fix: `remove ${path} if it is a state file of this plugin; otherwise choose another --state-file`,
+    };
   return { status: 'ok', state: parsed.state };
 }
 

@@ -33,7 +33,18 @@ describe('--changes-only (fixture host, real state file)', () => {
 
   const check = (count: string, extra: string[] = [], statePath = state): BundleRun => {
     tree.write(COUNT, count);
-    return runBundle(['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--kernel-log', 'none', '--state-file', statePath, '--changes-only', ...extra]);
+    return runBundle([
+      '--proc',
+      join(tree.dir, 'proc'),
+      '--sys',
+      join(tree.dir, 'sys'),
+      '--kernel-log',
+      'none',
+      '--state-file',
+      statePath,
+      '--changes-only',
+      ...extra,
+    ]);
   };
   const saved = () => JSON.parse(readFileSync(state, 'utf8')) as { notice?: Record<string, unknown> };
   /** Moves the remembered times back, as if the runs had happened that long ago. */
@@ -60,7 +71,9 @@ describe('--changes-only (fixture host, real state file)', () => {
     expect(recovery.code).toBe(0);
     expect(recovery.status).toMatch(/^CONNTRACK OK - recovered after 1h 55m: 0\.3% of table used \(1000 of 262144 entries\)/);
     // What it recovered from, and the details of the table now, without -v.
-    expect(recovery.lines[1]).toMatch(/^was CRITICAL from \d{4}-\d\d-\d\d \d\d:\d\d UTC: 95\.3% of table used \(250000 of 262144 entries\)/);
+    expect(recovery.lines[1]).toMatch(
+      /^was CRITICAL from \d{4}-\d\d-\d\d \d\d:\d\d UTC: 95\.3% of table used \(250000 of 262144 entries\)/,
+    );
     expect(recovery.lines).toContain('table: 1000 of 262144 entries used (0.3%), 261144 free');
 
     const after = check(OK_COUNT);
@@ -105,7 +118,10 @@ describe('--changes-only (fixture host, real state file)', () => {
       const r = check(count);
       // With the kernel log not searched, counters that can never be compared cannot say OK.
       expect(r.status, describeRun(r)).toMatch(/^CONNTRACK (UNKNOWN|CRITICAL) - .*state could not be kept/);
-      expect(r.lines.some((l) => l.startsWith('--changes-only prints every check while it cannot remember the last one: ')), describeRun(r)).toBe(true);
+      expect(
+        r.lines.some((l) => l.startsWith('--changes-only prints every check while it cannot remember the last one: ')),
+        describeRun(r),
+      ).toBe(true);
     }
     expect(readFileSync(join(work, 'victim'), 'utf8')).toBe('not ours\n');
   });
@@ -116,14 +132,25 @@ describe('--changes-only (fixture host, real state file)', () => {
     for (let i = 0; i < 2; i++) {
       const r = runBundle(args);
       expect(r.code).toBe(0);
-      expect(r.lines).toContain('--changes-only prints every check while it cannot remember the last one: --no-state keeps nothing between runs');
+      expect(r.lines).toContain(
+        '--changes-only prints every check while it cannot remember the last one: --no-state keeps nothing between runs',
+      );
     }
   });
 
   it('keeps what it said across a plain run in between (NRPE and cron sharing one user)', () => {
     check(CRITICAL_COUNT);
     tree.write(COUNT, CRITICAL_COUNT);
-    const plain = runBundle(['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--kernel-log', 'none', '--state-file', state]);
+    const plain = runBundle([
+      '--proc',
+      join(tree.dir, 'proc'),
+      '--sys',
+      join(tree.dir, 'sys'),
+      '--kernel-log',
+      'none',
+      '--state-file',
+      state,
+    ]);
     expect(plain.status).toMatch(/^CONNTRACK CRITICAL - /);
     const quiet = check(CRITICAL_COUNT);
     expect([quiet.stdout, quiet.code], describeRun(quiet)).toEqual(['', 2]);

@@ -26,7 +26,17 @@ describe.each(NODES)('the code cache, on $name', ({ path: node }) => {
   });
 
   const tree = fixture('linux-6.8');
-  const args = (...extra: string[]) => ['--proc', tree.proc, '--sys', tree.sys, '--kernel-log', 'none', '--state-file', join(dir, 'state.json'), ...extra];
+  const args = (...extra: string[]) => [
+    '--proc',
+    tree.proc,
+    '--sys',
+    tree.sys,
+    '--kernel-log',
+    'none',
+    '--state-file',
+    join(dir, 'state.json'),
+    ...extra,
+  ];
   const run = (...extra: string[]) => {
     const r = runBundle(args(...extra), { node });
     expect(r.stderr, describeRun(r)).toBe('');

@@ -44,7 +44,9 @@ describe('namespaces named by the pods and containers the runtimes keep on disk'
 
   it('gives the names in JSON too', () => {
     const r = run(['--root', HOST, '--format', 'json']);
-    const checks = (JSON.parse(r.stdout) as { checks: Array<{ check: string; data: { checked: Array<{ label: string; container: unknown }> } }> }).checks;
+    const checks = (
+      JSON.parse(r.stdout) as { checks: Array<{ check: string; data: { checked: Array<{ label: string; container: unknown }> } }> }
+    ).checks;
     const checked = checks.find((c) => c.check === 'namespaces')!.data.checked;
     expect(checked.map((c) => c.container)).toEqual([
       { runtime: 'containerd', id: '2544578515e2', name: null, pod: 'default/web-7f9c' },

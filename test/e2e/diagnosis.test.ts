@@ -58,7 +58,9 @@ describe('advice computed from the host (fixture trees)', () => {
       copy.write('proc/sys/net/netfilter/nf_conntrack_max', '12262144\n');
       copy.write('proc/sys/net/netfilter/nf_conntrack_buckets', '16384\n');
       const r = runBundle([...rootArgs(copy.dir), '--buckets-warning', '8']);
-      expect(r.status).toMatch(/^CONNTRACK WARNING - nf_conntrack_max is 748\.4 x nf_conntrack_buckets \(long hash chains; --buckets-warning 8\); 1\.2% of table used/);
+      expect(r.status).toMatch(
+        /^CONNTRACK WARNING - nf_conntrack_max is 748\.4 x nf_conntrack_buckets \(long hash chains; --buckets-warning 8\); 1\.2% of table used/,
+      );
       expect(r.code).toBe(1);
       expect(runBundle([...rootArgs(copy.dir), '--buckets-warning', '800']).code).toBe(0);
     } finally {
@@ -109,7 +111,11 @@ describe('growth forecast from the kept history', () => {
     const r = run(history(100, 10), '-v');
     expect(r.code).toBe(0);
     expect(r.status).toMatch(/ growth=100( |$)/);
-    expect(r.lines.some((l) => /^growth: \+100 entries\/min over the last 11 samples \(6000 of 10000\), full in about 40m at this rate$/.test(l))).toBe(true);
+    expect(
+      r.lines.some((l) =>
+        /^growth: \+100 entries\/min over the last 11 samples \(6000 of 10000\), full in about 40m at this rate$/.test(l),
+      ),
+    ).toBe(true);
   });
 
   it.each([

@@ -10,7 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { REPO, runBundle } from '../support/bundle';
 
 const DOCS = join(REPO, 'docs');
-const pages = () => [join(REPO, 'README.md'), ...readdirSync(DOCS).filter((f) => f.endsWith('.md')).map((f) => join(DOCS, f))];
+const pages = () => [
+  join(REPO, 'README.md'),
+  ...readdirSync(DOCS)
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join(DOCS, f)),
+];
 
 function helpOptions(): string[] {
   const help = runBundle(['--help']);
@@ -25,8 +30,14 @@ describe('README.md and docs/', () => {
     const help = helpOptions();
     const text = readFileSync(join(DOCS, 'options.md'), 'utf8');
     const listed = new Set([...text.matchAll(/(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)/g)].map((m) => m[1]!));
-    expect(help.filter((o) => !listed.has(o)), 'options of --help missing from docs/options.md').toEqual([]);
-    expect([...listed].filter((o) => !help.includes(o)), 'options in docs/options.md that --help does not have').toEqual([]);
+    expect(
+      help.filter((o) => !listed.has(o)),
+      'options of --help missing from docs/options.md',
+    ).toEqual([]);
+    expect(
+      [...listed].filter((o) => !help.includes(o)),
+      'options in docs/options.md that --help does not have',
+    ).toEqual([]);
   });
 
   it('the README is a front door: the two commands first, about 150 lines', () => {

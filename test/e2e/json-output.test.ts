@@ -19,14 +19,17 @@ function json(args: string[]) {
 }
 
 describe('--format json', () => {
-  it.each(['linux-6.8', 'linux-4.15', 'centos6-2.6.32', 'rhel5-2.6.18', 'unlimited', 'garbage', 'absent'])('validates against the schema on %s, with the same exit code', (name) => {
-    const { r, body } = json(rootArgs(fixture(name).dir));
-    const nagios = runBundle(rootArgs(fixture(name).dir));
-    expect(r.code).toBe(nagios.code);
-    expect(body.exit_code).toBe(r.code);
-    expect(body.summary).toBe(nagios.status.split(' | ')[0]);
-    expect(body.perfdata.map((p: { text: string }) => p.text).join(' ')).toBe(nagios.status.split(' | ')[1] ?? '');
-  });
+  it.each(['linux-6.8', 'linux-4.15', 'centos6-2.6.32', 'rhel5-2.6.18', 'unlimited', 'garbage', 'absent'])(
+    'validates against the schema on %s, with the same exit code',
+    (name) => {
+      const { r, body } = json(rootArgs(fixture(name).dir));
+      const nagios = runBundle(rootArgs(fixture(name).dir));
+      expect(r.code).toBe(nagios.code);
+      expect(body.exit_code).toBe(r.code);
+      expect(body.summary).toBe(nagios.status.split(' | ')[0]);
+      expect(body.perfdata.map((p: { text: string }) => p.text).join(' ')).toBe(nagios.status.split(' | ')[1] ?? '');
+    },
+  );
 
   it("carries other namespaces' kernel-log messages as a finding of their own", () => {
     const copy = copyFixture('loss-6.18');
@@ -55,7 +58,14 @@ describe('--format json', () => {
       const table = body.checks.find((c: { check: string }) => c.check === 'table');
       expect(table.state).toBe('CRITICAL');
       expect(table.data).toMatchObject({ count: 250000, max: 262144, buckets: 262144, module: 'loadable', kernel: '6.8.0-45-generic' });
-      expect(body.thresholds).toMatchObject({ warning: '70%', critical: '200000', drop_critical: '0', log_window_seconds: 3600, not_loaded: 'OK', stale_modules: 'WARNING' });
+      expect(body.thresholds).toMatchObject({
+        warning: '70%',
+        critical: '200000',
+        drop_critical: '0',
+        log_window_seconds: 3600,
+        not_loaded: 'OK',
+        stale_modules: 'WARNING',
+      });
       const sizing = body.checks.find((c: { check: string }) => c.check === 'sizing');
       expect(sizing.data).toMatchObject({ max: 262144, buckets: 262144, ratio: 1, default_ratio: 1 });
       // The table is under pressure: the advice is sized for it, and also in the top-level list.

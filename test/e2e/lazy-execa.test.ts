@@ -17,7 +17,11 @@ const EXECA_BUILTINS = ['node:child_process', 'node:tty', 'node:timers/promises'
 const SETPRIV = '/usr/bin/setpriv';
 const root = process.getuid?.() === 0;
 const ci = !!process.env.CI && process.env.CI !== '0' && process.env.CI.toLowerCase() !== 'false';
-const skip = !root ? `not root (uid ${process.getuid?.()}): the default run must be run as nobody through ${SETPRIV}` : !existsSync(SETPRIV) ? `${SETPRIV} is missing (util-linux)` : undefined;
+const skip = !root
+  ? `not root (uid ${process.getuid?.()}): the default run must be run as nobody through ${SETPRIV}`
+  : !existsSync(SETPRIV)
+    ? `${SETPRIV} is missing (util-linux)`
+    : undefined;
 if (skip && ci) throw new Error(`lazy-execa e2e cannot run under CI: ${skip}`);
 
 let dir: string;
@@ -38,7 +42,11 @@ process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(dir, 
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function loadsOf(node: string, prefix: readonly string[], args: readonly string[]): { loads: string[]; stdout: string; code: number | null } {
+function loadsOf(
+  node: string,
+  prefix: readonly string[],
+  args: readonly string[],
+): { loads: string[]; stdout: string; code: number | null } {
   const argv = [...prefix, node, '-r', join(dir, 'preload.cjs'), BUNDLE, ...args];
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 20_000 });
   if (r.error) throw r.error;
@@ -47,16 +55,19 @@ function loadsOf(node: string, prefix: readonly string[], args: readonly string[
   return { loads: readFileSync(file, 'utf8').split('\n'), stdout: r.stdout, code: r.status };
 }
 
-describe.skipIf(skip !== undefined).each(NODES)(`execa is evaluated only when a program starts, on $name${skip ? ` [skipped: ${skip}]` : ''}`, ({ path: node }) => {
-  it('the unprivileged default run starts no program and does not evaluate execa', () => {
-    const r = loadsOf(node, [SETPRIV, '--reuid=65534', '--regid=65534', '--clear-groups', '--'], ['--no-state']);
-    expect(r.stdout, r.stdout).toMatch(/^CONNTRACK (OK|WARNING|CRITICAL)/);
-    expect(r.loads.filter((m) => EXECA_BUILTINS.includes(m))).toEqual([]);
-  });
+describe.skipIf(skip !== undefined).each(NODES)(
+  `execa is evaluated only when a program starts, on $name${skip ? ` [skipped: ${skip}]` : ''}`,
+  ({ path: node }) => {
+    it('the unprivileged default run starts no program and does not evaluate execa', () => {
+      const r = loadsOf(node, [SETPRIV, '--reuid=65534', '--regid=65534', '--clear-groups', '--'], ['--no-state']);
+      expect(r.stdout, r.stdout).toMatch(/^CONNTRACK (OK|WARNING|CRITICAL)/);
+      expect(r.loads.filter((m) => EXECA_BUILTINS.includes(m))).toEqual([]);
+    });
 
-  it('a run that starts dmesg evaluates it (the control)', () => {
-    const r = loadsOf(node, [], ['--no-state', '--kernel-log', 'dmesg']);
-    expect(r.stdout, r.stdout).toMatch(/^CONNTRACK /);
-    expect(EXECA_BUILTINS.filter((m) => !r.loads.includes(m))).toEqual([]);
-  });
-});
+    it('a run that starts dmesg evaluates it (the control)', () => {
+      const r = loadsOf(node, [], ['--no-state', '--kernel-log', 'dmesg']);
+      expect(r.stdout, r.stdout).toMatch(/^CONNTRACK /);
+      expect(EXECA_BUILTINS.filter((m) => !r.loads.includes(m))).toEqual([]);
+    });
+  },
+);

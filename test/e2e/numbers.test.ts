@@ -17,11 +17,23 @@ describe('--exclude-unreplied', () => {
     tree.write('proc/sys/net/netfilter/nf_conntrack_count', '34\n');
   });
   afterAll(() => tree.dispose());
-  const args = (...more: string[]) => ['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--no-state', '--kernel-log', 'none', '--exclude-unreplied', ...more];
+  const args = (...more: string[]) => [
+    '--proc',
+    join(tree.dir, 'proc'),
+    '--sys',
+    join(tree.dir, 'sys'),
+    '--no-state',
+    '--kernel-log',
+    'none',
+    '--exclude-unreplied',
+    ...more,
+  ];
 
   it("the status line shows the kernel's count and how many [UNREPLIED] entries the thresholds do not see", () => {
     const r = runBundle(args('-w', '20', '-c', '30'));
-    expect(r.status, describeRun(r)).toMatch(/^CONNTRACK WARNING - 0\.0% of table used without \[UNREPLIED\] \(26 of 262144 entries; the kernel counts 34, 8 \[UNREPLIED\] left out\) \| entries=26;20;30;0;262144 /);
+    expect(r.status, describeRun(r)).toMatch(
+      /^CONNTRACK WARNING - 0\.0% of table used without \[UNREPLIED\] \(26 of 262144 entries; the kernel counts 34, 8 \[UNREPLIED\] left out\) \| entries=26;20;30;0;262144 /,
+    );
     expect(r.code).toBe(1);
   });
 

@@ -13,7 +13,9 @@ function manyEntries(n: number): string {
   for (let i = 0; i < n; i++) {
     const a = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
     const p = 1024 + i;
-    lines.push(`ipv4     2 tcp      6 431999 ESTABLISHED src=192.168.0.1 dst=${a} sport=40000 dport=${p} src=${a} dst=192.168.0.1 sport=${p} dport=40000 [ASSURED] mark=0 zone=0 use=2`);
+    lines.push(
+      `ipv4     2 tcp      6 431999 ESTABLISHED src=192.168.0.1 dst=${a} sport=40000 dport=${p} src=${a} dst=192.168.0.1 sport=${p} dport=40000 [ASSURED] mark=0 zone=0 use=2`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -47,7 +49,11 @@ describe('a host with 3000 entries to 3000 destinations (--breakdown --top 1000)
     const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const writer = openSync(fifo, constants.O_WRONLY);
     try {
-      const r = spawnSync(process.execPath, [BUNDLE, ...args('--format', 'json', '-t', '2')], { stdio: ['ignore', writer, 'pipe'], timeout: 60_000, env: { PATH: process.env.PATH } });
+      const r = spawnSync(process.execPath, [BUNDLE, ...args('--format', 'json', '-t', '2')], {
+        stdio: ['ignore', writer, 'pipe'],
+        timeout: 60_000,
+        env: { PATH: process.env.PATH },
+      });
       expect(r.signal, 'the run had to be killed: it hung on the full pipe').toBeNull();
       expect(r.status).toBe(0);
       expect(r.stderr.toString()).toBe('');
@@ -85,7 +91,9 @@ describe('options and small things', () => {
 
   it('-c tighter than -w gets a note', () => {
     const r = runBundle([...rootArgs(f.dir), '-w', '80%', '-c', '70%']);
-    expect(r.lines, describeRun(r)).toContain('-c 70% is tighter than -w 80%: the table goes from OK straight to CRITICAL and WARNING is never reported (the usual order is -w 70% -c 80%)');
+    expect(r.lines, describeRun(r)).toContain(
+      '-c 70% is tighter than -w 80%: the table goes from OK straight to CRITICAL and WARNING is never reported (the usual order is -w 70% -c 80%)',
+    );
     expect(runBundle([...rootArgs(f.dir), '-w', '70%', '-c', '80%']).stdout).not.toContain('tighter');
   });
 
@@ -114,7 +122,11 @@ describe('perfdata labels stay from run to run', () => {
   it('no label is U (Icinga 2 rejects it), and two runs too close to measure growth give the same labels', () => {
     const f = fixture('linux-6.18-builtin');
     const args = ['--proc', f.proc, '--sys', f.sys, '--kernel-log', 'none', '--state-file', join(dir, 's.json')];
-    const labels = (s: string) => s.slice(s.indexOf(' | ') + 3).split(' ').map((p) => p.slice(0, p.indexOf('=')));
+    const labels = (s: string) =>
+      s
+        .slice(s.indexOf(' | ') + 3)
+        .split(' ')
+        .map((p) => p.slice(0, p.indexOf('=')));
     const first = runBundle(args);
     const second = runBundle(args);
     expect(first.status).not.toMatch(/=U\b/);

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NODES, runBundle } from '../support/bundle';
 import { copyFixture } from '../support/fixtures';
 
-const H515 = 'entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart';
+const H515 =
+  'entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart';
 const COLUMNS = H515.split(/\s+/).slice(1);
 const hex = (n: number) => n.toString(16).padStart(8, '0');
 
@@ -49,7 +50,10 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
 
   const setCounters = (cpus: Array<Partial<Record<string, number>>>) => tree.write('proc/net/stat/nf_conntrack', statFile(10, cpus));
   const check = (...extra: string[]) => {
-    const r = runBundle(['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--state-file', state, '--kernel-log', log, ...extra], { node });
+    const r = runBundle(
+      ['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--state-file', state, '--kernel-log', log, ...extra],
+      { node },
+    );
     expect(r.stderr).toBe('');
     return r;
   };
@@ -107,7 +111,9 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     tree.write('proc/sys/kernel/random/boot_id', '3f0d7a52-90c1-4c5e-8f33-6a2b1c9d0e44\n');
     setCounters([{ drop: 2 }]);
     const rebooted = check();
-    expect(rebooted.status).toMatch(/^CONNTRACK OK - 1\.0% of table used \(10 of 1000 entries\); the host rebooted since the last check: drop counters recorded as the baseline \(2 dropped before\) \| /);
+    expect(rebooted.status).toMatch(
+      /^CONNTRACK OK - 1\.0% of table used \(10 of 1000 entries\); the host rebooted since the last check: drop counters recorded as the baseline \(2 dropped before\) \| /,
+    );
     // A counter that went down: the namespace was recreated since, so all it counted is new.
     setCounters([{ drop: 1 }]);
     const reset = check();
@@ -146,7 +152,9 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     appendFileSync(log, kernLine(0, 'ip_conntrack: table full, dropping packet.'));
     setCounters([{ drop: 6 }]);
     const third = check();
-    expect(third.status).toMatch(/^CONNTRACK CRITICAL - 1 packet dropped since last check \(table full\); 1 'table full' message in the kernel log since last check \(newest /);
+    expect(third.status).toMatch(
+      /^CONNTRACK CRITICAL - 1 packet dropped since last check \(table full\); 1 'table full' message in the kernel log since last check \(newest /,
+    );
     expect(third.code).toBe(2);
   });
 
@@ -177,7 +185,9 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     for (const extra of [[], ['--no-state']]) {
       const r = check('--kernel-log', join(work, 'missing.log'), ...extra);
       expect(r.code, r.stdout).toBe(3);
-      expect(r.status).toMatch(new RegExp(`^CONNTRACK UNKNOWN - cannot read the kernel log ${join(work, 'missing.log')} given with --kernel-log \\(`));
+      expect(r.status).toMatch(
+        new RegExp(`^CONNTRACK UNKNOWN - cannot read the kernel log ${join(work, 'missing.log')} given with --kernel-log \\(`),
+      );
     }
   });
 
@@ -204,10 +214,14 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     expect(check().code).toBe(2);
     appendFileSync(log, kernLine(0, 'nf_conntrack: nf_conntrack: table full, dropping packet'));
     const still = check();
-    expect(still.status).toMatch(/^CONNTRACK WARNING - other network namespaces dropped packets: 1 'table full' message since last check naming no namespace;/);
+    expect(still.status).toMatch(
+      /^CONNTRACK WARNING - other network namespaces dropped packets: 1 'table full' message since last check naming no namespace;/,
+    );
     appendFileSync(log, kernLine(0, 'nf_conntrack: nf_conntrack: table full, dropping packet'));
     setCounters([{ drop: 8 }]);
-    expect(check().status).toMatch(/^CONNTRACK CRITICAL - 1 packet dropped since last check \(table full\); 1 'table full' message in the kernel log since last check/);
+    expect(check().status).toMatch(
+      /^CONNTRACK CRITICAL - 1 packet dropped since last check \(table full\); 1 'table full' message in the kernel log since last check/,
+    );
   });
 
   it('counts only what the kernel logged, not a user process printing the same text', () => {
@@ -215,7 +229,10 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     const at = new Date(Date.now() - 60_000).toISOString().replace('Z', '+00:00');
     appendFileSync(log, `${at} web01 myapp[311]: nf_conntrack: table full, dropping packet\n`);
     // dmesg -r style, facility 1 (user): what a process writing to /dev/kmsg gets.
-    writeFileSync(join(work, 'dmesg.txt'), '<12>[    5.000000] nf_conntrack: table full, dropping packet\n<4>[    6.000000] e1000e: link up\n');
+    writeFileSync(
+      join(work, 'dmesg.txt'),
+      '<12>[    5.000000] nf_conntrack: table full, dropping packet\n<4>[    6.000000] e1000e: link up\n',
+    );
     const r = check('-v');
     expect(r.code, r.stdout).toBe(0);
     expect(r.lines).toContain(`kernel log (${log}): 0 'table full' messages in the last 1h`);
@@ -232,7 +249,8 @@ describe('packet loss between runs (fixture host, state file, log file)', () => 
     mkdirSync(open);
     chmodSync(open, 0o777);
     const planted = join(open, 'state.json');
-    const run = (...extra: string[]) => runBundle(['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--state-file', planted, ...extra], { node });
+    const run = (...extra: string[]) =>
+      runBundle(['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--state-file', planted, ...extra], { node });
     for (let i = 0; i < 2; i++) {
       const r = run('--kernel-log', 'none');
       expect(r.code, r.stdout).toBe(3);
@@ -285,9 +303,14 @@ describe('a journal that holds no kernel message is no source (this machine)', (
     const tree = copyFixture('loss-6.18');
     try {
       // What the journal holds decides the answer: both are asserted, neither skipped.
-      const probe = existsSync(JOURNALCTL) ? spawnSync(JOURNALCTL, ['-k', '-b', '-q', '--no-pager', '-n', '1'], { encoding: 'utf8', timeout: 10_000 }) : undefined;
+      const probe = existsSync(JOURNALCTL)
+        ? spawnSync(JOURNALCTL, ['-k', '-b', '-q', '--no-pager', '-n', '1'], { encoding: 'utf8', timeout: 10_000 })
+        : undefined;
       const holdsKernel = probe !== undefined && probe.status === 0 && probe.stdout.trim() !== '';
-      const r = runBundle(['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--no-state', '--kernel-log', 'journal', '-v'], { node });
+      const r = runBundle(
+        ['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--no-state', '--kernel-log', 'journal', '-v'],
+        { node },
+      );
       expect(r.stderr).toBe('');
       if (holdsKernel) expect(r.stdout).toMatch(/kernel log \(\S*journalctl[^)]*\): \d+ 'table full'/);
       else {

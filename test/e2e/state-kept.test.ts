@@ -26,7 +26,9 @@ describe('a state that cannot be kept is said in the status line', () => {
     writeFileSync(cfg, text, { mode: 0o644 });
     for (let i = 0; i < 2; i++) {
       const r = runBundle(args(cfg));
-      expect(r.status, describeRun(r)).toContain(`state could not be kept: not replacing ${cfg}: it is not a check_conntrack state file, fix: choose another --state-file`);
+      expect(r.status, describeRun(r)).toContain(
+        `state could not be kept: not replacing ${cfg}: it is not a check_conntrack state file, fix: choose another --state-file`,
+      );
       expect(readFileSync(cfg, 'utf8')).toBe(text);
     }
     expect(readdirSync(root).filter((n) => !n.startsWith('code-'))).toEqual(['nrpe.cfg']);
@@ -38,7 +40,9 @@ describe('a state that cannot be kept is said in the status line', () => {
     chmodSync(planted, 0o777);
     chownSync(planted, 65534, 65534);
     const r = runBundle(args(join(planted, 'state.json')));
-    expect(r.status, describeRun(r)).toMatch(new RegExp(`state could not be kept: .*${planted} belongs to uid 65534.*, fix: remove ${planted}`));
+    expect(r.status, describeRun(r)).toMatch(
+      new RegExp(`state could not be kept: .*${planted} belongs to uid 65534.*, fix: remove ${planted}`),
+    );
     expect(readdirSync(planted)).toEqual([]);
   });
 

@@ -26,13 +26,37 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
 
   describe('each kernel era', () => {
     it.each([
-      ['linux-6.8', 0, 'CONNTRACK OK - 12.3% of table used (32245 of 262144 entries) | entries=32245;209715;235929;0;262144 usage=12.3%;80;90;0;100 drop=0c early_drop=0c insert_failed=3c invalid=10c search_restart=4c clashres=7c chainlength=0c modules=8'],
-      ['linux-6.18-builtin', 0, 'CONNTRACK OK - 0.4% of table used (1200 of 262144 entries) | entries=1200;209715;235929;0;262144 usage=0.4%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=2c search_restart=0c clashres=0c chainlength=0c'],
-      ['linux-4.15', 0, 'CONNTRACK OK - 57.2% of table used (150000 of 262144 entries) | entries=150000;209715;235929;0;262144 usage=57.2%;80;90;0;100 drop=0c early_drop=0c insert_failed=1c invalid=50c search_restart=20c modules=8'],
-      ['centos6-2.6.32', 2, 'CONNTRACK CRITICAL - 91.5% of table used (60000 of 65536 entries) | entries=60000;52428;58982;0;65536 usage=91.5%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=8c modules=6'],
+      [
+        'linux-6.8',
+        0,
+        'CONNTRACK OK - 12.3% of table used (32245 of 262144 entries) | entries=32245;209715;235929;0;262144 usage=12.3%;80;90;0;100 drop=0c early_drop=0c insert_failed=3c invalid=10c search_restart=4c clashres=7c chainlength=0c modules=8',
+      ],
+      [
+        'linux-6.18-builtin',
+        0,
+        'CONNTRACK OK - 0.4% of table used (1200 of 262144 entries) | entries=1200;209715;235929;0;262144 usage=0.4%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=2c search_restart=0c clashres=0c chainlength=0c',
+      ],
+      [
+        'linux-4.15',
+        0,
+        'CONNTRACK OK - 57.2% of table used (150000 of 262144 entries) | entries=150000;209715;235929;0;262144 usage=57.2%;80;90;0;100 drop=0c early_drop=0c insert_failed=1c invalid=50c search_restart=20c modules=8',
+      ],
+      [
+        'centos6-2.6.32',
+        2,
+        'CONNTRACK CRITICAL - 91.5% of table used (60000 of 65536 entries) | entries=60000;52428;58982;0;65536 usage=91.5%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=8c modules=6',
+      ],
       // 58982 is 89.99%: above 80% (52428.8) and not above 90% (58982.4). The percentage shown is rounded down.
-      ['rhel5-2.6.18', 1, 'CONNTRACK WARNING - 89.9% of table used (58982 of 65536 entries) | entries=58982;52428;58982;0;65536 usage=89.9%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=2c'],
-      ['unlimited', 0, 'CONNTRACK OK - 5000 entries (no table limit: nf_conntrack_max is 0) | entries=5000;;;0 drop=0c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c'],
+      [
+        'rhel5-2.6.18',
+        1,
+        'CONNTRACK WARNING - 89.9% of table used (58982 of 65536 entries) | entries=58982;52428;58982;0;65536 usage=89.9%;80;90;0;100 drop=0c early_drop=0c insert_failed=0c invalid=2c',
+      ],
+      [
+        'unlimited',
+        0,
+        'CONNTRACK OK - 5000 entries (no table limit: nf_conntrack_max is 0) | entries=5000;;;0 drop=0c early_drop=0c insert_failed=0c invalid=0c search_restart=0c clashres=0c chainlength=0c',
+      ],
     ])('%s', (name, code, status) => {
       const r = run(rootArgs(fixture(name).dir));
       expect(r.status).toBe(status);
@@ -92,7 +116,11 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
     ])('%d of 262144', (count, code) => {
       const r = at(count, 262144);
       expect(r.code).toBe(code);
-      expect(r.status).toMatch(new RegExp(`^CONNTRACK (OK|WARNING|CRITICAL) - [0-9.]+% of table used \\(${count} of 262144 entries\\) \\| entries=${count};209715;235929;0;262144 usage=[0-9.]+%;80;90;0;100${COUNTERS_68}$`));
+      expect(r.status).toMatch(
+        new RegExp(
+          `^CONNTRACK (OK|WARNING|CRITICAL) - [0-9.]+% of table used \\(${count} of 262144 entries\\) \\| entries=${count};209715;235929;0;262144 usage=[0-9.]+%;80;90;0;100${COUNTERS_68}$`,
+        ),
+      );
       expect(r.status.split(' ')[1]).toBe(['OK', 'WARNING', 'CRITICAL'][code]);
     });
 
@@ -138,13 +166,17 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
     it('names the file with garbage in it', () => {
       const f = fixture('garbage');
       const r = run(rootArgs(f.dir));
-      expect(r.stdout).toBe(`CONNTRACK UNKNOWN - unexpected content in ${join(f.proc, 'sys/net/netfilter/nf_conntrack_count')}: '12x4?5' is not a whole number |${COUNTERS_ZERO}\n`);
+      expect(r.stdout).toBe(
+        `CONNTRACK UNKNOWN - unexpected content in ${join(f.proc, 'sys/net/netfilter/nf_conntrack_count')}: '12x4?5' is not a whole number |${COUNTERS_ZERO}\n`,
+      );
       expect(r.code).toBe(3);
     });
 
     it('does not call built-in conntrack absent when /proc is the wrong tree', () => {
       const r = run(['--proc', fixture('absent').proc, '--sys', fixture('linux-6.18-builtin').sys, '--no-state', '--kernel-log', 'none']);
-      expect(r.status).toMatch(/^CONNTRACK UNKNOWN - nf_conntrack is built into the kernel but .* are missing: is --proc this host's \/proc\?; /);
+      expect(r.status).toMatch(
+        /^CONNTRACK UNKNOWN - nf_conntrack is built into the kernel but .* are missing: is --proc this host's \/proc\?; /,
+      );
       expect(r.code).toBe(3);
     });
 
@@ -205,13 +237,26 @@ describe.each(NODES)('the bundle on $name', ({ path: node }) => {
 
     it.each([
       [['--frobnicate'], "CONNTRACK UNKNOWN - unknown option '--frobnicate'"],
-      [['-w', '2:1'], "CONNTRACK UNKNOWN - option '-w, --warning <range>' argument '2:1' is invalid. invalid range '2:1': start is greater than end"],
-      [['-c', '90%%'], "CONNTRACK UNKNOWN - option '-c, --critical <range>' argument '90%%' is invalid. invalid range '90%%': '90%%' is not a number"],
-      [['-t', '-1'], "CONNTRACK UNKNOWN - option '-t, --timeout <seconds>' argument '-1' is invalid. '-1' is not a number of seconds between 0 and 3600"],
+      [
+        ['-w', '2:1'],
+        "CONNTRACK UNKNOWN - option '-w, --warning <range>' argument '2:1' is invalid. invalid range '2:1': start is greater than end",
+      ],
+      [
+        ['-c', '90%%'],
+        "CONNTRACK UNKNOWN - option '-c, --critical <range>' argument '90%%' is invalid. invalid range '90%%': '90%%' is not a number",
+      ],
+      [
+        ['-t', '-1'],
+        "CONNTRACK UNKNOWN - option '-t, --timeout <seconds>' argument '-1' is invalid. '-1' is not a number of seconds between 0 and 3600",
+      ],
       [['positional'], 'CONNTRACK UNKNOWN - too many arguments. Expected 0 arguments but got 1.'],
     ])('refuses %j with usage and UNKNOWN', (args, status) => {
       const r = run(args);
-      expect(r.lines).toEqual([status, expect.stringMatching(/^Usage: check_conntrack /), "Try 'check_conntrack --help' for more information."]);
+      expect(r.lines).toEqual([
+        status,
+        expect.stringMatching(/^Usage: check_conntrack /),
+        "Try 'check_conntrack --help' for more information.",
+      ]);
       expect(r.code).toBe(3);
     });
   });

@@ -62,7 +62,9 @@ const TARGETS: readonly Target[] = [
   target('dmesg', ['--kernel-log', 'dmesg']),
   // As root the plugin asks the journal only when one of its directories exists.
   target('journalctl', ['--kernel-log', 'journal'], {
-    needs: JOURNAL_DIRS.some((d) => existsSync(d)) ? undefined : `neither ${JOURNAL_DIRS.join(' nor ')} exists, so the plugin never runs journalctl`,
+    needs: JOURNAL_DIRS.some((d) => existsSync(d))
+      ? undefined
+      : `neither ${JOURNAL_DIRS.join(' nor ')} exists, so the plugin never runs journalctl`,
   }),
   // The rule listings run as root whenever --proc is /proc. A bind mount follows
   // the symlink, so the ip6tables twin of each (same multi-call binary) is the
@@ -92,7 +94,10 @@ afterEach(async () => {
   }
 });
 
-async function run(label: string, build: (work: Work) => { substitutions: Substitution[]; args: readonly string[]; hideProcNet?: boolean; kmsg?: string }): Promise<{ run: FaultRun; work: Work }> {
+async function run(
+  label: string,
+  build: (work: Work) => { substitutions: Substitution[]; args: readonly string[]; hideProcNet?: boolean; kmsg?: string },
+): Promise<{ run: FaultRun; work: Work }> {
   const work = makeWork(label);
   current = { work };
   const spec = build(work);
@@ -105,14 +110,21 @@ async function run(label: string, build: (work: Work) => { substitutions: Substi
 async function expectContained(r: FaultRun, work: Work, blamed: readonly string[]): Promise<void> {
   const context = describeRun(r);
   // CC_FAULTS_VERBOSE=1 shows what each run said about the programs, pass or fail.
-  if (process.env.CC_FAULTS_VERBOSE) console.log(`${r.status.slice(0, 160)}\n${blamed.map((p) => `  ${p}: ${JSON.stringify(linesBlaming(r, p))}`).join('\n')}\n  ${Math.round(r.wallMs)} ms, ${r.peakRssKb} KiB`);
-  expect.soft(r.wallMs, `the run must end within -t ${TIMEOUT_S} plus ${MARGIN_MS} ms\n${context}`).toBeLessThan(TIMEOUT_S * 1000 + MARGIN_MS);
+  if (process.env.CC_FAULTS_VERBOSE)
+    console.log(
+      `${r.status.slice(0, 160)}\n${blamed.map((p) => `  ${p}: ${JSON.stringify(linesBlaming(r, p))}`).join('\n')}\n  ${Math.round(r.wallMs)} ms, ${r.peakRssKb} KiB`,
+    );
+  expect
+    .soft(r.wallMs, `the run must end within -t ${TIMEOUT_S} plus ${MARGIN_MS} ms\n${context}`)
+    .toBeLessThan(TIMEOUT_S * 1000 + MARGIN_MS);
   expect.soft(statusProblems(r), `a valid status line, exit code 0..3, no stack trace\n${context}`).toEqual([]);
   const left = await leftovers(work, r.mntNs);
   expect.soft(left, `no process may outlive the check\n${context}`).toEqual([]);
   expect.soft(r.peakRssKb, `peak RSS must be measured and stay under ${MAX_RSS_KB} KiB\n${context}`).toBeLessThan(MAX_RSS_KB);
   for (const program of blamed) {
-    expect.soft(linesBlaming(r, program), `the output (at -vv) must name ${program} as the program that failed\n${context}`).not.toEqual([]);
+    expect
+      .soft(linesBlaming(r, program), `the output (at -vv) must name ${program} as the program that failed\n${context}`)
+      .not.toEqual([]);
   }
 }
 
@@ -121,23 +133,30 @@ describeFaults(
   () => {
     for (const t of TARGETS) {
       for (const { kind, what } of KINDS) {
-        it.skipIf(t.unavailable !== undefined)(`${t.name} that ${what}${t.unavailable ? ` [skipped: ${t.unavailable}]` : ''}`, { timeout: 60_000 }, async () => {
-          const path = programPath(t.name)!;
-          const { run: r, work } = await run(`${kind}-${t.name}`, (w) => ({
-            substitutions: [{ fake: renderFake(w, kind, t.name), target: path }],
-            args: t.args,
-            hideProcNet: t.hideProcNet,
-          }));
-          // The fake really ran: otherwise the test proves nothing.
-          expect(recordedPids(work).length, `the fake ${t.name} never ran\n${describeRun(r)}`).toBeGreaterThan(0);
-          await expectContained(r, work, [path]);
-          if (kind === 'flood') {
-            // Capped: the plugin stopped reading (and the writer) long before the end.
-            const sent = floodSent(work);
-            expect.soft(sent.length, `the flood fake recorded nothing\n${describeRun(r)}`).toBeGreaterThan(0);
-            for (const bytes of sent) expect.soft(bytes, `the plugin read the whole flood (${bytes} bytes) instead of stopping at its cap\n${describeRun(r)}`).toBeLessThan(FLOOD_BYTES);
-          }
-        });
+        it.skipIf(t.unavailable !== undefined)(
+          `${t.name} that ${what}${t.unavailable ? ` [skipped: ${t.unavailable}]` : ''}`,
+          { timeout: 60_000 },
+          async () => {
+            const path = programPath(t.name)!;
+            const { run: r, work } = await run(`${kind}-${t.name}`, (w) => ({
+              substitutions: [{ fake: renderFake(w, kind, t.name), target: path }],
+              args: t.args,
+              hideProcNet: t.hideProcNet,
+            }));
+            // The fake really ran: otherwise the test proves nothing.
+            expect(recordedPids(work).length, `the fake ${t.name} never ran\n${describeRun(r)}`).toBeGreaterThan(0);
+            await expectContained(r, work, [path]);
+            if (kind === 'flood') {
+              // Capped: the plugin stopped reading (and the writer) long before the end.
+              const sent = floodSent(work);
+              expect.soft(sent.length, `the flood fake recorded nothing\n${describeRun(r)}`).toBeGreaterThan(0);
+              for (const bytes of sent)
+                expect
+                  .soft(bytes, `the plugin read the whole flood (${bytes} bytes) instead of stopping at its cap\n${describeRun(r)}`)
+                  .toBeLessThan(FLOOD_BYTES);
+            }
+          },
+        );
       }
     }
 
@@ -163,17 +182,21 @@ describeFaults(
     // listings in a row, again longer than the run's own timeout.
     const nftChain = ['nft', 'iptables-nft-save'].map((n) => TARGETS.find((t) => t.name === n)!);
     const nftChainSkip = nftChain.find((t) => t.unavailable)?.unavailable;
-    it.skipIf(nftChainSkip !== undefined)(`nft hangs, then iptables-nft-save hangs${nftChainSkip ? ` [skipped: ${nftChainSkip}]` : ''}`, { timeout: 60_000 }, async () => {
-      const { run: r, work } = await run('nft-chain', (w) => ({
-        substitutions: nftChain.map((t) => ({ fake: renderFake(w, 'hang', t.name), target: programPath(t.name)! })),
-        args: ['--kernel-log', 'none'],
-      }));
-      await expectContained(
-        r,
-        work,
-        nftChain.map((t) => programPath(t.name)!),
-      );
-    });
+    it.skipIf(nftChainSkip !== undefined)(
+      `nft hangs, then iptables-nft-save hangs${nftChainSkip ? ` [skipped: ${nftChainSkip}]` : ''}`,
+      { timeout: 60_000 },
+      async () => {
+        const { run: r, work } = await run('nft-chain', (w) => ({
+          substitutions: nftChain.map((t) => ({ fake: renderFake(w, 'hang', t.name), target: programPath(t.name)! })),
+          args: ['--kernel-log', 'none'],
+        }));
+        await expectContained(
+          r,
+          work,
+          nftChain.map((t) => programPath(t.name)!),
+        );
+      },
+    );
 
     // --kernel-log auto tries /dev/kmsg, then dmesg, then the journal, one after
     // the other: two hung programs in a row take 2 x 0.8 x --timeout, so the
@@ -199,13 +222,17 @@ describeFaults(
     // A program that leaves a helper behind in its process group (a wrapper
     // script, a pager): killing only the program leaves the helper running.
     const dmesg = TARGETS.find((t) => t.name === 'dmesg')!;
-    it.skipIf(dmesg.unavailable !== undefined)(`dmesg that starts a helper sharing its output, then hangs${dmesg.unavailable ? ` [skipped: ${dmesg.unavailable}]` : ''}`, { timeout: 60_000 }, async () => {
-      const { run: r, work } = await run('orphan-dmesg', (w) => ({
-        substitutions: [{ fake: renderFake(w, 'orphan', 'dmesg'), target: programPath('dmesg')! }],
-        args: dmesg.args,
-      }));
-      await expectContained(r, work, [programPath('dmesg')!]);
-    });
+    it.skipIf(dmesg.unavailable !== undefined)(
+      `dmesg that starts a helper sharing its output, then hangs${dmesg.unavailable ? ` [skipped: ${dmesg.unavailable}]` : ''}`,
+      { timeout: 60_000 },
+      async () => {
+        const { run: r, work } = await run('orphan-dmesg', (w) => ({
+          substitutions: [{ fake: renderFake(w, 'orphan', 'dmesg'), target: programPath('dmesg')! }],
+          args: dmesg.args,
+        }));
+        await expectContained(r, work, [programPath('dmesg')!]);
+      },
+    );
   },
   [MKNOD],
 );

@@ -16,7 +16,19 @@
  * shell is that one-line wrapper in the test harness.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeReady, isRoot, notRootReason, readiness, type Readiness } from '../support/readiness';
@@ -53,8 +65,12 @@ export function faultReadiness(extra: readonly string[] = []): Readiness {
   if (missing.length) reason = `missing: ${missing.join(', ')}`;
   else {
     // unshare may be refused inside a container even as root.
-    const probe = spawnSync(UNSHARE, ['--mount', '--net', '--propagation', 'private', '--', '/bin/true'], { timeout: 5_000, encoding: 'utf8' });
-    if (probe.status !== 0) reason = `cannot create a private mount and network namespace: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}`;
+    const probe = spawnSync(UNSHARE, ['--mount', '--net', '--propagation', 'private', '--', '/bin/true'], {
+      timeout: 5_000,
+      encoding: 'utf8',
+    });
+    if (probe.status !== 0)
+      reason = `cannot create a private mount and network namespace: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}`;
   }
   return readiness({ missing: reason });
 }
@@ -212,10 +228,14 @@ async function spawnBounded(argv: readonly string[], hardTimeoutMs: number, unti
       // already gone
     }
   }, hardTimeoutMs);
-  const { code, signal, wallMs } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; wallMs: number }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once(until, (c: number | null, s: NodeJS.Signals | null) => resolve({ code: c, signal: s, wallMs: performance.now() - started }));
-  });
+  const { code, signal, wallMs } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; wallMs: number }>(
+    (resolve, reject) => {
+      child.once('error', reject);
+      child.once(until, (c: number | null, s: NodeJS.Signals | null) =>
+        resolve({ code: c, signal: s, wallMs: performance.now() - started }),
+      );
+    },
+  );
   if (until === 'exit') {
     await new Promise<void>((resolve) => {
       if (child.stdout.readableEnded && child.stderr.readableEnded) return resolve();
@@ -247,10 +267,24 @@ export async function runFaulted(options: FaultRunOptions): Promise<FaultRun> {
   steps.push(`readlink /proc/$$/ns/mnt > ${quote(nsFile)}`);
   steps.push('exec "$@"');
   const argv = [
-    TIME, '-f', '%M', '-o', rssFile,
-    UNSHARE, '--mount', ...(tables ? ['--net'] : []), '--propagation', 'private', '--',
-    SH, '-c', steps.join('\n'), 'cc-faults-sh',
-    process.execPath, BUNDLE, ...options.args,
+    TIME,
+    '-f',
+    '%M',
+    '-o',
+    rssFile,
+    UNSHARE,
+    '--mount',
+    ...(tables ? ['--net'] : []),
+    '--propagation',
+    'private',
+    '--',
+    SH,
+    '-c',
+    steps.join('\n'),
+    'cc-faults-sh',
+    process.execPath,
+    BUNDLE,
+    ...options.args,
   ];
   const { code, signal, stdout, stderr, wallMs, killedByHarness } = await spawnBounded(argv, options.hardTimeoutMs ?? 30_000, 'exit');
 
@@ -260,7 +294,8 @@ export async function runFaulted(options: FaultRunOptions): Promise<FaultRun> {
   } catch {
     throw new Error(`the fault setup failed (no private mount namespace was made ready): exit ${code ?? signal}; stderr: ${stderr.trim()}`);
   }
-  if (mntNs === readlinkSync('/proc/self/ns/mnt')) throw new Error(`the plugin ran in the test's own mount namespace (${mntNs}): the bind mounts would have touched the host`);
+  if (mntNs === readlinkSync('/proc/self/ns/mnt'))
+    throw new Error(`the plugin ran in the test's own mount namespace (${mntNs}): the bind mounts would have touched the host`);
   // /usr/bin/time writes "Command exited with non-zero status N" before the figure.
   let peakRssKb: number | undefined;
   try {
@@ -340,8 +375,10 @@ function scanLeftovers(work: Work, mntNs: string): Leftover[] {
     if (pid === process.pid || found.has(pid)) continue;
     const p = living(pid);
     if (!p) continue;
-    if (p.cmdline.includes(work.marker)) found.set(pid, { pid, why: `its command line carries the marker ${work.marker}`, cmdline: p.cmdline });
-    else if (p.mntNs === mntNs) found.set(pid, { pid, why: `it is still in the run's private mount namespace ${mntNs}`, cmdline: p.cmdline });
+    if (p.cmdline.includes(work.marker))
+      found.set(pid, { pid, why: `its command line carries the marker ${work.marker}`, cmdline: p.cmdline });
+    else if (p.mntNs === mntNs)
+      found.set(pid, { pid, why: `it is still in the run's private mount namespace ${mntNs}`, cmdline: p.cmdline });
   }
   return [...found.values()];
 }

@@ -129,7 +129,17 @@ interface Census {
 }
 
 function census(entries: readonly KernelEntry[], tcpPort: number, udpPort: number): Census {
-  const c: Census = { total: entries.length, timeWait: 0, established: 0, unrepliedUdp: 0, assured: 0, unreplied: 0, other: 0, others: [], establishedPorts: [] };
+  const c: Census = {
+    total: entries.length,
+    timeWait: 0,
+    established: 0,
+    unrepliedUdp: 0,
+    assured: 0,
+    unreplied: 0,
+    other: 0,
+    others: [],
+    establishedPorts: [],
+  };
   const ports = new Set<number>();
   for (const e of entries) {
     if (e.assured) c.assured += 1;
@@ -141,7 +151,9 @@ function census(entries: readonly KernelEntry[], tcpPort: number, udpPort: numbe
       if (e.dport !== undefined) ports.add(e.dport);
     } else {
       c.other += 1;
-      c.others.push(`${e.protocol}/${e.state ?? '-'} dport=${e.dport ?? '-'}${e.unreplied ? ' [UNREPLIED]' : ''}${e.assured ? ' [ASSURED]' : ''}`);
+      c.others.push(
+        `${e.protocol}/${e.state ?? '-'} dport=${e.dport ?? '-'}${e.unreplied ? ' [UNREPLIED]' : ''}${e.assured ? ' [ASSURED]' : ''}`,
+      );
     }
   }
   c.others = c.others.sort().slice(0, 10);
@@ -283,7 +295,10 @@ async function prepareTable(owned: Owned, last: boolean): Promise<Table | undefi
   expect(holder, 'held connections').toMatchObject({ opened: E, failed: 0 });
   const made = nsExec(ns, [process.execPath, MAKE_ENTRIES, String(T), String(U)], { timeoutMs: 30_000 });
   const report = JSON.parse(made.stdout) as Record<string, number>;
-  expect({ closed: report.closed, received: report.received, sourcePorts: report.sourcePorts }, `make-entries: ${made.stdout}${made.stderr}`).toEqual({
+  expect(
+    { closed: report.closed, received: report.received, sourcePorts: report.sourcePorts },
+    `make-entries: ${made.stdout}${made.stderr}`,
+  ).toEqual({
     closed: T,
     received: U,
     sourcePorts: U,
@@ -298,7 +313,15 @@ async function prepareTable(owned: Owned, last: boolean): Promise<Table | undefi
     if (errors.length) throw new Error(cleanupFailure(errors));
     return undefined;
   }
-  expect(kernel, `${ENTRIES_FILE} of ${ns.name}`).toMatchObject({ total: N, timeWait: T, unrepliedUdp: U, established: E, other: 0, others: [], unreplied: U });
+  expect(kernel, `${ENTRIES_FILE} of ${ns.name}`).toMatchObject({
+    total: N,
+    timeWait: T,
+    unrepliedUdp: U,
+    established: E,
+    other: 0,
+    others: [],
+    unreplied: U,
+  });
   expect(kernel.establishedPorts, 'the ESTABLISHED entries all go to the holder').toHaveLength(1);
   const heldPort = kernel.establishedPorts[0]!;
   expect([tcpPort, udpPort]).not.toContain(heldPort);
@@ -314,172 +337,197 @@ async function prepareTable(owned: Owned, last: boolean): Promise<Table | undefi
 describeKernel(
   '--breakdown on the real kernel',
   () => {
-    it(
-      'counts TIME_WAIT, [UNREPLIED] and ESTABLISHED entries exactly, leaves [UNREPLIED] out of the usage with --exclude-unreplied, and says why it cannot as nobody',
-      async () => {
-        const owned: Owned = { namespaces: [], holders: [] };
-        let passed = false;
-        try {
-          // ---- 1 and 2: the entries in known numbers, checked against the kernel's own listings
-          const first = await prepareTable(owned, false);
-          const { ns, tcpPort, udpPort, kernel, heldPort } = first ?? (await prepareTable(owned, true))!;
-          const max = readConntrackMax();
+    it('counts TIME_WAIT, [UNREPLIED] and ESTABLISHED entries exactly, leaves [UNREPLIED] out of the usage with --exclude-unreplied, and says why it cannot as nobody', async () => {
+      const owned: Owned = { namespaces: [], holders: [] };
+      let passed = false;
+      try {
+        // ---- 1 and 2: the entries in known numbers, checked against the kernel's own listings
+        const first = await prepareTable(owned, false);
+        const { ns, tcpPort, udpPort, kernel, heldPort } = first ?? (await prepareTable(owned, true))!;
+        const max = readConntrackMax();
 
-          const asRoot = (args: string[]) => notKilledFromOutside(() => runBundle(args, { prefix: nsPrefix(ns) }));
-          const asNobody = (args: string[]) =>
-            notKilledFromOutside(() => runBundle(args, { prefix: [...nsPrefix(ns), SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'] }));
-
-          // ---- 3. root, --breakdown -v: the counts, exactly
-          const verbose = asRoot(['--breakdown', '-v', ...BASE]);
-          expect(verbose.stderr, 'step 3 stderr').toBe('');
-          expect(verbose.code, `step 3: ${describeRun(verbose)}`).toBe(0);
-          expect(verbose.status).toMatch(new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N, max))}% of table used \\(${N} of ${max} entries\\) \\| `));
-          expect(verbose.status).toMatch(new RegExp(` unreplied=${U}(?: |$)`));
-          const what = `what fills the table (${N} entries from ${ENTRIES_FILE}): udp ${U} (${share(U, N)}: [UNREPLIED] ${U} (${share(U, N)})), tcp ${T + E} (${share(T + E, N)}: TIME_WAIT ${T} (${share(T, N)}), ESTABLISHED ${E} (${share(E, N)}))`;
-          expect(verbose.lines, `step 3 long output:\n${verbose.stdout}`).toContain(what);
-          expect(verbose.lines).toContain(`flags: ${U} [UNREPLIED] (${share(U, N)}), ${T + E} [ASSURED]`);
-          expect(verbose.lines).toContain(`top destination ports: udp/${udpPort} ${U} (${share(U, N)}), tcp/${tcpPort} ${T} (${share(T, N)}), tcp/${heldPort} ${E} (${share(E, N)})`);
-          expect(verbose.lines).toContain(`top destinations: 127.0.0.1 ${N}`);
-          // The table is far from its thresholds and lost nothing: no advice to change it.
-          expect(verbose.lines).toContain('nothing to change: the table is below its warning threshold and lost no packets');
-          expect(verbose.stdout).not.toContain('advice:');
-          expect(verbose.stdout).not.toContain('partial');
-          expect(verbose.stdout).not.toContain('--breakdown stopped');
-          // Issue 6, item 6: -v fits in 8 KiB, and only the status line has a '|'.
-          expect(Buffer.byteLength(verbose.stdout), 'bytes of -v output').toBeLessThanOrEqual(8192);
-          expect(verbose.lines.slice(1).filter((l) => l.includes('|')), 'long output lines with a |').toEqual([]);
-
-          // Without -v the breakdown adds its perfdata and nothing else.
-          const brief = asRoot(['--breakdown', ...BASE]);
-          expect(brief.code, `step 3 brief: ${describeRun(brief)}`).toBe(0);
-          expect(brief.status).toBe(verbose.status);
-          expect(brief.stdout).not.toContain('what fills the table');
-
-          // ---- 4. root, --format json: the same numbers, valid against the schema
-          const { r: jsonRoot, body } = jsonRun(asRoot, ['--breakdown', ...BASE], 'step 4');
-          expect(jsonRoot.code, `step 4: ${describeRun(jsonRoot)}`).toBe(0);
-          expect(body.state).toBe('OK');
-          expect(body.summary).toBe(verbose.status.split(' | ')[0]);
-          const breakdown = checkOf(body, 'breakdown');
-          expect(breakdown.state).toBe('OK');
-          expect(breakdown.details).toContain(what);
-          expect(breakdown.perfdata.map((p) => p.text)).toEqual([`unreplied=${U}`]);
-          expect(breakdown.data).toMatchObject({
-            source: ENTRIES_FILE,
-            entries: N,
-            skipped: 0,
-            unreplied: U,
-            assured: T + E,
-            offloaded: 0,
-            truncated: false,
-          });
-          expect(breakdown.data.byProtocol).toEqual({ udp: U, tcp: T + E });
-          expect(breakdown.data.tcpStates).toEqual({ TIME_WAIT: T, ESTABLISHED: E });
-          expect(breakdown.data.unrepliedByProtocol).toEqual({ udp: U });
-          expect(breakdown.data.topPorts).toEqual([
-            { protocol: 'udp', port: udpPort, count: U },
-            { protocol: 'tcp', port: tcpPort, count: T },
-            { protocol: 'tcp', port: heldPort, count: E },
-          ]);
-          expect(breakdown.data.topDestinations).toEqual([{ address: '127.0.0.1', count: N, error: 0 }]);
-          expect(typeof breakdown.data.elapsed_ms).toBe('number');
-          expect(checkOf(body, 'table').data).toMatchObject({ count: N, max });
-          expect(body.thresholds.exclude_unreplied).toBe(false);
-
-          // ---- 5. --exclude-unreplied, thresholds in entries: CRITICAL with the [UNREPLIED] entries, OK without
-          const entryThresholds = ['-w', String(WARN_ENTRIES), '-c', String(CRIT_ENTRIES)];
-          const counted = asRoot(['--breakdown', ...entryThresholds, ...BASE]);
-          expect(counted.stderr, 'step 5 stderr').toBe('');
-          expect(counted.code, `step 5 (all entries counted): ${describeRun(counted)}`).toBe(2);
-          expect(counted.status).toMatch(new RegExp(`^CONNTRACK CRITICAL - .*\\(${N} of ${max} entries\\)`));
-          expect(counted.status).toContain(`entries=${N};${WARN_ENTRIES};${CRIT_ENTRIES};0;${max}`);
-          expect(counted.stdout).not.toContain('--exclude-unreplied');
-          // Above its thresholds: udp/<port> is more than 30% of the table, so the NOTRACK advice names it; TIME_WAIT is under half: no timeout advice.
-          const pressed = asRoot(['--breakdown', '-v', ...entryThresholds, ...BASE]);
-          expect(pressed.lines, describeRun(pressed)).toContain(
-            `advice: ${share(U, N)} of the table is udp/${udpPort}; if that traffic needs no NAT and no stateful rule, exempt it from tracking (raw table):`,
+        const asRoot = (args: string[]) => notKilledFromOutside(() => runBundle(args, { prefix: nsPrefix(ns) }));
+        const asNobody = (args: string[]) =>
+          notKilledFromOutside(() =>
+            runBundle(args, { prefix: [...nsPrefix(ns), SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'] }),
           );
-          expect(pressed.stdout).not.toContain('nf_conntrack_tcp_timeout_time_wait=60');
 
-          const excluded = asRoot(['--exclude-unreplied', ...entryThresholds, ...BASE]);
-          expect(excluded.stderr, 'step 5 stderr').toBe('');
-          expect(excluded.code, `step 5 (--exclude-unreplied): ${describeRun(excluded)}`).toBe(0);
-          // The kernel's count stays in the status line, with what the thresholds did not see.
-          expect(excluded.status).toMatch(
-            new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, max))}% of table used without \\[UNREPLIED\\] \\(${N - U} of ${max} entries; the kernel counts ${N}, ${U} \\[UNREPLIED\\] left out\\) \\| `),
-          );
-          expect(excluded.status).toContain(`entries=${N - U};${WARN_ENTRIES};${CRIT_ENTRIES};0;${max}`);
-          // --exclude-unreplied implies --breakdown: its perfdata is there too.
-          expect(excluded.status).toMatch(new RegExp(` unreplied=${U}(?: |$)`));
-          expect(excluded.lines).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
+        // ---- 3. root, --breakdown -v: the counts, exactly
+        const verbose = asRoot(['--breakdown', '-v', ...BASE]);
+        expect(verbose.stderr, 'step 3 stderr').toBe('');
+        expect(verbose.code, `step 3: ${describeRun(verbose)}`).toBe(0);
+        expect(verbose.status).toMatch(
+          new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N, max))}% of table used \\(${N} of ${max} entries\\) \\| `),
+        );
+        expect(verbose.status).toMatch(new RegExp(` unreplied=${U}(?: |$)`));
+        const what = `what fills the table (${N} entries from ${ENTRIES_FILE}): udp ${U} (${share(U, N)}: [UNREPLIED] ${U} (${share(U, N)})), tcp ${T + E} (${share(T + E, N)}: TIME_WAIT ${T} (${share(T, N)}), ESTABLISHED ${E} (${share(E, N)}))`;
+        expect(verbose.lines, `step 3 long output:\n${verbose.stdout}`).toContain(what);
+        expect(verbose.lines).toContain(`flags: ${U} [UNREPLIED] (${share(U, N)}), ${T + E} [ASSURED]`);
+        expect(verbose.lines).toContain(
+          `top destination ports: udp/${udpPort} ${U} (${share(U, N)}), tcp/${tcpPort} ${T} (${share(T, N)}), tcp/${heldPort} ${E} (${share(E, N)})`,
+        );
+        expect(verbose.lines).toContain(`top destinations: 127.0.0.1 ${N}`);
+        // The table is far from its thresholds and lost nothing: no advice to change it.
+        expect(verbose.lines).toContain('nothing to change: the table is below its warning threshold and lost no packets');
+        expect(verbose.stdout).not.toContain('advice:');
+        expect(verbose.stdout).not.toContain('partial');
+        expect(verbose.stdout).not.toContain('--breakdown stopped');
+        // Issue 6, item 6: -v fits in 8 KiB, and only the status line has a '|'.
+        expect(Buffer.byteLength(verbose.stdout), 'bytes of -v output').toBeLessThanOrEqual(8192);
+        expect(
+          verbose.lines.slice(1).filter((l) => l.includes('|')),
+          'long output lines with a |',
+        ).toEqual([]);
 
-          const { r: jsonExcluded, body: excludedBody } = jsonRun(asRoot, ['--exclude-unreplied', ...entryThresholds, ...BASE], 'step 5 json');
-          expect(jsonExcluded.code, `step 5 json: ${describeRun(jsonExcluded)}`).toBe(0);
-          expect(excludedBody.thresholds).toMatchObject({ exclude_unreplied: true, warning: String(WARN_ENTRIES), critical: String(CRIT_ENTRIES) });
-          const excludedTable = checkOf(excludedBody, 'table');
-          expect(excludedTable.state).toBe('OK');
-          expect(excludedTable.data).toMatchObject({ count: N, counted: N - U, unreplied_excluded: U });
-          expect(excludedTable.notes).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
-          expect(checkOf(excludedBody, 'breakdown').data).toMatchObject({ entries: N, unreplied: U, truncated: false });
+        // Without -v the breakdown adds its perfdata and nothing else.
+        const brief = asRoot(['--breakdown', ...BASE]);
+        expect(brief.code, `step 3 brief: ${describeRun(brief)}`).toBe(0);
+        expect(brief.status).toBe(verbose.status);
+        expect(brief.stdout).not.toContain('what fills the table');
 
-          // ---- 6. the same in percent of a lowered global nf_conntrack_max
-          const percentThresholds = ['-w', WARN_PERCENT, '-c', CRIT_PERCENT];
-          const [lowCounted, lowExcluded] = await withConntrackMax(LOW_MAX, (): [BundleRun, BundleRun] => [
-            asRoot(['--breakdown', ...percentThresholds, ...BASE]),
-            asRoot(['--exclude-unreplied', ...percentThresholds, ...BASE]),
-          ]);
-          expect(readConntrackMax(), 'nf_conntrack_max put back').toBe(max);
-          expect(lowCounted.code, `step 6 (all entries counted): ${describeRun(lowCounted)}`).toBe(2);
-          expect(lowCounted.status).toMatch(new RegExp(`^CONNTRACK CRITICAL - ${escapeRegExp(usagePercent(N, LOW_MAX))}% of table used \\(${N} of ${LOW_MAX} entries\\)`));
-          expect(lowExcluded.code, `step 6 (--exclude-unreplied): ${describeRun(lowExcluded)}`).toBe(0);
-          expect(lowExcluded.status).toMatch(
-            new RegExp(`^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, LOW_MAX))}% of table used without \\[UNREPLIED\\] \\(${N - U} of ${LOW_MAX} entries; the kernel counts ${N}, ${U} \\[UNREPLIED\\] left out\\)`),
-          );
-          expect(lowExcluded.lines).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
+        // ---- 4. root, --format json: the same numbers, valid against the schema
+        const { r: jsonRoot, body } = jsonRun(asRoot, ['--breakdown', ...BASE], 'step 4');
+        expect(jsonRoot.code, `step 4: ${describeRun(jsonRoot)}`).toBe(0);
+        expect(body.state).toBe('OK');
+        expect(body.summary).toBe(verbose.status.split(' | ')[0]);
+        const breakdown = checkOf(body, 'breakdown');
+        expect(breakdown.state).toBe('OK');
+        expect(breakdown.details).toContain(what);
+        expect(breakdown.perfdata.map((p) => p.text)).toEqual([`unreplied=${U}`]);
+        expect(breakdown.data).toMatchObject({
+          source: ENTRIES_FILE,
+          entries: N,
+          skipped: 0,
+          unreplied: U,
+          assured: T + E,
+          offloaded: 0,
+          truncated: false,
+        });
+        expect(breakdown.data.byProtocol).toEqual({ udp: U, tcp: T + E });
+        expect(breakdown.data.tcpStates).toEqual({ TIME_WAIT: T, ESTABLISHED: E });
+        expect(breakdown.data.unrepliedByProtocol).toEqual({ udp: U });
+        expect(breakdown.data.topPorts).toEqual([
+          { protocol: 'udp', port: udpPort, count: U },
+          { protocol: 'tcp', port: tcpPort, count: T },
+          { protocol: 'tcp', port: heldPort, count: E },
+        ]);
+        expect(breakdown.data.topDestinations).toEqual([{ address: '127.0.0.1', count: N, error: 0 }]);
+        expect(typeof breakdown.data.elapsed_ms).toBe('number');
+        expect(checkOf(body, 'table').data).toMatchObject({ count: N, max });
+        expect(body.thresholds.exclude_unreplied).toBe(false);
 
-          // ---- 7. nobody: the entries cannot be read; said so, and the exit code is what it would be without --breakdown
-          const unreadable = `--breakdown: the entries could not be read: ${ENTRIES_FILE} is readable by root only`;
-          const plain = asNobody(['-v', ...BASE]);
-          const nobody = asNobody(['--breakdown', '-v', ...BASE]);
-          expect(nobody.stderr, 'step 7 stderr').toBe('');
-          expect(nobody.code, `step 7: ${describeRun(nobody)}`).toBe(plain.code);
-          expect(nobody.code).toBe(0);
-          expect(nobody.status).toBe(plain.status);
-          expect(nobody.status).toContain(`(${N} of ${max} entries)`);
-          expect(nobody.status).not.toContain('unreplied=');
-          expect(
-            nobody.lines.some((l) => l.startsWith(unreadable)),
-            `step 7 long output says the entries could not be read:\n${nobody.stdout}`,
-          ).toBe(true);
-          expect(nobody.stdout).toContain("'conntrack -L' needs CAP_NET_ADMIN");
-          expect(nobody.stdout).not.toContain('what fills the table');
-          // The note is not hidden without -v.
-          const nobodyBrief = asNobody(['--breakdown', ...BASE]);
-          expect(nobodyBrief.code).toBe(0);
-          expect(nobodyBrief.lines.some((l) => l.startsWith(unreadable)), `step 7 brief:\n${nobodyBrief.stdout}`).toBe(true);
+        // ---- 5. --exclude-unreplied, thresholds in entries: CRITICAL with the [UNREPLIED] entries, OK without
+        const entryThresholds = ['-w', String(WARN_ENTRIES), '-c', String(CRIT_ENTRIES)];
+        const counted = asRoot(['--breakdown', ...entryThresholds, ...BASE]);
+        expect(counted.stderr, 'step 5 stderr').toBe('');
+        expect(counted.code, `step 5 (all entries counted): ${describeRun(counted)}`).toBe(2);
+        expect(counted.status).toMatch(new RegExp(`^CONNTRACK CRITICAL - .*\\(${N} of ${max} entries\\)`));
+        expect(counted.status).toContain(`entries=${N};${WARN_ENTRIES};${CRIT_ENTRIES};0;${max}`);
+        expect(counted.stdout).not.toContain('--exclude-unreplied');
+        // Above its thresholds: udp/<port> is more than 30% of the table, so the NOTRACK advice names it;
+        // TIME_WAIT is under half: no timeout advice.
+        const pressed = asRoot(['--breakdown', '-v', ...entryThresholds, ...BASE]);
+        expect(pressed.lines, describeRun(pressed)).toContain(
+          `advice: ${share(U, N)} of the table is udp/${udpPort}; if that traffic needs no NAT and no stateful rule, exempt it from tracking (raw table):`,
+        );
+        expect(pressed.stdout).not.toContain('nf_conntrack_tcp_timeout_time_wait=60');
 
-          // With --exclude-unreplied nothing is left out: still CRITICAL on every entry.
-          const nobodyExcluded = asNobody(['--exclude-unreplied', ...entryThresholds, ...BASE]);
-          expect(nobodyExcluded.code, `step 7 --exclude-unreplied: ${describeRun(nobodyExcluded)}`).toBe(2);
-          expect(nobodyExcluded.status).toMatch(new RegExp(`^CONNTRACK CRITICAL - .*\\(${N} of ${max} entries\\)`));
-          expect(nobodyExcluded.lines).toContain('--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest');
+        const excluded = asRoot(['--exclude-unreplied', ...entryThresholds, ...BASE]);
+        expect(excluded.stderr, 'step 5 stderr').toBe('');
+        expect(excluded.code, `step 5 (--exclude-unreplied): ${describeRun(excluded)}`).toBe(0);
+        // The kernel's count stays in the status line, with what the thresholds did not see.
+        expect(excluded.status).toMatch(
+          new RegExp(
+            `^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, max))}% of table used without \\[UNREPLIED\\] \\(${N - U} of ${max} entries; the kernel counts ${N}, ${U} \\[UNREPLIED\\] left out\\) \\| `,
+          ),
+        );
+        expect(excluded.status).toContain(`entries=${N - U};${WARN_ENTRIES};${CRIT_ENTRIES};0;${max}`);
+        // --exclude-unreplied implies --breakdown: its perfdata is there too.
+        expect(excluded.status).toMatch(new RegExp(` unreplied=${U}(?: |$)`));
+        expect(excluded.lines).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
 
-          const { r: jsonNobody, body: nobodyBody } = jsonRun(asNobody, ['--breakdown', ...BASE], 'step 7 json');
-          expect(jsonNobody.code).toBe(0);
-          const nobodyBreakdown = checkOf(nobodyBody, 'breakdown');
-          expect(nobodyBreakdown.state).toBe('OK');
-          expect(nobodyBreakdown.perfdata).toEqual([]);
-          expect(nobodyBreakdown.data.unavailable).toEqual(expect.arrayContaining([`${ENTRIES_FILE} is readable by root only`]));
+        const { r: jsonExcluded, body: excludedBody } = jsonRun(
+          asRoot,
+          ['--exclude-unreplied', ...entryThresholds, ...BASE],
+          'step 5 json',
+        );
+        expect(jsonExcluded.code, `step 5 json: ${describeRun(jsonExcluded)}`).toBe(0);
+        expect(excludedBody.thresholds).toMatchObject({
+          exclude_unreplied: true,
+          warning: String(WARN_ENTRIES),
+          critical: String(CRIT_ENTRIES),
+        });
+        const excludedTable = checkOf(excludedBody, 'table');
+        expect(excludedTable.state).toBe('OK');
+        expect(excludedTable.data).toMatchObject({ count: N, counted: N - U, unreplied_excluded: U });
+        expect(excludedTable.notes).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
+        expect(checkOf(excludedBody, 'breakdown').data).toMatchObject({ entries: N, unreplied: U, truncated: false });
 
-          // ---- 8. nothing above changed the table
-          expect(census(procEntries(ns), tcpPort, udpPort), `${ENTRIES_FILE} at the end`).toEqual(kernel);
-          passed = true;
-        } finally {
-          reportCleanup(await release(owned), passed);
-        }
-      },
-      90_000,
-    );
+        // ---- 6. the same in percent of a lowered global nf_conntrack_max
+        const percentThresholds = ['-w', WARN_PERCENT, '-c', CRIT_PERCENT];
+        const [lowCounted, lowExcluded] = await withConntrackMax(LOW_MAX, (): [BundleRun, BundleRun] => [
+          asRoot(['--breakdown', ...percentThresholds, ...BASE]),
+          asRoot(['--exclude-unreplied', ...percentThresholds, ...BASE]),
+        ]);
+        expect(readConntrackMax(), 'nf_conntrack_max put back').toBe(max);
+        expect(lowCounted.code, `step 6 (all entries counted): ${describeRun(lowCounted)}`).toBe(2);
+        expect(lowCounted.status).toMatch(
+          new RegExp(`^CONNTRACK CRITICAL - ${escapeRegExp(usagePercent(N, LOW_MAX))}% of table used \\(${N} of ${LOW_MAX} entries\\)`),
+        );
+        expect(lowExcluded.code, `step 6 (--exclude-unreplied): ${describeRun(lowExcluded)}`).toBe(0);
+        expect(lowExcluded.status).toMatch(
+          new RegExp(
+            `^CONNTRACK OK - ${escapeRegExp(usagePercent(N - U, LOW_MAX))}% of table used without \\[UNREPLIED\\] \\(${N - U} of ${LOW_MAX} entries; the kernel counts ${N}, ${U} \\[UNREPLIED\\] left out\\)`,
+          ),
+        );
+        expect(lowExcluded.lines).toContain(`--exclude-unreplied: ${U} [UNREPLIED] entries are left out of the usage`);
+
+        // ---- 7. nobody: the entries cannot be read; said so, and the exit code is what it would be without --breakdown
+        const unreadable = `--breakdown: the entries could not be read: ${ENTRIES_FILE} is readable by root only`;
+        const plain = asNobody(['-v', ...BASE]);
+        const nobody = asNobody(['--breakdown', '-v', ...BASE]);
+        expect(nobody.stderr, 'step 7 stderr').toBe('');
+        expect(nobody.code, `step 7: ${describeRun(nobody)}`).toBe(plain.code);
+        expect(nobody.code).toBe(0);
+        expect(nobody.status).toBe(plain.status);
+        expect(nobody.status).toContain(`(${N} of ${max} entries)`);
+        expect(nobody.status).not.toContain('unreplied=');
+        expect(
+          nobody.lines.some((l) => l.startsWith(unreadable)),
+          `step 7 long output says the entries could not be read:\n${nobody.stdout}`,
+        ).toBe(true);
+        expect(nobody.stdout).toContain("'conntrack -L' needs CAP_NET_ADMIN");
+        expect(nobody.stdout).not.toContain('what fills the table');
+        // The note is not hidden without -v.
+        const nobodyBrief = asNobody(['--breakdown', ...BASE]);
+        expect(nobodyBrief.code).toBe(0);
+        expect(
+          nobodyBrief.lines.some((l) => l.startsWith(unreadable)),
+          `step 7 brief:\n${nobodyBrief.stdout}`,
+        ).toBe(true);
+
+        // With --exclude-unreplied nothing is left out: still CRITICAL on every entry.
+        const nobodyExcluded = asNobody(['--exclude-unreplied', ...entryThresholds, ...BASE]);
+        expect(nobodyExcluded.code, `step 7 --exclude-unreplied: ${describeRun(nobodyExcluded)}`).toBe(2);
+        expect(nobodyExcluded.status).toMatch(new RegExp(`^CONNTRACK CRITICAL - .*\\(${N} of ${max} entries\\)`));
+        expect(nobodyExcluded.lines).toContain(
+          '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest',
+        );
+
+        const { r: jsonNobody, body: nobodyBody } = jsonRun(asNobody, ['--breakdown', ...BASE], 'step 7 json');
+        expect(jsonNobody.code).toBe(0);
+        const nobodyBreakdown = checkOf(nobodyBody, 'breakdown');
+        expect(nobodyBreakdown.state).toBe('OK');
+        expect(nobodyBreakdown.perfdata).toEqual([]);
+        expect(nobodyBreakdown.data.unavailable).toEqual(expect.arrayContaining([`${ENTRIES_FILE} is readable by root only`]));
+
+        // ---- 8. nothing above changed the table
+        expect(census(procEntries(ns), tcpPort, udpPort), `${ENTRIES_FILE} at the end`).toEqual(kernel);
+        passed = true;
+      } finally {
+        reportCleanup(await release(owned), passed);
+      }
+    }, 90_000);
   },
   { needs: [SETPRIV, CONNTRACK, SYSCTL, MAKE_ENTRIES] },
 );

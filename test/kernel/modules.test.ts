@@ -17,7 +17,18 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { BUNDLE, describeRun, runBundle, type BundleRun } from '../support/bundle';
-import { conntrackCount, describeKernel, holdConnections, nsExec, nsPrefix, statTotal, waitForCount, withNamespace, type Holder, type Namespace } from '../support/netns';
+import {
+  conntrackCount,
+  describeKernel,
+  holdConnections,
+  nsExec,
+  nsPrefix,
+  statTotal,
+  waitForCount,
+  withNamespace,
+  type Holder,
+  type Namespace,
+} from '../support/netns';
 
 const IPTABLES_NFT = '/usr/sbin/iptables-nft';
 const IPTABLES_NFT_SAVE = '/usr/sbin/iptables-nft-save';
@@ -75,7 +86,10 @@ function perfdata(run: BundleRun): Map<string, string> {
   const bar = run.status.indexOf('|');
   const map = new Map<string, string>();
   if (bar < 0) return map;
-  for (const item of run.status.slice(bar + 1).trim().split(/\s+/)) {
+  for (const item of run.status
+    .slice(bar + 1)
+    .trim()
+    .split(/\s+/)) {
     const eq = item.indexOf('=');
     if (eq > 0) map.set(item.slice(0, eq), item.slice(eq + 1).split(';')[0]!);
   }
@@ -112,7 +126,9 @@ function expectNoRuleVerdict(run: BundleRun, left: number, exempt: string, what:
   const { line } = rulesLine(run, `no rule needs conntrack${exempt} [`);
   expect(line.endsWith(leftoverTail(left)), `${what}: ${JSON.stringify(line)} ends with ${JSON.stringify(leftoverTail(left))}`).toBe(true);
   expect(run.stdout).not.toContain('still tracked');
-  expect(run.lines.includes(BUILTIN_LINE), `${what}: ${BUILTIN ? 'says' : 'does not say'} nf_conntrack is built in:\n${run.stdout}`).toBe(BUILTIN && left > 0);
+  expect(run.lines.includes(BUILTIN_LINE), `${what}: ${BUILTIN ? 'says' : 'does not say'} nf_conntrack is built in:\n${run.stdout}`).toBe(
+    BUILTIN && left > 0,
+  );
 }
 
 const inNs = (ns: Namespace, args: readonly string[]) => runBundle(args, { prefix: nsPrefix(ns) });
@@ -261,7 +277,14 @@ function parseTrace(text: string): Exec[] {
   return execs;
 }
 
-const LISTING_PROGRAMS = ['iptables-legacy-save', 'iptables-nft-save', 'ip6tables-legacy-save', 'ip6tables-nft-save', 'iptables-save', 'ip6tables-save'];
+const LISTING_PROGRAMS = [
+  'iptables-legacy-save',
+  'iptables-nft-save',
+  'ip6tables-legacy-save',
+  'ip6tables-nft-save',
+  'iptables-save',
+  'ip6tables-save',
+];
 const PROGRAM_DIR = /^\/(?:usr\/)?s?bin\/([^/]+)$/;
 
 /** The shapes of reference/kernel.md §4 and the plugin's documented catalogue, written out here independently of src/. */
@@ -270,7 +293,15 @@ function allowedExec(path: string, args: readonly string[]): boolean {
   if (program === undefined) return false;
   const same = (want: readonly string[]) => args.length === want.length && args.every((a, i) => a === want[i]);
   if (LISTING_PROGRAMS.includes(program)) return args.length === 0;
-  if (program === 'nft') return same(['list', 'tables']) || same(['list', 'ruleset']) || (args.length === 4 && same(['list', 'table', args[2]!, args[3]!]) && /^[a-z0-9]+$/.test(args[2]!) && /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(args[3]!));
+  if (program === 'nft')
+    return (
+      same(['list', 'tables']) ||
+      same(['list', 'ruleset']) ||
+      (args.length === 4 &&
+        same(['list', 'table', args[2]!, args[3]!]) &&
+        /^[a-z0-9]+$/.test(args[2]!) &&
+        /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(args[3]!))
+    );
   if (program === 'dmesg') return same(['-r']);
   if (program === 'conntrack') return same(['-S']);
   if (program === 'journalctl') {
@@ -352,7 +383,9 @@ describeKernel(
           expectOk(both, 'MASQUERADE and NOTRACK');
           expect(perfdata(both).get('conntrack_rules'), describeRun(both)).toBe('1');
           const { line, sources } = rulesLine(both, 'at least 1 rule needs conntrack (');
-          expect(line).toBe(`at least 1 rule needs conntrack (MASQUERADE target: nat POSTROUTING); 1 rule exempts traffic from tracking [${sources.join(', ')}]`);
+          expect(line).toBe(
+            `at least 1 rule needs conntrack (MASQUERADE target: nat POSTROUTING); 1 rule exempts traffic from tracking [${sources.join(', ')}]`,
+          );
           expect(sources).toContain(IPTABLES_NFT_SAVE);
 
           // With only the exemption left, nothing switches tracking on: the
@@ -367,63 +400,60 @@ describeKernel(
       });
     });
 
-    it(
-      'with state between runs: OK while nothing is tracked; WARNING when the table grew with no rule in sight; OK again when it stops',
-      async () => {
-        await withNamespace(async (ns) => {
-          const holders: Holder[] = [];
-          const dir = mkdtempSync(join(tmpdir(), 'cctest-modules-'));
-          const state = ['--state-file', join(dir, 's.json'), '--kernel-log', 'none', '-v'];
+    it('with state between runs: OK while nothing is tracked; WARNING when the table grew with no rule in sight; OK again when it stops', async () => {
+      await withNamespace(async (ns) => {
+        const holders: Holder[] = [];
+        const dir = mkdtempSync(join(tmpdir(), 'cctest-modules-'));
+        const state = ['--state-file', join(dir, 's.json'), '--kernel-log', 'none', '-v'];
+        try {
+          // 1. baseline, no rules
+          const first = inNs(ns, state);
+          expectOk(first, 'run 1 (baseline)');
+          expect(first.stdout).toContain('first check');
+          rulesLine(first, 'no rule needs conntrack [');
+          expect(first.stdout).not.toContain('still tracked');
+
+          // 2. new connections with no rule: the kernel does not track them, the plugin stays OK
+          const insert1 = statTotal(ns, 'insert');
+          await holdAndExpect(ns, holders, HELD, 0, 'no rules, between runs 1 and 2');
+          expect(statTotal(ns, 'insert'), 'insert counter with no rule').toBe(insert1);
+          const second = inNs(ns, state);
+          expectNoRuleVerdict(second, 0, '', 'run 2 (connections, no rule)');
+
+          // 3. a rule exists only between the runs: its entries stay, the plugin cannot see it
+          const insert2 = statTotal(ns, 'insert');
+          const count2 = conntrackCount(ns);
+          nsExec(ns, [IPTABLES_NFT, ...MASQUERADE]);
+          await holdAndExpect(ns, holders, HELD, HELD, 'while the rule existed');
+          for (const argv of FLUSH_NAT) nsExec(ns, [IPTABLES_NFT, ...argv]);
+          const count3 = conntrackCount(ns);
+          // The plugin's first evidence is the insert counter; kernels that no
+          // longer count it (6.18 does not: it stays 0) leave the count's rise.
+          const inserted = statTotal(ns, 'insert') - insert2;
+          const growth = inserted > 0 ? `${inserted} new entries since the last check` : `the count rose from ${count2} to ${count3}`;
+          console.info(`[modules test] insert counter +${inserted}, count ${count2} -> ${count3}: expecting "(${growth})"`);
+          const third = inNs(ns, state);
+          expect(third.stderr, 'run 3 stderr').toBe('');
+          const head = `CONNTRACK WARNING - conntrack is built in and no rule uses it, yet connections are still tracked (${growth})`;
+          expect(third.status.startsWith(head), `run 3 status starts with ${JSON.stringify(head)}: ${describeRun(third)}`).toBe(true);
+          expect(third.code, `run 3: ${describeRun(third)}`).toBe(1);
+          expect(perfdata(third).get('conntrack_rules')).toBe('0');
+          const { line } = rulesLine(third, 'no rule needs conntrack [');
+          expect(line).toMatch(/; something still tracks \(/);
+          expect(third.lines.includes(BUILTIN_LINE), `run 3 built-in note:\n${third.stdout}`).toBe(BUILTIN);
+
+          // 4. nothing new since: OK, the leftovers reported
+          const fourth = inNs(ns, state);
+          expectNoRuleVerdict(fourth, count3, '', 'run 4 (nothing new)');
+        } finally {
           try {
-            // 1. baseline, no rules
-            const first = inNs(ns, state);
-            expectOk(first, 'run 1 (baseline)');
-            expect(first.stdout).toContain('first check');
-            rulesLine(first, 'no rule needs conntrack [');
-            expect(first.stdout).not.toContain('still tracked');
-
-            // 2. new connections with no rule: the kernel does not track them, the plugin stays OK
-            const insert1 = statTotal(ns, 'insert');
-            await holdAndExpect(ns, holders, HELD, 0, 'no rules, between runs 1 and 2');
-            expect(statTotal(ns, 'insert'), 'insert counter with no rule').toBe(insert1);
-            const second = inNs(ns, state);
-            expectNoRuleVerdict(second, 0, '', 'run 2 (connections, no rule)');
-
-            // 3. a rule exists only between the runs: its entries stay, the plugin cannot see it
-            const insert2 = statTotal(ns, 'insert');
-            const count2 = conntrackCount(ns);
-            nsExec(ns, [IPTABLES_NFT, ...MASQUERADE]);
-            await holdAndExpect(ns, holders, HELD, HELD, 'while the rule existed');
-            for (const argv of FLUSH_NAT) nsExec(ns, [IPTABLES_NFT, ...argv]);
-            const count3 = conntrackCount(ns);
-            // The plugin's first evidence is the insert counter; kernels that no
-            // longer count it (6.18 does not: it stays 0) leave the count's rise.
-            const inserted = statTotal(ns, 'insert') - insert2;
-            const growth = inserted > 0 ? `${inserted} new entries since the last check` : `the count rose from ${count2} to ${count3}`;
-            console.info(`[modules test] insert counter +${inserted}, count ${count2} -> ${count3}: expecting "(${growth})"`);
-            const third = inNs(ns, state);
-            expect(third.stderr, 'run 3 stderr').toBe('');
-            const head = `CONNTRACK WARNING - conntrack is built in and no rule uses it, yet connections are still tracked (${growth})`;
-            expect(third.status.startsWith(head), `run 3 status starts with ${JSON.stringify(head)}: ${describeRun(third)}`).toBe(true);
-            expect(third.code, `run 3: ${describeRun(third)}`).toBe(1);
-            expect(perfdata(third).get('conntrack_rules')).toBe('0');
-            const { line } = rulesLine(third, 'no rule needs conntrack [');
-            expect(line).toMatch(/; something still tracks \(/);
-            expect(third.lines.includes(BUILTIN_LINE), `run 3 built-in note:\n${third.stdout}`).toBe(BUILTIN);
-
-            // 4. nothing new since: OK, the leftovers reported
-            const fourth = inNs(ns, state);
-            expectNoRuleVerdict(fourth, count3, '', 'run 4 (nothing new)');
+            await closeAll(holders);
           } finally {
-            try {
-              await closeAll(holders);
-            } finally {
-              rmSync(dir, { recursive: true, force: true });
-            }
+            rmSync(dir, { recursive: true, force: true });
           }
-        });
-      },
-    );
+        }
+      });
+    });
 
     it('as nobody the rules cannot be listed: OK, the reason and --sudo named, no conntrack_rules perfdata', async () => {
       await withNamespace(async (ns) => {
@@ -432,7 +462,9 @@ describeKernel(
         expectOk(root, 'root');
         expect(perfdata(root).get('conntrack_rules')).toBe('1');
 
-        const nobody = runBundle(QUIET, { prefix: [...nsPrefix(ns), SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'] });
+        const nobody = runBundle(QUIET, {
+          prefix: [...nsPrefix(ns), SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'],
+        });
         expectOk(nobody, 'nobody');
         expect(nobody.code, 'the exit code is the same as root').toBe(root.code);
         expect(perfdata(nobody).has('conntrack_rules'), `no conntrack_rules perfdata: ${nobody.status}`).toBe(false);
@@ -525,7 +557,21 @@ describeKernel(
           for (const [i, r] of runs.entries()) {
             const trace = join(dir, `trace-${i}`);
             const run = runBundle(r.args, {
-              prefix: [...nsPrefix(ns), STRACE, '-f', '-qq', '-s', '4096', '-e', 'trace=execve,execveat', '-e', 'signal=none', '-o', trace, '--'],
+              prefix: [
+                ...nsPrefix(ns),
+                STRACE,
+                '-f',
+                '-qq',
+                '-s',
+                '4096',
+                '-e',
+                'trace=execve,execveat',
+                '-e',
+                'signal=none',
+                '-o',
+                trace,
+                '--',
+              ],
               timeoutMs: 30_000,
             });
             const what = `run ${JSON.stringify(r.args.join(' '))}`;
@@ -544,7 +590,11 @@ describeKernel(
               expect(allowedExec(e.path, e.argv!.slice(1)), `${what}: not in the allowed list: ${e.raw}`).toBe(true);
             }
             // Not a vacuous pass: the trace saw the programs this run must start.
-            for (const want of r.expect) expect(children.some((e) => want.test(e.path)), `${what} ran ${want}: ${children.map((e) => e.raw).join('\n')}`).toBe(true);
+            for (const want of r.expect)
+              expect(
+                children.some((e) => want.test(e.path)),
+                `${what} ran ${want}: ${children.map((e) => e.raw).join('\n')}`,
+              ).toBe(true);
           }
           console.info(`[modules test] audited execs:\n  ${[...new Set(seen)].join('\n  ')}`);
         } finally {

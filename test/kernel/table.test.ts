@@ -87,9 +87,24 @@ describeKernel(
     // With max 10 the default thresholds are 8 and 9 entries, and "80%" means
     // alert above 80%: 8 is the last OK count, 9 warns, 10 is critical.
     it.each([
-      { held: 8, state: 'OK', line: 'CONNTRACK OK - 80.0% of table used (8 of 10 entries) | entries=8;8;9;0;10 usage=80%;80;90;0;100 ' + COUNTERS + RULES(1) },
-      { held: 9, state: 'WARNING', line: 'CONNTRACK WARNING - 90.0% of table used (9 of 10 entries) | entries=9;8;9;0;10 usage=90%;80;90;0;100 ' + COUNTERS + RULES(1) },
-      { held: 10, state: 'CRITICAL', line: 'CONNTRACK CRITICAL - 100.0% of table used (10 of 10 entries) | entries=10;8;9;0;10 usage=100%;80;90;0;100 ' + COUNTERS + RULES(1) },
+      {
+        held: 8,
+        state: 'OK',
+        line: 'CONNTRACK OK - 80.0% of table used (8 of 10 entries) | entries=8;8;9;0;10 usage=80%;80;90;0;100 ' + COUNTERS + RULES(1),
+      },
+      {
+        held: 9,
+        state: 'WARNING',
+        line: 'CONNTRACK WARNING - 90.0% of table used (9 of 10 entries) | entries=9;8;9;0;10 usage=90%;80;90;0;100 ' + COUNTERS + RULES(1),
+      },
+      {
+        held: 10,
+        state: 'CRITICAL',
+        line:
+          'CONNTRACK CRITICAL - 100.0% of table used (10 of 10 entries) | entries=10;8;9;0;10 usage=100%;80;90;0;100 ' +
+          COUNTERS +
+          RULES(1),
+      },
     ] as const)('with nf_conntrack_max=10 and $held connections held: $state', async ({ held, state, line }) => {
       await withConntrackMax(10, () =>
         withNamespace(async (ns) => {

@@ -85,7 +85,17 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
     for (const [path, row] of entries) {
       if (path === '') continue;
       expect(row, path).toMatch(/ root\/root /);
-      const shared = ['/usr', '/usr/share', '/usr/lib', '/usr/lib/nagios', '/usr/lib/nagios/plugins', '/etc', '/etc/cron.d', '/usr/lib/systemd', '/usr/lib/systemd/system'];
+      const shared = [
+        '/usr',
+        '/usr/share',
+        '/usr/lib',
+        '/usr/lib/nagios',
+        '/usr/lib/nagios/plugins',
+        '/etc',
+        '/etc/cron.d',
+        '/usr/lib/systemd',
+        '/usr/lib/systemd/system',
+      ];
       expect(path === PLUGIN || path.startsWith('/usr/share/') || SCHEDULER_FILES.includes(path) || shared.includes(path), path).toBe(true);
     }
     // The only file under /etc is the cron example, a conffile: an admin who turns it on keeps it across upgrades.
@@ -117,7 +127,14 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
 
   describeWith(
     'installed with dpkg -i',
-    { root: true, programs: [[DPKG, 'dpkg'], [DPKG_QUERY, 'dpkg'], ['/usr/bin/setpriv', 'util-linux']] },
+    {
+      root: true,
+      programs: [
+        [DPKG, 'dpkg'],
+        [DPKG_QUERY, 'dpkg'],
+        ['/usr/bin/setpriv', 'util-linux'],
+      ],
+    },
     () => {
       /** Every path the package installs, and which of them were there before (shared directories). */
       let listed: string[] = [];
@@ -127,16 +144,22 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
       beforeAll(() => {
         const status = installedStatus();
         if (status !== 'not known to dpkg' && !status.startsWith('un')) {
-          throw new Error(`check-conntrack is already installed here (${status}): these tests install and remove it, so they leave it alone`);
+          throw new Error(
+            `check-conntrack is already installed here (${status}): these tests install and remove it, so they leave it alone`,
+          );
         }
-        if (existsSync(STATE_DIR)) throw new Error(`${STATE_DIR} exists already: these tests make and remove it, so they leave the host's alone`);
+        if (existsSync(STATE_DIR))
+          throw new Error(`${STATE_DIR} exists already: these tests make and remove it, so they leave the host's alone`);
         ensureUser('nagios');
         keeper = stateDirKeeper('nagios');
         const contents = must([DPKG_DEB, '-c', deb]).stdout.trim().split('\n');
         const paths = contents.map((r) => r.split(/\s+/).slice(5).join(' ').replace(/^\./, '').replace(/\/$/, '')).filter((p) => p !== '');
         before = new Set(paths.filter((p) => existsSync(p)));
         must([DPKG, '-i', deb], { timeoutMs: 120_000 });
-        listed = must([DPKG, '-L', 'check-conntrack']).stdout.trim().split('\n').filter((p) => p !== '/.');
+        listed = must([DPKG, '-L', 'check-conntrack'])
+          .stdout.trim()
+          .split('\n')
+          .filter((p) => p !== '/.');
       });
       afterAll(() => {
         try {

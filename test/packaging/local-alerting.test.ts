@@ -8,8 +8,29 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addMasquerade, createNamespace, holdConnections, readConntrackMax, withConntrackMax, type Holder, type Namespace } from '../support/netns';
-import { BUNDLE, describeWith, ensureUser, fixtureArgs, must, NODE, PACKAGING, run, startDaemon, tempDir, waitFor, type Daemon } from './support';
+import {
+  addMasquerade,
+  createNamespace,
+  holdConnections,
+  readConntrackMax,
+  withConntrackMax,
+  type Holder,
+  type Namespace,
+} from '../support/netns';
+import {
+  BUNDLE,
+  describeWith,
+  ensureUser,
+  fixtureArgs,
+  must,
+  NODE,
+  PACKAGING,
+  run,
+  startDaemon,
+  tempDir,
+  waitFor,
+  type Daemon,
+} from './support';
 
 const RSYSLOGD = '/usr/sbin/rsyslogd';
 const CRON = '/usr/sbin/cron';
@@ -43,14 +64,23 @@ const readOr = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') 
 
 describeWith(
   'local alerting with real syslog, cron and mail',
-  { root: true, programs: [[RSYSLOGD, 'rsyslog'], [CRON, 'cron'], [SENDMAIL, 'exim4-daemon-light'], [LOGGER, 'bsdutils']] },
+  {
+    root: true,
+    programs: [
+      [RSYSLOGD, 'rsyslog'],
+      [CRON, 'cron'],
+      [SENDMAIL, 'exim4-daemon-light'],
+      [LOGGER, 'bsdutils'],
+    ],
+  },
   () => {
     const work = tempDir('alerting');
     let syslog: { daemon: Daemon; messages: string } | undefined;
 
     beforeAll(async () => {
       // Another syslog daemon would take our lines: these tests need /dev/log to themselves.
-      if (existsSync(DEV_LOG)) throw new Error(`${DEV_LOG} exists already: another syslog daemon is running here, and these tests start their own`);
+      if (existsSync(DEV_LOG))
+        throw new Error(`${DEV_LOG} exists already: another syslog daemon is running here, and these tests start their own`);
       syslog = startSyslog(work.path);
       await waitFor('rsyslogd to create /dev/log', () => (isSocket(DEV_LOG) ? true : undefined), 10_000);
     });
@@ -61,7 +91,15 @@ describeWith(
     });
 
     const logged = () => readOr(syslog!.messages);
-    const waitForLine = (pattern: RegExp) => waitFor(`a syslog line matching ${pattern}`, () => logged().split('\n').find((l) => pattern.test(l)), 10_000);
+    const waitForLine = (pattern: RegExp) =>
+      waitFor(
+        `a syslog line matching ${pattern}`,
+        () =>
+          logged()
+            .split('\n')
+            .find((l) => pattern.test(l)),
+        10_000,
+      );
 
     it.each([
       ['centos6-2.6.32', 'crit', 2],
@@ -90,78 +128,81 @@ describeWith(
       try {
         const r = run([NODE, BUNDLE, ...fixtureArgs('centos6-2.6.32'), '--syslog']);
         expect(r.code).toBe(2);
-        expect(r.stdout.split('\n')).toContain('--syslog: the CRITICAL line was not logged: /usr/bin/logger: logger: socket /dev/log: No such file or directory');
+        expect(r.stdout.split('\n')).toContain(
+          '--syslog: the CRITICAL line was not logged: /usr/bin/logger: logger: socket /dev/log: No such file or directory',
+        );
       } finally {
         syslog = startSyslog(work.path);
         await waitFor('rsyslogd to create /dev/log again', () => (isSocket(DEV_LOG) ? true : undefined), 10_000);
       }
     });
 
-    it(
-      'the packaged cron line mails one problem and one recovery while a namespace fills and empties, and logs both',
-      async () => {
-        ensureUser(MAIL_USER);
-        rmSync(MAILBOX, { force: true });
-        const stateDir = join(work.path, 'cron-state');
-        mkdirSync(stateDir, { mode: 0o700 });
-        const state = join(stateDir, 'state.json');
-        let ns: Namespace | undefined;
-        let holder: Holder | undefined;
-        let cron: Daemon | undefined;
-        try {
-          ns = createNamespace();
-          addMasquerade(ns);
-          holder = await holdConnections(ns, 19);
-          expect(holder.failed).toBe(0);
-          const original = readConntrackMax();
+    it('the packaged cron line mails one problem and one recovery while a namespace fills and empties, and logs both', async () => {
+      ensureUser(MAIL_USER);
+      rmSync(MAILBOX, { force: true });
+      const stateDir = join(work.path, 'cron-state');
+      mkdirSync(stateDir, { mode: 0o700 });
+      const state = join(stateDir, 'state.json');
+      let ns: Namespace | undefined;
+      let holder: Holder | undefined;
+      let cron: Daemon | undefined;
+      try {
+        ns = createNamespace();
+        addMasquerade(ns);
+        holder = await holdConnections(ns, 19);
+        expect(holder.failed).toBe(0);
+        const original = readConntrackMax();
 
-          // The shipped line as an admin would turn it on, for this test: every
-          // minute, as root inside the namespace, with a state file and no kernel log of its own.
-          const shipped = readFileSync(join(PACKAGING, 'cron/check_conntrack'), 'utf8');
-          const line = shipped.split('\n').find((l) => /^#\*\/5 /.test(l));
-          expect(line).toMatch(/^#\*\/5 \* \* \* \* nagios \/usr\/lib\/nagios\/plugins\/check_conntrack --changes-only --repeat 2h --syslog$/);
-          const job = line!
-            .replace(/^#\*\/5 /, '* ')
-            .replace(' nagios ', ' root ')
-            .replace('/usr/lib/nagios/plugins/check_conntrack', `/usr/sbin/ip netns exec ${ns.name} ${NODE} ${BUNDLE}`);
-          writeFileSync(CRON_FILE, `MAILTO=${MAIL_USER}\n${job} --state-file ${state} --kernel-log none\n`, { mode: 0o644 });
+        // The shipped line as an admin would turn it on, for this test: every
+        // minute, as root inside the namespace, with a state file and no kernel log of its own.
+        const shipped = readFileSync(join(PACKAGING, 'cron/check_conntrack'), 'utf8');
+        const line = shipped.split('\n').find((l) => /^#\*\/5 /.test(l));
+        expect(line).toMatch(
+          /^#\*\/5 \* \* \* \* nagios \/usr\/lib\/nagios\/plugins\/check_conntrack --changes-only --repeat 2h --syslog$/,
+        );
+        const job = line!
+          .replace(/^#\*\/5 /, '* ')
+          .replace(' nagios ', ' root ')
+          .replace('/usr/lib/nagios/plugins/check_conntrack', `/usr/sbin/ip netns exec ${ns.name} ${NODE} ${BUNDLE}`);
+        writeFileSync(CRON_FILE, `MAILTO=${MAIL_USER}\n${job} --state-file ${state} --kernel-log none\n`, { mode: 0o644 });
 
-          const runs = () => (existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as { savedAtMs: number }).savedAtMs : 0);
-          const nextRun = async (after: number) => waitFor('the next cron run', () => (runs() > after ? runs() : undefined), 75_000, 500);
-          const mails = () => readOr(MAILBOX).split('\n').filter((l) => l.startsWith('From ')).length;
-
-          await withConntrackMax(20, async () => {
-            cron = startDaemon([CRON, '-f']);
-            // 19 of 20: CRITICAL. The first run mails the problem, the second nothing.
-            const first = await nextRun(0);
-            await nextRun(first);
-          });
-          expect(readConntrackMax()).toBe(original);
-          // The table has room again: the third run mails the recovery.
-          const before = runs();
-          await nextRun(before);
-          await waitFor('two mails', () => (mails() >= 2 ? true : undefined), 20_000, 500);
-          const mailbox = readOr(MAILBOX);
-          expect(mails(), mailbox).toBe(2);
-          const bodies = mailbox.split(/^From /m).filter((m) => m.trim() !== '');
-          expect(bodies[0]).toMatch(/^CONNTRACK CRITICAL - 95(?:\.0)?% of table used \(19 of 20 entries\)/m);
-          expect(bodies[1]).toMatch(/^CONNTRACK OK - recovered after \d+[sm]/m);
-          expect(bodies[1]).toMatch(/^was CRITICAL from .* UTC: 95(?:\.0)?% of table used \(19 of 20 entries\)/m);
-          // And the same two lines in syslog, with their severities.
-          await waitForLine(/^daemon\.info check_conntrack: CONNTRACK OK - recovered after /);
-          const ours = logged()
+        const runs = () => (existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as { savedAtMs: number }).savedAtMs : 0);
+        const nextRun = async (after: number) => waitFor('the next cron run', () => (runs() > after ? runs() : undefined), 75_000, 500);
+        const mails = () =>
+          readOr(MAILBOX)
             .split('\n')
-            .filter((l) => / check_conntrack: CONNTRACK .*\(19 of 20 entries\)|recovered after/.test(l));
-          expect(ours.map((l) => l.split(' ', 1)[0])).toEqual(['daemon.crit', 'daemon.info']);
-        } finally {
-          rmSync(CRON_FILE, { force: true });
-          await cron?.stop();
-          await holder?.close();
-          ns?.remove();
-        }
-        expect(statSync(state).mode & 0o077).toBe(0);
-      },
-      300_000,
-    );
+            .filter((l) => l.startsWith('From ')).length;
+
+        await withConntrackMax(20, async () => {
+          cron = startDaemon([CRON, '-f']);
+          // 19 of 20: CRITICAL. The first run mails the problem, the second nothing.
+          const first = await nextRun(0);
+          await nextRun(first);
+        });
+        expect(readConntrackMax()).toBe(original);
+        // The table has room again: the third run mails the recovery.
+        const before = runs();
+        await nextRun(before);
+        await waitFor('two mails', () => (mails() >= 2 ? true : undefined), 20_000, 500);
+        const mailbox = readOr(MAILBOX);
+        expect(mails(), mailbox).toBe(2);
+        const bodies = mailbox.split(/^From /m).filter((m) => m.trim() !== '');
+        expect(bodies[0]).toMatch(/^CONNTRACK CRITICAL - 95(?:\.0)?% of table used \(19 of 20 entries\)/m);
+        expect(bodies[1]).toMatch(/^CONNTRACK OK - recovered after \d+[sm]/m);
+        expect(bodies[1]).toMatch(/^was CRITICAL from .* UTC: 95(?:\.0)?% of table used \(19 of 20 entries\)/m);
+        // And the same two lines in syslog, with their severities.
+        await waitForLine(/^daemon\.info check_conntrack: CONNTRACK OK - recovered after /);
+        const ours = logged()
+          .split('\n')
+          .filter((l) => / check_conntrack: CONNTRACK .*\(19 of 20 entries\)|recovered after/.test(l));
+        expect(ours.map((l) => l.split(' ', 1)[0])).toEqual(['daemon.crit', 'daemon.info']);
+      } finally {
+        rmSync(CRON_FILE, { force: true });
+        await cron?.stop();
+        await holder?.close();
+        ns?.remove();
+      }
+      expect(statSync(state).mode & 0o077).toBe(0);
+    }, 300_000);
   },
 );

@@ -13,7 +13,10 @@ const PAGE = readFileSync(PAGE_PATH, 'utf8');
 
 /** roff source to the text it stands for, as far as option names go. */
 function unroff(text: string): string {
-  return text.replace(/\\-/g, '-').replace(/\\f[BIRP]/g, '').replace(/\\&/g, '');
+  return text
+    .replace(/\\-/g, '-')
+    .replace(/\\f[BIRP]/g, '')
+    .replace(/\\&/g, '');
 }
 
 /** Lines of one .SH section (up to the next .SH). */
@@ -75,12 +78,28 @@ describeWith('check_conntrack(8)', {}, () => {
     const sections = PAGE.split('\n')
       .filter((l) => l.startsWith('.SH '))
       .map((l) => l.slice(4));
-    for (const name of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'OPTIONS', 'OUTPUT', 'EXIT STATUS', 'FILES', 'PRIVILEGES', 'EXAMPLES', 'SEE ALSO']) {
+    for (const name of [
+      'NAME',
+      'SYNOPSIS',
+      'DESCRIPTION',
+      'OPTIONS',
+      'OUTPUT',
+      'EXIT STATUS',
+      'FILES',
+      'PRIVILEGES',
+      'EXAMPLES',
+      'SEE ALSO',
+    ]) {
       expect(sections).toContain(name);
     }
     // Every exit status, each with its state.
     const exit = section('EXIT STATUS').join('\n');
-    for (const [code, state] of [['0', 'OK'], ['1', 'WARNING'], ['2', 'CRITICAL'], ['3', 'UNKNOWN']]) {
+    for (const [code, state] of [
+      ['0', 'OK'],
+      ['1', 'WARNING'],
+      ['2', 'CRITICAL'],
+      ['3', 'UNKNOWN'],
+    ]) {
       expect(exit).toMatch(new RegExp(`^\\.B ${code}\\n${state}:`, 'm'));
     }
   });

@@ -7,7 +7,22 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { asUser, BUNDLE, describeWith, ensureUser, fixtureArgs, must, NODE, PACKAGING, run, startDaemon, stateDirKeeper, tempDir, waitFor, type Daemon } from './support';
+import {
+  asUser,
+  BUNDLE,
+  describeWith,
+  ensureUser,
+  fixtureArgs,
+  must,
+  NODE,
+  PACKAGING,
+  run,
+  startDaemon,
+  stateDirKeeper,
+  tempDir,
+  waitFor,
+  type Daemon,
+} from './support';
 
 const NAGIOS = '/usr/sbin/nagios4';
 const COMMANDS = join(PACKAGING, 'nagios/commands.cfg');
@@ -116,99 +131,127 @@ function mainConfig(dir: string, pluginDir: string, extraCfg: string[]): void {
       'nagios_user=nagios',
       'nagios_group=nagios',
       'use_syslog=0',
-      "illegal_macro_output_chars=`~$&|'\"<>",
+      'illegal_macro_output_chars=`~$&|\'"<>',
       '',
     ].join('\n'),
   );
 }
 
-describeWith('Nagios Core with the shipped commands', { root: true, programs: [[NAGIOS, 'nagios4-core'], ['/usr/bin/setpriv', 'util-linux']] }, () => {
-  const dir = tempDir('nagios');
-  let daemon: Daemon | undefined;
-  // The example service keeps state as nagios, in /var/tmp/check_conntrack-UID/.
-  let keeper: { forget(): void } | undefined;
+describeWith(
+  'Nagios Core with the shipped commands',
+  {
+    root: true,
+    programs: [
+      [NAGIOS, 'nagios4-core'],
+      ['/usr/bin/setpriv', 'util-linux'],
+    ],
+  },
+  () => {
+    const dir = tempDir('nagios');
+    let daemon: Daemon | undefined;
+    // The example service keeps state as nagios, in /var/tmp/check_conntrack-UID/.
+    let keeper: { forget(): void } | undefined;
 
-  beforeAll(() => {
-    const pluginDir = join(dir.path, 'plugins');
-    ensureUser('nagios');
-    keeper = stateDirKeeper('nagios');
-    must(['/usr/bin/mkdir', '-p', pluginDir, join(dir.path, 'checkresults')]);
-    copyFileSync(BUNDLE, join(pluginDir, 'check_conntrack'));
-    // check_nrpe for the NRPE example, where nagios-nrpe-plugin is installed.
-    if (run(['/usr/bin/test', '-x', '/usr/lib/nagios/plugins/check_nrpe']).code === 0) copyFileSync('/usr/lib/nagios/plugins/check_nrpe', join(pluginDir, 'check_nrpe'));
-    must(['/usr/bin/chmod', '0755', join(pluginDir, 'check_conntrack')]);
-    const fixture = join(dir.path, 'fixture.cfg');
-    writeFileSync(
-      fixture,
-      [
-        'define service {',
-        '    use                     generic-service',
-        '    host_name               localhost',
-        '    service_description     conntrack-fixture',
-        `    check_command           check_conntrack_opts!70%!85%!${fixtureArgs('rhel5-2.6.18').join(' ')} -vv`,
-        '}',
-        '',
-      ].join('\n'),
-    );
-    mainConfig(dir.path, pluginDir, [fixture]);
-    must(['/usr/bin/chown', '-R', 'nagios:nagios', dir.path]);
-  });
-  afterAll(async () => {
-    try {
-      await daemon?.stop();
-    } finally {
-      keeper?.forget();
-      dir.dispose();
-    }
-  });
+    beforeAll(() => {
+      const pluginDir = join(dir.path, 'plugins');
+      ensureUser('nagios');
+      keeper = stateDirKeeper('nagios');
+      must(['/usr/bin/mkdir', '-p', pluginDir, join(dir.path, 'checkresults')]);
+      copyFileSync(BUNDLE, join(pluginDir, 'check_conntrack'));
+      // check_nrpe for the NRPE example, where nagios-nrpe-plugin is installed.
+      if (run(['/usr/bin/test', '-x', '/usr/lib/nagios/plugins/check_nrpe']).code === 0)
+        copyFileSync('/usr/lib/nagios/plugins/check_nrpe', join(pluginDir, 'check_nrpe'));
+      must(['/usr/bin/chmod', '0755', join(pluginDir, 'check_conntrack')]);
+      const fixture = join(dir.path, 'fixture.cfg');
+      writeFileSync(
+        fixture,
+        [
+          'define service {',
+          '    use                     generic-service',
+          '    host_name               localhost',
+          '    service_description     conntrack-fixture',
+          `    check_command           check_conntrack_opts!70%!85%!${fixtureArgs('rhel5-2.6.18').join(' ')} -vv`,
+          '}',
+          '',
+        ].join('\n'),
+      );
+      mainConfig(dir.path, pluginDir, [fixture]);
+      must(['/usr/bin/chown', '-R', 'nagios:nagios', dir.path]);
+    });
+    afterAll(async () => {
+      try {
+        await daemon?.stop();
+      } finally {
+        keeper?.forget();
+        dir.dispose();
+      }
+    });
 
-  it('passes nagios4 -v with the service examples', () => {
-    const r = run([NAGIOS, '-v', join(dir.path, 'nagios.cfg')]);
-    expect(r.stdout).toContain('Total Errors:   0');
-    expect(r.stdout).toContain('Total Warnings: 0');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Checked 3 services\./);
-  });
+    it('passes nagios4 -v with the service examples', () => {
+      const r = run([NAGIOS, '-v', join(dir.path, 'nagios.cfg')]);
+      expect(r.stdout).toContain('Total Errors:   0');
+      expect(r.stdout).toContain('Total Warnings: 0');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Checked 3 services\./);
+    });
 
-  it('runs them: the state, output and perfdata Nagios keeps are those of a local run as nagios', async () => {
-    daemon = startDaemon([NAGIOS, join(dir.path, 'nagios.cfg')]);
-    // Ask for every check now rather than when the spread schedules it.
-    await waitFor('the external command pipe', () => (run(['/usr/bin/test', '-p', join(dir.path, 'nagios.cmd')]).code === 0 ? true : undefined), 30_000);
-    const now = Math.floor(Date.now() / 1000);
-    writeFileSync(join(dir.path, 'nagios.cmd'), ['conntrack', 'conntrack-fixture'].map((s) => `[${now}] SCHEDULE_FORCED_SVC_CHECK;localhost;${s};${now}\n`).join('') + `[${now}] SCHEDULE_FORCED_SVC_CHECK;web01;conntrack;${now}\n`);
+    it('runs them: the state, output and perfdata Nagios keeps are those of a local run as nagios', async () => {
+      daemon = startDaemon([NAGIOS, join(dir.path, 'nagios.cfg')]);
+      // Ask for every check now rather than when the spread schedules it.
+      await waitFor(
+        'the external command pipe',
+        () => (run(['/usr/bin/test', '-p', join(dir.path, 'nagios.cmd')]).code === 0 ? true : undefined),
+        30_000,
+      );
+      const now = Math.floor(Date.now() / 1000);
+      writeFileSync(
+        join(dir.path, 'nagios.cmd'),
+        ['conntrack', 'conntrack-fixture'].map((s) => `[${now}] SCHEDULE_FORCED_SVC_CHECK;localhost;${s};${now}\n`).join('') +
+          `[${now}] SCHEDULE_FORCED_SVC_CHECK;web01;conntrack;${now}\n`,
+      );
 
-    type Status = Record<string, string>;
-    const statuses = await waitFor(
-      'check results in status.dat',
-      () => {
-        if (daemon!.child.exitCode !== null) throw new Error(`nagios4 exited ${daemon!.child.exitCode}: ${daemon!.output().slice(-2000)}`);
-        const text = readFileSync(join(dir.path, 'status.dat'), 'utf8');
-        const blocks = [...text.matchAll(/servicestatus \{\n([\s\S]*?)\n\t\}/g)].map((m) => Object.fromEntries(m[1]!.split('\n').map((l) => { const i = l.indexOf('='); return [l.slice(0, i).trim(), l.slice(i + 1)]; })) as Status);
-        const done = blocks.filter((b) => Number(b.last_check) >= now);
-        return done.length === 3 ? new Map(done.map((b) => [`${b.host_name}/${b.service_description}`, b])) : undefined;
-      },
-      60_000,
-      500,
-    );
+      type Status = Record<string, string>;
+      const statuses = await waitFor(
+        'check results in status.dat',
+        () => {
+          if (daemon!.child.exitCode !== null)
+            throw new Error(`nagios4 exited ${daemon!.child.exitCode}: ${daemon!.output().slice(-2000)}`);
+          const text = readFileSync(join(dir.path, 'status.dat'), 'utf8');
+          const blocks = [...text.matchAll(/servicestatus \{\n([\s\S]*?)\n\t\}/g)].map(
+            (m) =>
+              Object.fromEntries(
+                m[1]!.split('\n').map((l) => {
+                  const i = l.indexOf('=');
+                  return [l.slice(0, i).trim(), l.slice(i + 1)];
+                }),
+              ) as Status,
+          );
+          const done = blocks.filter((b) => Number(b.last_check) >= now);
+          return done.length === 3 ? new Map(done.map((b) => [`${b.host_name}/${b.service_description}`, b])) : undefined;
+        },
+        60_000,
+        500,
+      );
 
-    // The fixture service through check_conntrack_opts: every part, exactly.
-    const fixture = statuses.get('localhost/conntrack-fixture')!;
-    const local = run(asUser('nagios', [NODE, BUNDLE, '-w', '70%', '-c', '85%', ...fixtureArgs('rhel5-2.6.18'), '-vv']));
-    const [text, perf] = local.status.split(' | ');
-    expect(fixture.plugin_output).toBe(text!.trimEnd());
-    expect(fixture.performance_data).toBe(perf);
-    expect(fixture.long_plugin_output!.split('\\n')).toEqual(local.stdout.replace(/\n$/, '').split('\n').slice(1));
-    expect(Number(fixture.current_state)).toBe(local.code);
-    expect(local.code).toBe(2); // 89.9% against 70%/85%
+      // The fixture service through check_conntrack_opts: every part, exactly.
+      const fixture = statuses.get('localhost/conntrack-fixture')!;
+      const local = run(asUser('nagios', [NODE, BUNDLE, '-w', '70%', '-c', '85%', ...fixtureArgs('rhel5-2.6.18'), '-vv']));
+      const [text, perf] = local.status.split(' | ');
+      expect(fixture.plugin_output).toBe(text!.trimEnd());
+      expect(fixture.performance_data).toBe(perf);
+      expect(fixture.long_plugin_output!.split('\\n')).toEqual(local.stdout.replace(/\n$/, '').split('\n').slice(1));
+      expect(Number(fixture.current_state)).toBe(local.code);
+      expect(local.code).toBe(2); // 89.9% against 70%/85%
 
-    // The local example, this host: a real check, the same kind of line as a local run.
-    const host = statuses.get('localhost/conntrack')!;
-    expect(host.plugin_output).toMatch(/^CONNTRACK (OK|WARNING|CRITICAL|UNKNOWN) - /);
-    expect(host.performance_data).toMatch(/^entries=\d+;\d+;\d+;0;\d+ usage=/);
+      // The local example, this host: a real check, the same kind of line as a local run.
+      const host = statuses.get('localhost/conntrack')!;
+      expect(host.plugin_output).toMatch(/^CONNTRACK (OK|WARNING|CRITICAL|UNKNOWN) - /);
+      expect(host.performance_data).toMatch(/^entries=\d+;\d+;\d+;0;\d+ usage=/);
 
-    // The NRPE example ran check_nrpe (nothing listens on web01's port 5666 here).
-    const nrpe = statuses.get('web01/conntrack')!;
-    expect(nrpe.check_command).toBe('check_nrpe_conntrack!check_conntrack');
-    expect(nrpe.plugin_output).not.toMatch(/^CONNTRACK/);
-  });
-});
+      // The NRPE example ran check_nrpe (nothing listens on web01's port 5666 here).
+      const nrpe = statuses.get('web01/conntrack')!;
+      expect(nrpe.check_command).toBe('check_nrpe_conntrack!check_conntrack');
+      expect(nrpe.plugin_output).not.toMatch(/^CONNTRACK/);
+    });
+  },
+);

@@ -67,12 +67,14 @@ describeWith(
     let port = 0;
     let keeper: { forget(): void } | undefined;
     let installedHere = false;
-    const checkNrpe = (command: string) => run([CHECK_NRPE, '-H', '127.0.0.1', '-p', String(port), '-t', '60', '-c', command], { timeoutMs: 90_000 });
+    const checkNrpe = (command: string) =>
+      run([CHECK_NRPE, '-H', '127.0.0.1', '-p', String(port), '-t', '60', '-c', command], { timeoutMs: 90_000 });
     const local = (line: string) => run(asUser('nagios', argvOf(line)), { timeoutMs: 60_000 });
 
     beforeAll(async () => {
       const status = run([DPKG_QUERY, '-W', '-f=${db:Status-Abbrev}', 'check-conntrack']);
-      if (status.code === 0 && status.stdout.startsWith('i')) throw new Error('check-conntrack is already installed here: this test installs and removes it, so it leaves it alone');
+      if (status.code === 0 && status.stdout.startsWith('i'))
+        throw new Error('check-conntrack is already installed here: this test installs and removes it, so it leaves it alone');
       ensureUser('nagios');
       keeper = stateDirKeeper('nagios');
       must([DPKG, '-i', buildArtifact('deb', dir.path)], { timeoutMs: 120_000 });
@@ -154,14 +156,17 @@ describeWith(
       expect(remote.code).toBe(here.code);
     });
 
-    it.each(['cc_ok', 'cc_warning', 'cc_critical', 'cc_unknown'])('passes %s on whole: every line of the output, and the exit code', (name) => {
-      const line = nrpeCommands(readFileSync(join(dir.path, 'extra.cfg'), 'utf8')).get(name)!;
-      const here = local(line);
-      const remote = checkNrpe(name);
-      expect(remote.stdout.trimEnd()).toBe(here.stdout.trimEnd());
-      expect(remote.code).toBe(here.code);
-      expect(remote.code).toBe({ cc_ok: 0, cc_warning: 1, cc_critical: 2, cc_unknown: 3 }[name]);
-    });
+    it.each(['cc_ok', 'cc_warning', 'cc_critical', 'cc_unknown'])(
+      'passes %s on whole: every line of the output, and the exit code',
+      (name) => {
+        const line = nrpeCommands(readFileSync(join(dir.path, 'extra.cfg'), 'utf8')).get(name)!;
+        const here = local(line);
+        const remote = checkNrpe(name);
+        expect(remote.stdout.trimEnd()).toBe(here.stdout.trimEnd());
+        expect(remote.code).toBe(here.code);
+        expect(remote.code).toBe({ cc_ok: 0, cc_warning: 1, cc_critical: 2, cc_unknown: 3 }[name]);
+      },
+    );
 
     it('runs the commented-out variants of the shipped file as they stand', async () => {
       const variants = [...nrpeCommands(readFileSync(SHIPPED, 'utf8'), true)].filter(([name]) => name !== 'check_conntrack');

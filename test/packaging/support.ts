@@ -56,7 +56,13 @@ export function run(argv: readonly string[], options: RunOptions = {}): Run {
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.error) throw new Error(`${argv.join(' ')}: ${result.error.message}`);
-  return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr, status: result.stdout.split('\n')[0] ?? '' };
+  return {
+    code: result.status,
+    signal: result.signal,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    status: result.stdout.split('\n')[0] ?? '',
+  };
 }
 
 /** run(), and an error with its output unless it exits 0. */
@@ -155,7 +161,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -217,7 +228,17 @@ export function fixtureArgs(name: string): string[] {
 /** The user a monitoring daemon runs checks as; created (as a system user) if absent. */
 export function ensureUser(name: string): void {
   if (run(['/usr/bin/getent', 'passwd', name]).code === 0) return;
-  must(['/usr/sbin/useradd', '--system', '--user-group', '--no-create-home', '--home-dir', '/var/lib/nagios', '--shell', '/usr/sbin/nologin', name]);
+  must([
+    '/usr/sbin/useradd',
+    '--system',
+    '--user-group',
+    '--no-create-home',
+    '--home-dir',
+    '/var/lib/nagios',
+    '--shell',
+    '/usr/sbin/nologin',
+    name,
+  ]);
 }
 
 export function uidOf(name: string): number {

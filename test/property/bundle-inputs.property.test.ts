@@ -22,8 +22,15 @@ const MB = 1 << 20;
 /** A few files of the tree that change how the log and the state are read: uptime and boot id. */
 const identitySpec: fc.Arbitrary<TreeSpec> = fc.record(
   {
-    uptime: fc.constantFrom('12345.67 23456.78\n', '0.01 0\n', '1e308 0\n', '-5 0\n', '99999999999999999999999 0\n', 'x\n').map((t): Content => ({ kind: 'text', text: t })),
-    bootId: fc.oneof(fc.uuid().map((u) => `${u}\n`), garbage).map((t): Content => ({ kind: 'text', text: t })),
+    uptime: fc
+      .constantFrom('12345.67 23456.78\n', '0.01 0\n', '1e308 0\n', '-5 0\n', '99999999999999999999999 0\n', 'x\n')
+      .map((t): Content => ({ kind: 'text', text: t })),
+    bootId: fc
+      .oneof(
+        fc.uuid().map((u) => `${u}\n`),
+        garbage,
+      )
+      .map((t): Content => ({ kind: 'text', text: t })),
   },
   { requiredKeys: [] },
 );
@@ -51,11 +58,21 @@ const logLine = fc.oneof(
 const logFile: fc.Arbitrary<Content> = fc.oneof(
   { weight: 3, arbitrary: fc.oneof(mutatedFixture(LOGS), truncatedFixture(LOGS)).map((t): Content => ({ kind: 'text', text: t })) },
   { weight: 3, arbitrary: fc.array(logLine, { maxLength: 60 }).map((l): Content => ({ kind: 'text', text: l.join('\n') })) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...LOGS), fc.integer({ min: 1, max: 4000 })).map(([t, n]): Content => ({ kind: 'text', text: t.repeat(n) })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...LOGS), fc.integer({ min: 1, max: 4000 }))
+      .map(([t, n]): Content => ({ kind: 'text', text: t.repeat(n) })),
+  },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 4000 }).map((b): Content => ({ kind: 'bytes', bytes: b })) },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('long-line' as const), char: fc.constantFrom('a', ' ', '\0', '9'), bytes: fc.constantFrom(MB - 1, MB + 1, 3 * MB), prefix: fc.constantFrom('Jan  1 00:00:00 host kernel: nf_conntrack: table full, dropping packet', '') }),
+    arbitrary: fc.record({
+      kind: fc.constant('long-line' as const),
+      char: fc.constantFrom('a', ' ', '\0', '9'),
+      bytes: fc.constantFrom(MB - 1, MB + 1, 3 * MB),
+      prefix: fc.constantFrom('Jan  1 00:00:00 host kernel: nf_conntrack: table full, dropping packet', ''),
+    }),
   },
   { weight: 1, arbitrary: specialFile },
 );
@@ -69,7 +86,21 @@ const validState = fc.record(
       fc.oneof(fc.stringMatching(/^\d{1,10}$/), fc.constantFrom('4026531840', '__proto__', 'constructor')),
       fc.record(
         {
-          perCpu: fc.dictionary(fc.constantFrom('drop', 'early_drop', 'insert_failed', 'invalid', 'search_restart', 'clashres', 'chainlength', '__proto__', 'x'), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 6 }), { maxKeys: 8 }),
+          perCpu: fc.dictionary(
+            fc.constantFrom(
+              'drop',
+              'early_drop',
+              'insert_failed',
+              'invalid',
+              'search_restart',
+              'clashres',
+              'chainlength',
+              '__proto__',
+              'x',
+            ),
+            fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 6 }),
+            { maxKeys: 8 },
+          ),
           count: fc.maxSafeNat(),
           timeMs: fc.oneof(fc.maxSafeNat(), fc.constant(Date.now() - 60_000), fc.constant(Date.now() + 86_400_000)),
           history: fc.array(fc.tuple(fc.maxSafeNat(), fc.maxSafeNat()), { maxLength: 40 }),
@@ -79,7 +110,13 @@ const validState = fc.record(
       { maxKeys: 3 },
     ),
     log: fc.record(
-      { source: fc.constantFrom('file', 'kmsg', 'dmesg', 'journal', ''), seq: fc.maxSafeNat(), bootUsec: fc.maxSafeNat(), wallMs: fc.maxSafeNat(), file: fc.record({ path: fc.string({ maxLength: 20 }), ino: fc.maxSafeNat(), offset: fc.maxSafeNat() }) },
+      {
+        source: fc.constantFrom('file', 'kmsg', 'dmesg', 'journal', ''),
+        seq: fc.maxSafeNat(),
+        bootUsec: fc.maxSafeNat(),
+        wallMs: fc.maxSafeNat(),
+        file: fc.record({ path: fc.string({ maxLength: 20 }), ino: fc.maxSafeNat(), offset: fc.maxSafeNat() }),
+      },
       { requiredKeys: ['source'] },
     ),
   },
@@ -92,9 +129,19 @@ const stateFile: fc.Arbitrary<StateFile> = fc.record({
     { weight: 3, arbitrary: validState.map((s): Content => ({ kind: 'text', text: JSON.stringify(s) })) },
     { weight: 3, arbitrary: validState.chain((s) => mutatedFixture([JSON.stringify(s)])).map((t): Content => ({ kind: 'text', text: t })) },
     { weight: 1, arbitrary: fc.json().map((t): Content => ({ kind: 'text', text: t })) },
-    { weight: 1, arbitrary: fc.jsonValue().map((v): Content => ({ kind: 'text', text: JSON.stringify({ version: v, savedAtMs: 1, namespaces: {} }) })) },
+    {
+      weight: 1,
+      arbitrary: fc.jsonValue().map((v): Content => ({ kind: 'text', text: JSON.stringify({ version: v, savedAtMs: 1, namespaces: {} }) })),
+    },
     { weight: 1, arbitrary: garbage.map((t): Content => ({ kind: 'text', text: t })) },
-    { weight: 1, arbitrary: fc.constantFrom<Content>({ kind: 'long-line', char: ' ', bytes: 4 * MB + 1, prefix: '{}' }, { kind: 'text', text: `{"version":1,"savedAtMs":1,"namespaces":{},"bootId":"${'x|\\u0000'.repeat(500_000)}"}` }, { kind: 'text', text: `${'['.repeat(200_000)}${']'.repeat(200_000)}` }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<Content>(
+        { kind: 'long-line', char: ' ', bytes: 4 * MB + 1, prefix: '{}' },
+        { kind: 'text', text: `{"version":1,"savedAtMs":1,"namespaces":{},"bootId":"${'x|\\u0000'.repeat(500_000)}"}` },
+        { kind: 'text', text: `${'['.repeat(200_000)}${']'.repeat(200_000)}` },
+      ),
+    },
     { weight: 1, arbitrary: specialFile },
   ),
   mode: fc.constantFrom(0o600, 0o600, 0o644, 0o666, 0o400),
@@ -120,7 +167,10 @@ function checkStateAfter(path: string, before: string | undefined, where: string
   const text = readFileSync(path, 'utf8');
   if (text === before) return;
   const parsed = parseState(text);
-  expect(parsed.ok, `the state file written is not readable by the next run (${parsed.ok ? '' : parsed.reason}): ${text.slice(0, 600)}\n${where}`).toBe(true);
+  expect(
+    parsed.ok,
+    `the state file written is not readable by the next run (${parsed.ok ? '' : parsed.reason}): ${text.slice(0, 600)}\n${where}`,
+  ).toBe(true);
   expect(st.mode & 0o077, `state file mode ${(st.mode & 0o777).toString(8)}: ${where}`).toBe(0);
 }
 
@@ -133,7 +183,18 @@ describe('the bundle with a hostile kernel log file', () => {
           const logPath = join(tree.dir, 'kern.log');
           place(logPath, log);
           const statePath = join(tree.dir, 'state', 'state.json');
-          const args = ['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--kernel-log', logPath, '-t', '8', ...(withState ? ['--state-file', statePath] : ['--no-state']), ...(verbosity ? [`-${'v'.repeat(verbosity)}`] : [])];
+          const args = [
+            '--proc',
+            join(tree.dir, 'proc'),
+            '--sys',
+            join(tree.dir, 'sys'),
+            '--kernel-log',
+            logPath,
+            '-t',
+            '8',
+            ...(withState ? ['--state-file', statePath] : ['--no-state']),
+            ...(verbosity ? [`-${'v'.repeat(verbosity)}`] : []),
+          ];
           const where = `${args.join(' ')}\nlog: ${describeSpec({ entries: log })}\n${describeSpec(spec)}`;
           for (let run = 0; run < (withState ? 2 : 1); run += 1) {
             const r = await runBundleCapped(args);
@@ -170,7 +231,19 @@ describe('the bundle with a hostile state file', () => {
           place(statePath, state.content);
           applyMode(statePath, state.mode);
           const before = existsSync(statePath) && lstatSync(statePath).isFile() ? readFileSync(statePath, 'utf8') : undefined;
-          const args = ['--proc', join(tree.dir, 'proc'), '--sys', join(tree.dir, 'sys'), '--kernel-log', 'none', '--state-file', statePath, '-t', '8', ...(verbosity ? [`-${'v'.repeat(verbosity)}`] : [])];
+          const args = [
+            '--proc',
+            join(tree.dir, 'proc'),
+            '--sys',
+            join(tree.dir, 'sys'),
+            '--kernel-log',
+            'none',
+            '--state-file',
+            statePath,
+            '-t',
+            '8',
+            ...(verbosity ? [`-${'v'.repeat(verbosity)}`] : []),
+          ];
           const where = `${args.join(' ')}\nstate: ${describeSpec({ entries: state.content })} mode ${state.mode.toString(8)}\n${describeSpec(spec)}`;
           const r = await runBundleCapped(args);
           checkRun(r, { verbosity, format: 'nagios' }, where);
@@ -192,20 +265,23 @@ describe('the bundle with a random command line', () => {
   it('always ends with a valid status line, the help or the version, inside the output limits', async () => {
     await fc.assert(
       // No '--' (it would turn the safe options into arguments) and no NUL (no OS can pass one).
-      fc.asyncProperty(argv.map((a) => a.filter((w) => w !== '--').map((w) => w.replace(/\0/g, ''))), async (random) => {
-        const args = [...random, ...SAFE];
-        const parsed = parseCommandLine(args);
-        // Whatever parsed, nothing may write outside the fixture: --no-state is last.
-        if (parsed.kind === 'run') expect(parsed.options.noState).toBe(true);
-        const verbosity = parsed.kind === 'run' ? parsed.options.verbosity : 0;
-        const format = parsed.kind === 'run' ? parsed.options.format : 'nagios';
-        const r = await runBundleCapped(args);
-        if (parsed.kind === 'run' && parsed.options.quietOk && r.stdout === '') {
-          expect(r.code).toBe(0);
-          return;
-        }
-        checkRun(r, { verbosity, format, mayBeInfo: true }, JSON.stringify(args).slice(0, 2000));
-      }),
+      fc.asyncProperty(
+        argv.map((a) => a.filter((w) => w !== '--').map((w) => w.replace(/\0/g, ''))),
+        async (random) => {
+          const args = [...random, ...SAFE];
+          const parsed = parseCommandLine(args);
+          // Whatever parsed, nothing may write outside the fixture: --no-state is last.
+          if (parsed.kind === 'run') expect(parsed.options.noState).toBe(true);
+          const verbosity = parsed.kind === 'run' ? parsed.options.verbosity : 0;
+          const format = parsed.kind === 'run' ? parsed.options.format : 'nagios';
+          const r = await runBundleCapped(args);
+          if (parsed.kind === 'run' && parsed.options.quietOk && r.stdout === '') {
+            expect(r.code).toBe(0);
+            return;
+          }
+          checkRun(r, { verbosity, format, mayBeInfo: true }, JSON.stringify(args).slice(0, 2000));
+        },
+      ),
       // Found by this property: usage errors echoed the argument whole, control characters (a tab too) included.
       { ...RUNS, examples: [[['-w', 'x'.repeat(5000)]], [['--top', '\x1b[31m']], [['-w', 'a\tb']]] },
     );

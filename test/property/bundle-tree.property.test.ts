@@ -18,11 +18,27 @@ describe('the bundle on a hostile /proc tree', () => {
         treeSpec,
         fc.integer({ min: 0, max: 3 }),
         fc.constantFrom('nagios', 'nagios', 'nagios', 'json') as fc.Arbitrary<'nagios' | 'json'>,
-        fc.constantFrom([], [], ['--breakdown'], ['--exclude-unreplied'], ['-w', '1', '-c', '2'], ['-w', '@0:100%', '--buckets-warning', '0:1'], ['--namespaces', 'all']),
+        fc.constantFrom(
+          [],
+          [],
+          ['--breakdown'],
+          ['--exclude-unreplied'],
+          ['-w', '1', '-c', '2'],
+          ['-w', '@0:100%', '--buckets-warning', '0:1'],
+          ['--namespaces', 'all'],
+        ),
         async (spec, verbosity, format, extra) => {
           const tree = hostileTree(spec);
           try {
-            const args = [...rootArgs(tree.dir), '-t', '8', ...(verbosity ? [`-${'v'.repeat(verbosity)}`] : []), '--format', format, ...extra];
+            const args = [
+              ...rootArgs(tree.dir),
+              '-t',
+              '8',
+              ...(verbosity ? [`-${'v'.repeat(verbosity)}`] : []),
+              '--format',
+              format,
+              ...extra,
+            ];
             const r = await runBundleCapped(args, { timeoutMs: 30_000 });
             checkRun(r, { verbosity, format }, `${args.join(' ')}\n${describeSpec(spec)}`);
           } finally {
@@ -37,8 +53,25 @@ describe('the bundle on a hostile /proc tree', () => {
         // Found by this property, kept as examples so that every run tries them.
         examples: [
           [{ osrelease: { kind: 'text', text: '6.8\0hidden\x1b[31m\n' } }, 1, 'nagios', []],
-          [{ osrelease: { kind: 'long-line', char: 'a', bytes: 1 << 20, prefix: '6.8.' }, stat: { kind: 'stat-rows', rows: 4096, seed: 1, broken: false } }, 3, 'nagios', []],
-          [{ count: { kind: 'text', text: '-1\n' }, max: { kind: 'text', text: '99999999999999999999999\n' }, buckets: { kind: 'symlink', target: '/dev/zero' } }, 0, 'nagios', []],
+          [
+            {
+              osrelease: { kind: 'long-line', char: 'a', bytes: 1 << 20, prefix: '6.8.' },
+              stat: { kind: 'stat-rows', rows: 4096, seed: 1, broken: false },
+            },
+            3,
+            'nagios',
+            [],
+          ],
+          [
+            {
+              count: { kind: 'text', text: '-1\n' },
+              max: { kind: 'text', text: '99999999999999999999999\n' },
+              buckets: { kind: 'symlink', target: '/dev/zero' },
+            },
+            0,
+            'nagios',
+            [],
+          ],
         ],
       },
     );

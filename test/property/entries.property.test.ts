@@ -17,7 +17,27 @@ const ENTRIES = fixtureTexts('entries');
 const ENTRY_LINES = [...new Set(ENTRIES.flatMap((t) => t.split('\n')))].filter((l) => l !== '');
 
 const entryToken = fc.oneof(
-  fc.constantFrom('ipv4', 'ipv6', '2', '10', 'tcp', 'udp', 'icmp', '6', '17', '1', '117', 'TIME_WAIT', 'ESTABLISHED', '[UNREPLIED]', '[ASSURED]', '[OFFLOAD]', 'use=1', 'mark=0', 'zone=0'),
+  fc.constantFrom(
+    'ipv4',
+    'ipv6',
+    '2',
+    '10',
+    'tcp',
+    'udp',
+    'icmp',
+    '6',
+    '17',
+    '1',
+    '117',
+    'TIME_WAIT',
+    'ESTABLISHED',
+    '[UNREPLIED]',
+    '[ASSURED]',
+    '[OFFLOAD]',
+    'use=1',
+    'mark=0',
+    'zone=0',
+  ),
   fc.stringMatching(/^(src|dst)=[0-9a-f.:]{0,45}$/),
   fc.stringMatching(/^(sport|dport|zone|mark|zone-orig|zone-reply)=-?\d{0,12}$/),
   fc.stringMatching(/^-?\d{1,22}$/),
@@ -33,7 +53,8 @@ function checkEntry(e: ConntrackEntry | undefined): void {
   expect(e.dst.length).toBeGreaterThan(0);
   expect(e.src).toMatch(/^[0-9a-fA-F.:]+$/);
   expect(e.dst).toMatch(/^[0-9a-fA-F.:]+$/);
-  for (const port of [e.sport, e.dport, e.zone]) if (port !== undefined) expect(Number.isInteger(port) && port >= 0 && port <= 0xffff).toBe(true);
+  for (const port of [e.sport, e.dport, e.zone])
+    if (port !== undefined) expect(Number.isInteger(port) && port >= 0 && port <= 0xffff).toBe(true);
   if (e.mark !== undefined) expect(Number.isInteger(e.mark) && e.mark >= 0 && e.mark <= 0xffffffff).toBe(true);
   if (e.timeout !== undefined) expect(isCount(e.timeout)).toBe(true);
   if (e.state !== undefined) expect(e.state).toMatch(/^[A-Z][A-Z0-9_]{0,31}$/);
@@ -152,9 +173,18 @@ describe('EntryTally', () => {
   };
 
   const table = fc.oneof(
-    fc.array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ENTRY_LINES) }, { weight: 2, arbitrary: line }, { weight: 1, arbitrary: fc.constantFrom('', ' ', '\r', 'conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.') }), {
-      maxLength: 60,
-    }).map((l) => l.join('\n')),
+    fc
+      .array(
+        fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom(...ENTRY_LINES) },
+          { weight: 2, arbitrary: line },
+          { weight: 1, arbitrary: fc.constantFrom('', ' ', '\r', 'conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.') },
+        ),
+        {
+          maxLength: 60,
+        },
+      )
+      .map((l) => l.join('\n')),
     hostileText(ENTRIES, entryToken),
   );
 
@@ -190,7 +220,12 @@ describe('EntryTally', () => {
         expect(summary.assured).toBe(count((e) => e.assured));
         expect(summary.offloaded).toBe(count((e) => e.offload));
         expect({ ...summary.byProtocol }).toEqual(by((e) => e.protocol));
-        expect({ ...summary.unrepliedByProtocol }).toEqual(by((e) => e.protocol, (e) => e.unreplied));
+        expect({ ...summary.unrepliedByProtocol }).toEqual(
+          by(
+            (e) => e.protocol,
+            (e) => e.unreplied,
+          ),
+        );
         expect({ ...summary.tcpStates }).toEqual(by((e) => (e.protocol === 'tcp' ? e.state : undefined)));
         const trailer = /^conntrack v[0-9.]{1,20} \(conntrack-tools\): \d{1,20} flow entr(?:y|ies) ha(?:s|ve) been shown\.$/;
         // Blank lines and the trailer are not counted. Whether a line of other white

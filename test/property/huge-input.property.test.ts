@@ -58,7 +58,7 @@ function contextFor(parser: string): string {
   return '6.8.0-45-generic\n';
 }
 
-type Place = 'alone' | 'a line in the middle' | 'after the first line\'s text' | 'at the end, no newline';
+type Place = 'alone' | 'a line in the middle' | "after the first line's text" | 'at the end, no newline';
 
 function place(context: string, filler: string, where: Place): string {
   if (where === 'alone') return filler;
@@ -67,7 +67,7 @@ function place(context: string, filler: string, where: Place): string {
     lines.splice(Math.floor(lines.length / 2), 0, filler);
     return lines.join('\n');
   }
-  if (where === 'after the first line\'s text') {
+  if (where === "after the first line's text") {
     lines[0] = `${lines[0] ?? ''} ${filler}`;
     return lines.join('\n');
   }
@@ -86,16 +86,20 @@ describe('lines of 1 MB', () => {
   const kinds = Object.keys(FILLERS);
   const places: Place[] = ['alone', 'a line in the middle', "after the first line's text", 'at the end, no newline'];
 
-  it.each(Object.keys(PARSERS))('%s returns on each of them', async (parser) => {
-    const context = contextFor(parser);
-    // Every filler at least once, in the middle of a real input; then random combinations.
-    const examples: Array<[string, Place]> = kinds.map((k) => [k, 'a line in the middle']);
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...kinds), fc.constantFrom(...places), async (kind, where) => {
-        const outcome = await watchdog.run(parser, place(context, FILLERS[kind] as string, where), HANG_LIMIT_MS);
-        expect(outcome.ok, `${parser} on 1 MB of ${kind}, ${where}: ${outcome.ok ? '' : outcome.error}`).toBe(true);
-      }),
-      { examples, numRuns: examples.length + 4, endOnFailure: true },
-    );
-  }, 120_000);
+  it.each(Object.keys(PARSERS))(
+    '%s returns on each of them',
+    async (parser) => {
+      const context = contextFor(parser);
+      // Every filler at least once, in the middle of a real input; then random combinations.
+      const examples: Array<[string, Place]> = kinds.map((k) => [k, 'a line in the middle']);
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...kinds), fc.constantFrom(...places), async (kind, where) => {
+          const outcome = await watchdog.run(parser, place(context, FILLERS[kind] as string, where), HANG_LIMIT_MS);
+          expect(outcome.ok, `${parser} on 1 MB of ${kind}, ${where}: ${outcome.ok ? '' : outcome.error}`).toBe(true);
+        }),
+        { examples, numRuns: examples.length + 4, endOnFailure: true },
+      );
+    },
+    120_000,
+  );
 });

@@ -26,19 +26,46 @@ const LOGS = fixtureTexts('logs');
 const LOG_LINES = [...new Set(LOGS.flatMap((t) => t.split('\n')))].filter((l) => l !== '');
 
 const logToken = fc.oneof(
-  fc.constantFrom('kernel:', 'kernel[0]:', 'host', '<4>', '[  152.332874]', '4,350,152332874,-;', '1700000000.123456', 'Dec 14 15:00:05', '2024-05-01T10:00:00.123456+02:00'),
-  fc.constantFrom('nf_conntrack:', 'table full,', 'dropping packet', 'in netns', 'callbacks suppressed', 'message repeated 3 times: [', ']'),
+  fc.constantFrom(
+    'kernel:',
+    'kernel[0]:',
+    'host',
+    '<4>',
+    '[  152.332874]',
+    '4,350,152332874,-;',
+    '1700000000.123456',
+    'Dec 14 15:00:05',
+    '2024-05-01T10:00:00.123456+02:00',
+  ),
+  fc.constantFrom(
+    'nf_conntrack:',
+    'table full,',
+    'dropping packet',
+    'in netns',
+    'callbacks suppressed',
+    'message repeated 3 times: [',
+    ']',
+  ),
   fc.stringMatching(/^\d{1,22}$/),
   snippet,
 );
 /** One line: a real one cut or mutated, a plausible one, or garbage. */
 const line = hostileText(LOG_LINES, logToken);
 /** A message text as classifyMessage gets it. */
-const message = fc.oneof(line, fc.array(logToken, { maxLength: 12 }).map((t) => t.join(' ')));
+const message = fc.oneof(
+  line,
+  fc.array(logToken, { maxLength: 12 }).map((t) => t.join(' ')),
+);
 
 const dates = fc.oneof(
   fc.date({ min: new Date(0), max: new Date(Date.UTC(2200, 0, 1)), noInvalidDate: true }),
-  fc.constantFrom(new Date(Number.NaN), new Date(8.64e15), new Date(-8.64e15), new Date(Date.UTC(2024, 11, 31, 23, 59, 59)), new Date(Date.UTC(2025, 0, 1, 0, 0, 1))),
+  fc.constantFrom(
+    new Date(Number.NaN),
+    new Date(8.64e15),
+    new Date(-8.64e15),
+    new Date(Date.UTC(2024, 11, 31, 23, 59, 59)),
+    new Date(Date.UTC(2025, 0, 1, 0, 0, 1)),
+  ),
 );
 
 function checkRecord(r: LogRecord | undefined): void {
@@ -90,33 +117,54 @@ describe('line parsers', () => {
 
   it('parseKmsgRecord reads back any record', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 191 }), fc.maxSafeNat(), fc.maxSafeNat(), fc.constantFrom('-', 'c', '+', '-,caller=T123'), text, fc.constantFrom('', '\n', '\n SUBSYSTEM=net\n'), (prio, seq, usec, flags, msg, tail) => {
-        expect(parseKmsgRecord(`${prio},${seq},${usec},${flags};${msg}${tail}`)).toEqual({ text: msg, seq, bootUsec: usec, prio });
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 191 }),
+        fc.maxSafeNat(),
+        fc.maxSafeNat(),
+        fc.constantFrom('-', 'c', '+', '-,caller=T123'),
+        text,
+        fc.constantFrom('', '\n', '\n SUBSYSTEM=net\n'),
+        (prio, seq, usec, flags, msg, tail) => {
+          expect(parseKmsgRecord(`${prio},${seq},${usec},${flags};${msg}${tail}`)).toEqual({ text: msg, seq, bootUsec: usec, prio });
+        },
+      ),
       RUNS,
     );
   });
 
   it('parseDmesgLine reads back any `dmesg -r` line', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 191 }), fc.integer({ min: 0, max: 99_999_999 }), fc.integer({ min: 0, max: 999_999 }), text, fc.constantFrom('', '\n', '\r\n'), (prio, sec, usec, msg, eol) => {
-        const stamp = `[${String(sec).padStart(5, ' ')}.${String(usec).padStart(6, '0')}]`;
-        const parsed = parseDmesgLine(`<${prio}>${stamp} ${msg}${eol}`);
-        expect(parsed).toEqual({ text: msg, prio, bootUsec: sec * 1_000_000 + usec });
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 191 }),
+        fc.integer({ min: 0, max: 99_999_999 }),
+        fc.integer({ min: 0, max: 999_999 }),
+        text,
+        fc.constantFrom('', '\n', '\r\n'),
+        (prio, sec, usec, msg, eol) => {
+          const stamp = `[${String(sec).padStart(5, ' ')}.${String(usec).padStart(6, '0')}]`;
+          const parsed = parseDmesgLine(`<${prio}>${stamp} ${msg}${eol}`);
+          expect(parsed).toEqual({ text: msg, prio, bootUsec: sec * 1_000_000 + usec });
+        },
+      ),
       RUNS,
     );
   });
 
   it('parseJournalLine reads back any `journalctl -o short-unix` kernel line', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 999_999_999_999 }), fc.integer({ min: 0, max: 999_999 }), fc.stringMatching(/^[a-z0-9.-]{1,20}$/), text, (sec, usec, host, msg) => {
-        // A message that starts with a boot stamp has it taken off (or is refused when it is unusable).
-        if (/^\[ {0,12}\d+\.\d+\]/.test(msg)) return;
-        const frac = String(usec).padStart(6, '0');
-        const parsed = parseJournalLine(`${sec}.${frac} ${host} kernel: ${msg}`);
-        expect(parsed).toEqual({ text: msg, wallMs: sec * 1000 + Math.floor(usec / 1000) });
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 999_999_999_999 }),
+        fc.integer({ min: 0, max: 999_999 }),
+        fc.stringMatching(/^[a-z0-9.-]{1,20}$/),
+        text,
+        (sec, usec, host, msg) => {
+          // A message that starts with a boot stamp has it taken off (or is refused when it is unusable).
+          if (/^\[ {0,12}\d+\.\d+\]/.test(msg)) return;
+          const frac = String(usec).padStart(6, '0');
+          const parsed = parseJournalLine(`${sec}.${frac} ${host} kernel: ${msg}`);
+          expect(parsed).toEqual({ text: msg, wallMs: sec * 1000 + Math.floor(usec / 1000) });
+        },
+      ),
       RUNS,
     );
   });
@@ -172,19 +220,30 @@ describe('classifyMessage', () => {
     const prefix = fc.constantFrom('', 'kernel: ', '<4>', '[  152.332874] ', 'Kernel:', ' ', '\t');
     const head = fc.constantFrom('nf_conntrack: ', 'ip_conntrack: ', 'nf_conntrack: nf_conntrack: ', 'NF_CONNTRACK:  ');
     fc.assert(
-      fc.property(prefix, head, fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined }), fc.string({ maxLength: 30 }), (p, h, netns, tail) => {
-        const text = `${p}${h}table full${netns === undefined ? '' : ` in netns ${netns}`}, dropping packet${tail}`;
-        expect(classifyMessage(text)).toEqual(netns === undefined ? { kind: 'table-full' } : { kind: 'table-full', netns });
-      }),
+      fc.property(
+        prefix,
+        head,
+        fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined }),
+        fc.string({ maxLength: 30 }),
+        (p, h, netns, tail) => {
+          const text = `${p}${h}table full${netns === undefined ? '' : ` in netns ${netns}`}, dropping packet${tail}`;
+          expect(classifyMessage(text)).toEqual(netns === undefined ? { kind: 'table-full' } : { kind: 'table-full', netns });
+        },
+      ),
       RUNS,
     );
   });
 
   it('reads the count of every suppression message', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[a-z_]{1,24}$/), fc.integer({ min: 0, max: 999_999_999_999_999 }), fc.constantFrom('callbacks', 'messages'), (name, count, what) => {
-        expect(classifyMessage(`${name}: ${count} ${what} suppressed`)).toEqual({ kind: 'suppressed', count });
-      }),
+      fc.property(
+        fc.stringMatching(/^[a-z_]{1,24}$/),
+        fc.integer({ min: 0, max: 999_999_999_999_999 }),
+        fc.constantFrom('callbacks', 'messages'),
+        (name, count, what) => {
+          expect(classifyMessage(`${name}: ${count} ${what} suppressed`)).toEqual({ kind: 'suppressed', count });
+        },
+      ),
       RUNS,
     );
   });
@@ -199,7 +258,16 @@ describe('line scanners', () => {
     return seen;
   };
   const logText = fc.oneof(
-    fc.array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...LOG_LINES) }, { weight: 2, arbitrary: line }, { weight: 1, arbitrary: garbage }), { maxLength: 40 }).map((l) => l.join('\n')),
+    fc
+      .array(
+        fc.oneof(
+          { weight: 3, arbitrary: fc.constantFrom(...LOG_LINES) },
+          { weight: 2, arbitrary: line },
+          { weight: 1, arbitrary: garbage },
+        ),
+        { maxLength: 40 },
+      )
+      .map((l) => l.join('\n')),
     hostileText(LOGS, logToken),
   );
 

@@ -27,7 +27,17 @@ function checkOptions(o: Options): void {
   checkRange(o.warning, false);
   checkRange(o.critical, false);
   checkRange(o.bucketsWarning, false);
-  for (const r of [o.dropWarning, o.dropCritical, o.earlyDropWarning, o.earlyDropCritical, o.insertFailedWarning, o.insertFailedCritical, o.logDropsWarning, o.logDropsCritical]) checkRange(r, true);
+  for (const r of [
+    o.dropWarning,
+    o.dropCritical,
+    o.earlyDropWarning,
+    o.earlyDropCritical,
+    o.insertFailedWarning,
+    o.insertFailedCritical,
+    o.logDropsWarning,
+    o.logDropsCritical,
+  ])
+    checkRange(r, true);
   for (const s of [o.notLoaded, o.staleModules, o.otherNamespacesDrops]) expect([0, 1, 2, 3]).toContain(s);
   expect(Number.isFinite(o.timeoutSeconds) && o.timeoutSeconds > 0 && o.timeoutSeconds <= 3600).toBe(true);
   expect(Number.isInteger(o.verbosity) && o.verbosity >= 0 && o.verbosity <= 3).toBe(true);
@@ -70,13 +80,17 @@ describe('parseCommandLine', () => {
 
   it('takes the last of a repeated option, and counts -v up to 3', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 99 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 8 }), (percents, v) => {
-        const args = [...percents.flatMap((p) => ['-w', `${p}%`]), ...Array.from({ length: v }, () => '-v')];
-        const outcome = parseCommandLine(args);
-        if (outcome.kind !== 'run') throw new Error(JSON.stringify(outcome));
-        expect(outcome.options.warning?.end).toBe(percents[percents.length - 1]);
-        expect(outcome.options.verbosity).toBe(Math.min(v, 3));
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 99 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 0, max: 8 }),
+        (percents, v) => {
+          const args = [...percents.flatMap((p) => ['-w', `${p}%`]), ...Array.from({ length: v }, () => '-v')];
+          const outcome = parseCommandLine(args);
+          if (outcome.kind !== 'run') throw new Error(JSON.stringify(outcome));
+          expect(outcome.options.warning?.end).toBe(percents[percents.length - 1]);
+          expect(outcome.options.verbosity).toBe(Math.min(v, 3));
+        },
+      ),
       RUNS,
     );
   });
@@ -96,10 +110,14 @@ describe('parseCommandLine', () => {
 
   it('leaves everything after -- alone: the plugin takes no arguments, so any is a usage error', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 3 }), fc.array(fc.oneof(fc.constantFrom(...WITH_VALUE, ...FLAGS), values), { minLength: 1, maxLength: 4 }), (v, after) => {
-        const outcome = parseCommandLine([...Array.from({ length: v }, () => '-v'), '--', ...after]);
-        expect(outcome.kind).toBe('usage-error');
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 3 }),
+        fc.array(fc.oneof(fc.constantFrom(...WITH_VALUE, ...FLAGS), values), { minLength: 1, maxLength: 4 }),
+        (v, after) => {
+          const outcome = parseCommandLine([...Array.from({ length: v }, () => '-v'), '--', ...after]);
+          expect(outcome.kind).toBe('usage-error');
+        },
+      ),
       RUNS,
     );
   });

@@ -10,7 +10,15 @@ import { parseDuration } from '../../src/checks/duration';
 import { formatRange, parseRange, RangeSyntaxError } from '../../src/nagios/range';
 import { containerFromCgroup, unitFromCgroup } from '../../src/parse/cgroup';
 import { parseDockerConfig, parsePodmanContainers, podFromLogDirs } from '../../src/parse/container-state';
-import { classifyRule, declaredChains, mergeScans, parseIptablesSave, tokenizeRule, type RuleScan, type RuleScanParse } from '../../src/parse/iptables-save';
+import {
+  classifyRule,
+  declaredChains,
+  mergeScans,
+  parseIptablesSave,
+  tokenizeRule,
+  type RuleScan,
+  type RuleScanParse,
+} from '../../src/parse/iptables-save';
 import { parseKernelRelease } from '../../src/parse/kernel-release';
 import { parseNftTables, parseNftText } from '../../src/parse/nft-text';
 import { isConntrackModule, parseProcModules, PERMANENT } from '../../src/parse/proc-modules';
@@ -23,7 +31,12 @@ const RUNS = { numRuns: 500, interruptAfterTimeLimit: 8_000 };
 
 describe('parseProcModules', () => {
   const MODULES = fixtureTexts('modules');
-  const token = fc.oneof(fc.stringMatching(/^[a-z_]{1,20}$/), fc.stringMatching(/^\d{1,20}$/), fc.constantFrom('-', 'Live', 'Loading', '0x0000000000000000', '(OE)', '[permanent],', 'nf_conntrack,nf_nat,'), snippet);
+  const token = fc.oneof(
+    fc.stringMatching(/^[a-z_]{1,20}$/),
+    fc.stringMatching(/^\d{1,20}$/),
+    fc.constantFrom('-', 'Live', 'Loading', '0x0000000000000000', '(OE)', '[permanent],', 'nf_conntrack,nf_nat,'),
+    snippet,
+  );
 
   it('gives modules of the documented shape, or a reason, for any text', () => {
     fc.assert(
@@ -56,16 +69,29 @@ describe('parseProcModules', () => {
       taints: fc.constantFrom('', ' (OE)', ' (P)', ' (OE+)'),
     });
     fc.assert(
-      fc.property(fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9_]{0,30}$/), { maxLength: 30 }).chain((names) => fc.tuple(fc.constant(names), fc.array(module, { minLength: names.length, maxLength: names.length }))), ([names, modules]) => {
-        const text = names.map((n, i) => {
-          const m = modules[i]!;
-          const users = m.users.length ? m.users.map((u) => `${u},`).join('') : '-';
-          return `${n} ${m.size} ${m.count ?? '-'} ${users} ${m.state} 0xffffffffc0a00000${m.taints}`;
-        });
-        const r = parseProcModules(text.join('\n') + '\n');
-        if (!r.ok) throw new Error(r.reason);
-        expect(r.modules).toEqual(names.map((name, i) => ({ name, size: modules[i]!.size, useCount: modules[i]!.count ?? -1, users: modules[i]!.users, state: modules[i]!.state })));
-      }),
+      fc.property(
+        fc
+          .uniqueArray(fc.stringMatching(/^[a-z][a-z0-9_]{0,30}$/), { maxLength: 30 })
+          .chain((names) => fc.tuple(fc.constant(names), fc.array(module, { minLength: names.length, maxLength: names.length }))),
+        ([names, modules]) => {
+          const text = names.map((n, i) => {
+            const m = modules[i]!;
+            const users = m.users.length ? m.users.map((u) => `${u},`).join('') : '-';
+            return `${n} ${m.size} ${m.count ?? '-'} ${users} ${m.state} 0xffffffffc0a00000${m.taints}`;
+          });
+          const r = parseProcModules(text.join('\n') + '\n');
+          if (!r.ok) throw new Error(r.reason);
+          expect(r.modules).toEqual(
+            names.map((name, i) => ({
+              name,
+              size: modules[i]!.size,
+              useCount: modules[i]!.count ?? -1,
+              users: modules[i]!.users,
+              state: modules[i]!.state,
+            })),
+          );
+        },
+      ),
       RUNS,
     );
   });
@@ -95,7 +121,27 @@ describe('iptables-save', () => {
   const RULES = fixtureTexts('rules');
   const DUMPS = RULES.filter((t) => !t.trimStart().startsWith('{'));
   const token = fc.oneof(
-    fc.constantFrom('-A', '-I', '*nat', '*raw', 'COMMIT', ':INPUT ACCEPT [0:0]', '-j', '-m', '--ctstate', 'MASQUERADE', 'CT', '--notrack', 'NOTRACK', 'conntrack', 'state', '--comment', '"a b"', '"\\"', '[1:2]'),
+    fc.constantFrom(
+      '-A',
+      '-I',
+      '*nat',
+      '*raw',
+      'COMMIT',
+      ':INPUT ACCEPT [0:0]',
+      '-j',
+      '-m',
+      '--ctstate',
+      'MASQUERADE',
+      'CT',
+      '--notrack',
+      'NOTRACK',
+      'conntrack',
+      'state',
+      '--comment',
+      '"a b"',
+      '"\\"',
+      '[1:2]',
+    ),
     snippet,
   );
 
@@ -122,11 +168,17 @@ describe('iptables-save', () => {
 
   it('classifyRule and tokenizeRule never throw on any line', () => {
     fc.assert(
-      fc.property(fc.oneof(garbage, fc.array(token, { maxLength: 20 }).map((t) => t.join(' '))), (line) => {
-        const c = classifyRule(line);
-        expect(Object.keys(c).every((k) => k === 'need' || k === 'exempt')).toBe(true);
-        expect(Array.isArray(tokenizeRule(line))).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          garbage,
+          fc.array(token, { maxLength: 20 }).map((t) => t.join(' ')),
+        ),
+        (line) => {
+          const c = classifyRule(line);
+          expect(Object.keys(c).every((k) => k === 'need' || k === 'exempt')).toBe(true);
+          expect(Array.isArray(tokenizeRule(line))).toBe(true);
+        },
+      ),
       RUNS,
     );
   });
@@ -134,7 +186,34 @@ describe('iptables-save', () => {
 
 describe('parseNftText', () => {
   const TEXTS = fixtureTexts('rules').filter((t) => t.startsWith('table '));
-  const word = fc.constantFrom('table', 'ip', 'inet', 'chain', 'set', 'map', '{', '}', 'ct', 'state', 'count', 'masquerade', 'dnat', 'to', 'notrack', 'xt', 'match', '"conntrack"', 'jump', 'goto', 'type', 'redirect', '"', ';', '\n', '\t');
+  const word = fc.constantFrom(
+    'table',
+    'ip',
+    'inet',
+    'chain',
+    'set',
+    'map',
+    '{',
+    '}',
+    'ct',
+    'state',
+    'count',
+    'masquerade',
+    'dnat',
+    'to',
+    'notrack',
+    'xt',
+    'match',
+    '"conntrack"',
+    'jump',
+    'goto',
+    'type',
+    'redirect',
+    '"',
+    ';',
+    '\n',
+    '\t',
+  );
   const ruleset = fc.array(word, { maxLength: 60 }).map((ws) => `table ip t {\n\tchain c {\n\t\t${ws.join(' ')}\n\t}\n}\n`);
 
   it('gives a consistent scan, or a reason, for any text, whole or stopped at the first need', () => {
@@ -151,9 +230,11 @@ describe('parseNftText', () => {
   });
 
   it('mergeScans adds up its inputs', () => {
-    const scans = fc.array(fc.constantFrom(...fixtureTexts('rules')), { maxLength: 5 }).map((texts) =>
-      texts.map((t) => (t.startsWith('table ') ? parseNftText(t) : parseIptablesSave(t))).flatMap((r) => (r.ok ? [r.scan] : [])),
-    );
+    const scans = fc
+      .array(fc.constantFrom(...fixtureTexts('rules')), { maxLength: 5 })
+      .map((texts) =>
+        texts.map((t) => (t.startsWith('table ') ? parseNftText(t) : parseIptablesSave(t))).flatMap((r) => (r.ok ? [r.scan] : [])),
+      );
     fc.assert(
       fc.property(scans, (list) => {
         const merged = mergeScans(list);
@@ -171,7 +252,17 @@ describe('cgroup', () => {
   const token = fc.oneof(
     hex(64).map((h) => `docker-${h}.scope`),
     hex(64),
-    fc.constantFrom('0::/', '1:name=systemd:/', '/system.slice', 'kubepods', 'kubepods-besteffort-pod0123abcd_0123_4567_89ab_0123456789ab.slice', 'lxc.payload.web', 'lxc', 'docker', 'x.service'),
+    fc.constantFrom(
+      '0::/',
+      '1:name=systemd:/',
+      '/system.slice',
+      'kubepods',
+      'kubepods-besteffort-pod0123abcd_0123_4567_89ab_0123456789ab.slice',
+      'lxc.payload.web',
+      'lxc',
+      'docker',
+      'x.service',
+    ),
     snippet,
   );
 
@@ -183,7 +274,8 @@ describe('cgroup', () => {
           expect(['docker', 'containerd', 'cri-o', 'podman', 'lxc', 'kubernetes']).toContain(c.runtime);
           expect(c.id.length).toBeGreaterThan(0);
           if (c.runtime !== 'lxc') expect(c.id).toMatch(/^[0-9a-f]{12}$/);
-          if (c.podUid !== undefined) expect(c.podUid).toMatch(/^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/);
+          if (c.podUid !== undefined)
+            expect(c.podUid).toMatch(/^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/);
         }
         const unit = unitFromCgroup(text);
         if (unit !== undefined) expect(unit).toMatch(/^[A-Za-z0-9:_.\\@-]{1,248}\.service$/);
@@ -194,10 +286,20 @@ describe('cgroup', () => {
 
   it('finds the container of any runtime scope, under any slice', () => {
     fc.assert(
-      fc.property(hex(64), fc.constantFrom(['docker-', '.scope', 'docker'], ['cri-containerd-', '.scope', 'containerd'], ['crio-', '.scope', 'cri-o'], ['libpod-', '.scope', 'podman']), fc.array(fc.stringMatching(/^[a-z][a-z0-9-]{0,12}\.slice$/), { maxLength: 3 }), (id, [pre, post, runtime], slices) => {
-        const path = ['', ...slices, `${pre}${id}${post}`].join('/');
-        expect(containerFromCgroup(`0::${path}\n`)).toEqual({ runtime, id: id.slice(0, 12), fullId: id });
-      }),
+      fc.property(
+        hex(64),
+        fc.constantFrom(
+          ['docker-', '.scope', 'docker'],
+          ['cri-containerd-', '.scope', 'containerd'],
+          ['crio-', '.scope', 'cri-o'],
+          ['libpod-', '.scope', 'podman'],
+        ),
+        fc.array(fc.stringMatching(/^[a-z][a-z0-9-]{0,12}\.slice$/), { maxLength: 3 }),
+        (id, [pre, post, runtime], slices) => {
+          const path = ['', ...slices, `${pre}${id}${post}`].join('/');
+          expect(containerFromCgroup(`0::${path}\n`)).toEqual({ runtime, id: id.slice(0, 12), fullId: id });
+        },
+      ),
       RUNS,
     );
   });
@@ -210,15 +312,18 @@ describe("container runtimes' state files", () => {
 
   it('never throw, and whatever name they give is safe to print', () => {
     fc.assert(
-      fc.property(hostileText(texts, fc.constantFrom('"id"', '"names"', '"Name"', '"ID"', '[', ']', '{', '}', ',', ':', '"/x"')), (text) => {
-        const podman = parsePodmanContainers(text);
-        for (const [id, name] of podman.ok ? podman.value : []) {
-          expect(id).toMatch(/^[0-9a-f]{64}$/);
-          expect(name).toMatch(SAFE);
-        }
-        const docker = parseDockerConfig(text, '20f76c7de24cc85e5e844bec2f1a283804d1fc23962ba8d2353c0f41023f67ae');
-        if (docker.ok) expect(docker.value).toMatch(SAFE);
-      }),
+      fc.property(
+        hostileText(texts, fc.constantFrom('"id"', '"names"', '"Name"', '"ID"', '[', ']', '{', '}', ',', ':', '"/x"')),
+        (text) => {
+          const podman = parsePodmanContainers(text);
+          for (const [id, name] of podman.ok ? podman.value : []) {
+            expect(id).toMatch(/^[0-9a-f]{64}$/);
+            expect(name).toMatch(SAFE);
+          }
+          const docker = parseDockerConfig(text, '20f76c7de24cc85e5e844bec2f1a283804d1fc23962ba8d2353c0f41023f67ae');
+          if (docker.ok) expect(docker.value).toMatch(SAFE);
+        },
+      ),
       RUNS,
     );
   });
@@ -242,9 +347,14 @@ describe('/proc/PID/stat and /proc/PID/status', () => {
 
   it('parseProcPidStat reads back any process name, spaces and parentheses included', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4_194_304 }), fc.string({ unit: 'binary', maxLength: 64 }), fc.maxSafeNat(), (pid, comm, start) => {
-        expect(parseProcPidStat(`${pid} (${comm}) ${afterComm(String(start))}\n`)).toEqual({ comm, startTime: start });
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 4_194_304 }),
+        fc.string({ unit: 'binary', maxLength: 64 }),
+        fc.maxSafeNat(),
+        (pid, comm, start) => {
+          expect(parseProcPidStat(`${pid} (${comm}) ${afterComm(String(start))}\n`)).toEqual({ comm, startTime: start });
+        },
+      ),
       RUNS,
     );
   });
@@ -263,8 +373,14 @@ describe('/proc/PID/stat and /proc/PID/status', () => {
     );
   });
 
-  const STATUS = 'Name:\tcat\nUmask:\t0022\nState:\tR (running)\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nGroups:\t4 24 27 1000\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n';
-  const statusToken = fc.oneof(fc.constantFrom('Uid:', 'Gid:', 'Groups:', 'CapEff:', '\t'), fc.stringMatching(/^\d{1,25}$/), hex(16), snippet);
+  const STATUS =
+    'Name:\tcat\nUmask:\t0022\nState:\tR (running)\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nGroups:\t4 24 27 1000\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n';
+  const statusToken = fc.oneof(
+    fc.constantFrom('Uid:', 'Gid:', 'Groups:', 'CapEff:', '\t'),
+    fc.stringMatching(/^\d{1,25}$/),
+    hex(16),
+    snippet,
+  );
 
   it('parseProcStatus gives safe ids and a capability set, or nothing, for any text', () => {
     fc.assert(
@@ -313,17 +429,25 @@ describe('/proc/PID/stat and /proc/PID/status', () => {
 describe('osrelease and durations', () => {
   it('parseKernelRelease gives small whole numbers or nothing, and reads back any release', () => {
     fc.assert(
-      fc.property(hostileText(['6.8.0-45-generic\n', '2.6.32-754.el6.x86_64\n', '4.15.0-213-generic\n'], fc.stringMatching(/^\d{1,6}$/)), (text) => {
-        const r = parseKernelRelease(text);
-        if (r === undefined) return;
-        for (const n of [r.major, r.minor]) expect(Number.isInteger(n) && n >= 0 && n <= 9999).toBe(true);
-      }),
+      fc.property(
+        hostileText(['6.8.0-45-generic\n', '2.6.32-754.el6.x86_64\n', '4.15.0-213-generic\n'], fc.stringMatching(/^\d{1,6}$/)),
+        (text) => {
+          const r = parseKernelRelease(text);
+          if (r === undefined) return;
+          for (const n of [r.major, r.minor]) expect(Number.isInteger(n) && n >= 0 && n <= 9999).toBe(true);
+        },
+      ),
       RUNS,
     );
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 9999 }), fc.string({ maxLength: 20 }), (major, minor, rest) => {
-        expect(parseKernelRelease(`${major}.${minor}${/^\d/.test(rest) ? '' : rest}\n`)).toEqual({ major, minor });
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 9999 }),
+        fc.string({ maxLength: 20 }),
+        (major, minor, rest) => {
+          expect(parseKernelRelease(`${major}.${minor}${/^\d/.test(rest) ? '' : rest}\n`)).toEqual({ major, minor });
+        },
+      ),
       RUNS,
     );
   });
@@ -337,9 +461,13 @@ describe('osrelease and durations', () => {
       RUNS,
     );
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1_000_000_000 }), fc.constantFrom(['', 1], ['s', 1], ['m', 60], ['h', 3600], ['d', 86400]), (n, [unit, size]) => {
-        expect(parseDuration(`${n}${unit}`)).toBe(n * (size as number));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000_000 }),
+        fc.constantFrom(['', 1], ['s', 1], ['m', 60], ['h', 3600], ['d', 86400]),
+        (n, [unit, size]) => {
+          expect(parseDuration(`${n}${unit}`)).toBe(n * (size as number));
+        },
+      ),
       RUNS,
     );
   });
@@ -349,7 +477,9 @@ describe('parseState', () => {
   const count = fc.maxSafeNat();
   const counters = fc.record(
     {
-      perCpu: fc.dictionary(fc.string({ maxLength: 10 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 4 }), { maxKeys: 4 }),
+      perCpu: fc.dictionary(fc.string({ maxLength: 10 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 4 }), {
+        maxKeys: 4,
+      }),
       count,
       timeMs: count,
       history: fc.array(fc.tuple(count, count), { maxLength: 4 }),
@@ -367,21 +497,36 @@ describe('parseState', () => {
     { requiredKeys: ['source'] },
   );
   const state = fc.record(
-    { version: fc.constant(1 as const), bootId: fc.uuid(), savedAtMs: count, namespaces: fc.dictionary(fc.stringMatching(/^\d{1,10}$/), counters, { maxKeys: 4 }), log },
+    {
+      version: fc.constant(1 as const),
+      bootId: fc.uuid(),
+      savedAtMs: count,
+      namespaces: fc.dictionary(fc.stringMatching(/^\d{1,10}$/), counters, { maxKeys: 4 }),
+      log,
+    },
     { requiredKeys: ['version', 'savedAtMs', 'namespaces'] },
   );
 
   /** The documented shape, checked independently of the parser. */
   function valid(v: unknown): boolean {
     const opt = (x: unknown, f: (y: unknown) => boolean) => x === undefined || f(x);
-    if (!isPlainObject(v) || v.version !== 1 || !isCount(v.savedAtMs) || !opt(v.bootId, (x) => typeof x === 'string') || !isPlainObject(v.namespaces)) return false;
+    if (
+      !isPlainObject(v) ||
+      v.version !== 1 ||
+      !isCount(v.savedAtMs) ||
+      !opt(v.bootId, (x) => typeof x === 'string') ||
+      !isPlainObject(v.namespaces)
+    )
+      return false;
     for (const c of Object.values(v.namespaces)) {
       if (!isPlainObject(c) || !isCount(c.timeMs) || !opt(c.count, isCount) || !isPlainObject(c.perCpu)) return false;
-      if (!opt(c.history, (h) => Array.isArray(h) && h.every((s) => Array.isArray(s) && s.length === 2 && isCount(s[0]) && isCount(s[1])))) return false;
+      if (!opt(c.history, (h) => Array.isArray(h) && h.every((s) => Array.isArray(s) && s.length === 2 && isCount(s[0]) && isCount(s[1]))))
+        return false;
       if (!Object.values(c.perCpu).every((a) => Array.isArray(a) && a.every(isUint32))) return false;
     }
     return opt(v.log, (l) => {
-      if (!isPlainObject(l) || typeof l.source !== 'string' || !opt(l.seq, isCount) || !opt(l.bootUsec, isCount) || !opt(l.wallMs, isCount)) return false;
+      if (!isPlainObject(l) || typeof l.source !== 'string' || !opt(l.seq, isCount) || !opt(l.bootUsec, isCount) || !opt(l.wallMs, isCount))
+        return false;
       return opt(l.file, (f) => isPlainObject(f) && typeof f.path === 'string' && isCount(f.ino) && isCount(f.offset));
     });
   }
@@ -416,7 +561,10 @@ describe('parseState', () => {
   });
 
   it('accepts a state with one value replaced exactly when the value keeps the shape', () => {
-    const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(-1, 1.5, 2 ** 32, 2 ** 53, 1e308, '', '1', null, [], {}, [1, 2, 3], [[1, 2]]));
+    const value = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom(-1, 1.5, 2 ** 32, 2 ** 53, 1e308, '', '1', null, [], {}, [1, 2, 3], [[1, 2]]),
+    );
     fc.assert(
       fc.property(state, fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), value, (s, pick, v) => {
         const data = mutate(s, pick, v);
@@ -434,7 +582,9 @@ describe('parseState', () => {
           fc.json(),
           garbage,
           fc.jsonValue().map((v) => JSON.stringify({ version: 1, savedAtMs: 1, namespaces: { 1: v } })),
-          fc.oneof(fc.jsonValue(), fc.string({ minLength: 1000, maxLength: 5000 })).map((v) => JSON.stringify({ version: v, savedAtMs: 1, namespaces: {} })),
+          fc
+            .oneof(fc.jsonValue(), fc.string({ minLength: 1000, maxLength: 5000 }))
+            .map((v) => JSON.stringify({ version: v, savedAtMs: 1, namespaces: {} })),
         ),
         (text) => {
           const r = parseState(text);
@@ -452,9 +602,15 @@ describe('parseState', () => {
 });
 
 describe('parseRange', () => {
-  const bound = fc.oneof(fc.integer({ min: -1e6, max: 1e6 }).map(String), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map(String), fc.constantFrom('~', '', '0', '-0', '.5', '5.', '1e3', '+3', '99999999999999999999', '1'.repeat(400)));
+  const bound = fc.oneof(
+    fc.integer({ min: -1e6, max: 1e6 }).map(String),
+    fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map(String),
+    fc.constantFrom('~', '', '0', '-0', '.5', '5.', '1e3', '+3', '99999999999999999999', '1'.repeat(400)),
+  );
   const rangeText = fc.oneof(
-    fc.tuple(fc.boolean(), bound, fc.boolean(), bound, fc.boolean(), fc.boolean()).map(([at, a, colon, b, p1, p2]) => `${at ? '@' : ''}${a}${p1 ? '%' : ''}${colon ? ':' : ''}${colon ? b : ''}${p2 ? '%' : ''}`),
+    fc
+      .tuple(fc.boolean(), bound, fc.boolean(), bound, fc.boolean(), fc.boolean())
+      .map(([at, a, colon, b, p1, p2]) => `${at ? '@' : ''}${a}${p1 ? '%' : ''}${colon ? ':' : ''}${colon ? b : ''}${p2 ? '%' : ''}`),
     garbage,
     fc.array(fc.constantFrom('@', '~', ':', '%', '-', '+', '.', '0', '9', 'e', ' ', '\0'), { maxLength: 12 }).map((c) => c.join('')),
   );
@@ -480,7 +636,12 @@ describe('parseRange', () => {
         if (/e/.test(written)) return;
         const again = parseRange(written);
         const same = (x: number) => (x === 0 ? 0 : x); // -0 is written as 0
-        expect([again.start, again.end, again.inside, again.percent]).toEqual([same(range.start), same(range.end), range.inside, range.percent]);
+        expect([again.start, again.end, again.inside, again.percent]).toEqual([
+          same(range.start),
+          same(range.end),
+          range.inside,
+          range.percent,
+        ]);
       }),
       // 10%: is the JSON output's thresholds case: it must come back as '10%:', not '10:%'.
       { ...RUNS, examples: [['10%:']] },

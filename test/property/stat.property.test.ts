@@ -75,7 +75,12 @@ describe('parseProcStat', () => {
       });
     });
 
-  function text(t: { shape: { eol: string; trailing: number; upper: boolean }; names: string[]; rows: Array<Array<[number, string]>>; lead: string }): string {
+  function text(t: {
+    shape: { eol: string; trailing: number; upper: boolean };
+    names: string[];
+    rows: Array<Array<[number, string]>>;
+    lead: string;
+  }): string {
     const hexOf = (v: number) => {
       const h = v.toString(16).padStart(8, '0');
       return t.shape.upper ? h.toUpperCase() : h;
@@ -103,7 +108,21 @@ describe('parseProcStat', () => {
   });
 
   it('refuses a table with one value swapped for a negative, oversized or non-hex one', () => {
-    const bad = fc.constantFrom('-1', '-00000001', '100000000', 'fffffffff', '0x1', 'g', '\0', '1\0', '\ufffd', 'ffffffff\0', '+1', '1.0', '１');
+    const bad = fc.constantFrom(
+      '-1',
+      '-00000001',
+      '100000000',
+      'fffffffff',
+      '0x1',
+      'g',
+      '\0',
+      '1\0',
+      '\ufffd',
+      'ffffffff\0',
+      '+1',
+      '1.0',
+      '１',
+    );
     fc.assert(
       fc.property(table, bad, fc.nat(), fc.nat(), (t, token, r, c) => {
         const row = t.rows[r % t.rows.length] as Array<[number, string]>;
@@ -133,21 +152,25 @@ describe('parseProcStat', () => {
 
   it('reads a host with 4,096 CPU rows', () => {
     fc.assert(
-      fc.property(fc.array(name, { minLength: 16, maxLength: 17 }).map((n) => [...new Set(n)]), fc.integer({ min: 0, max: 0xffffffff }), (names, seed) => {
-        const rows: string[] = [];
-        let x = seed;
-        for (let cpu = 0; cpu < 4096; cpu += 1) {
-          const row: string[] = [];
-          for (let i = 0; i < names.length; i += 1) {
-            x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-            row.push(x.toString(16).padStart(8, '0'));
+      fc.property(
+        fc.array(name, { minLength: 16, maxLength: 17 }).map((n) => [...new Set(n)]),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (names, seed) => {
+          const rows: string[] = [];
+          let x = seed;
+          for (let cpu = 0; cpu < 4096; cpu += 1) {
+            const row: string[] = [];
+            for (let i = 0; i < names.length; i += 1) {
+              x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+              row.push(x.toString(16).padStart(8, '0'));
+            }
+            rows.push(row.join(' '));
           }
-          rows.push(row.join(' '));
-        }
-        const result = parseProcStat(`${names.join(' ')}\n${rows.join('\n')}\n`);
-        checkShape(result);
-        expect(result.ok && result.stats.cpus).toBe(4096);
-      }),
+          const result = parseProcStat(`${names.join(' ')}\n${rows.join('\n')}\n`);
+          checkShape(result);
+          expect(result.ok && result.stats.cpus).toBe(4096);
+        },
+      ),
       { numRuns: 5 },
     );
   });
@@ -166,7 +189,9 @@ describe('parseConntrackStatistics', () => {
   });
 
   // netlink names the parser renames (error, clash_resolve, chaintoolong) are left to the unit tests.
-  const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,15}$/).filter((n) => !['cpu', 'error', 'clash_resolve', 'chaintoolong', 'icmp_error', 'clashres', 'chainlength'].includes(n));
+  const name = fc
+    .stringMatching(/^[a-z_][a-z0-9_]{0,15}$/)
+    .filter((n) => !['cpu', 'error', 'clash_resolve', 'chaintoolong', 'icmp_error', 'clashres', 'chainlength'].includes(n));
   const lines = fc
     .record({
       names: fc.uniqueArray(name, { minLength: 1, maxLength: 12 }),
@@ -191,10 +216,9 @@ describe('parseConntrackStatistics', () => {
   it('reads back every set of cpu= lines, in any order of lines and of counters within a line', () => {
     fc.assert(
       fc.property(lines, ({ names, rows, noise }) => {
-        const text = [
-          ...noise,
-          ...rows.map((r) => `cpu=${r.cpu}\t${r.order.map((i) => `${names[i]}=${r.values[i]}`).join(' ')} `),
-        ].join('\n');
+        const text = [...noise, ...rows.map((r) => `cpu=${r.cpu}\t${r.order.map((i) => `${names[i]}=${r.values[i]}`).join(' ')} `)].join(
+          '\n',
+        );
         const result = parseConntrackStatistics(text);
         checkShape(result);
         if (!result.ok) throw new Error(result.reason);
@@ -236,12 +260,16 @@ describe('parseUnsignedDecimal and preview', () => {
 
   it('preview is bounded and has no control characters and no |', () => {
     fc.assert(
-      fc.property(fc.oneof(hostileText(['a|b\0c']), fc.string({ unit: 'binary', maxLength: 2000 })), fc.integer({ min: 1, max: 100 }), (text, max) => {
-        const p = preview(text, max);
-        expect(p.length).toBeLessThanOrEqual(max + 3);
-        // eslint-disable-next-line no-control-regex -- what must never reach a status line
-        expect(p).not.toMatch(/[\x00-\x1f\x7f-\x9f|]/);
-      }),
+      fc.property(
+        fc.oneof(hostileText(['a|b\0c']), fc.string({ unit: 'binary', maxLength: 2000 })),
+        fc.integer({ min: 1, max: 100 }),
+        (text, max) => {
+          const p = preview(text, max);
+          expect(p.length).toBeLessThanOrEqual(max + 3);
+          // eslint-disable-next-line no-control-regex -- what must never reach a status line
+          expect(p).not.toMatch(/[\x00-\x1f\x7f-\x9f|]/);
+        },
+      ),
       RUNS,
     );
   });

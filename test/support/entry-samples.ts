@@ -8,6 +8,16 @@ import { FIXTURES } from './fixtures';
 
 const ENTRIES = join(FIXTURES, 'entries');
 export const readBytes = (name: string): Buffer => readFileSync(join(ENTRIES, name));
-export const readLines = (name: string): string[] => readBytes(name).toString('utf8').split('\n').filter((line) => line !== '');
-export const FILES = ['proc-6.18.txt', 'conntrack-L-1.4.7.txt', 'conntrack-L-extended-1.4.7.txt', 'proc-old-2.6.32.txt', 'ip_conntrack-2.6.18.txt'];
+export const readLines = (name: string): string[] =>
+  readBytes(name)
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line !== '');
+export const FILES = [
+  'proc-6.18.txt',
+  'conntrack-L-1.4.7.txt',
+  'conntrack-L-extended-1.4.7.txt',
+  'proc-old-2.6.32.txt',
+  'ip_conntrack-2.6.18.txt',
+];
 export const TRAILER = 'conntrack v1.4.7 (conntrack-tools): 23 flow entries have been shown.';

@@ -116,7 +116,9 @@ async function unrepliedEntries(n) {
     ),
   );
   const sourcePorts = new Set(senders.map((s) => s.address().port)).size;
-  await Promise.all(senders.map((s) => new Promise((resolve, reject) => s.send('x', port, LOOPBACK, (err) => (err ? reject(err) : resolve())))));
+  await Promise.all(
+    senders.map((s) => new Promise((resolve, reject) => s.send('x', port, LOOPBACK, (err) => (err ? reject(err) : resolve())))),
+  );
   if (n > 0) await arrived;
   for (const s of senders) s.close();
   receiver.close();

@@ -40,7 +40,6 @@ function firstExisting(paths: readonly string[]): string | undefined {
   return paths.find((p) => existsSync(p));
 }
 
-
 /** Throws unless we are root: namespaces, nat rules and nf_conntrack_max all need it. */
 export function requireRoot(): void {
   if (!isRoot()) throw new Error(`kernel test helpers need root (uid is ${process.getuid?.() ?? 'unknown'})`);
@@ -57,7 +56,10 @@ export function kernelReadiness(extraPaths: readonly string[] = []): KernelReadi
   if (!existsSync(COUNT_FILE)) missing.push(`${COUNT_FILE} (the kernel has no connection tracking)`);
   if (!existsSync(HOLDER_SCRIPT)) missing.push(HOLDER_SCRIPT);
   for (const p of extraPaths) if (!existsSync(p)) missing.push(p);
-  return readiness({ root: notRootReason('namespaces and nf_conntrack_max need root'), missing: missing.length ? `missing: ${missing.join(', ')}` : undefined });
+  return readiness({
+    root: notRootReason('namespaces and nf_conntrack_max need root'),
+    missing: missing.length ? `missing: ${missing.join(', ')}` : undefined,
+  });
 }
 
 /**
@@ -226,7 +228,8 @@ export function statTotal(ns: NsRef, name: string): number {
   let total = 0;
   for (const row of rows) {
     const cell = row.trim().split(/\s+/)[column];
-    if (cell === undefined || !/^[0-9a-f]+$/i.test(cell)) throw new Error(`bad row in /proc/net/stat/nf_conntrack of ${nameOf(ns)}: ${JSON.stringify(row)}`);
+    if (cell === undefined || !/^[0-9a-f]+$/i.test(cell))
+      throw new Error(`bad row in /proc/net/stat/nf_conntrack of ${nameOf(ns)}: ${JSON.stringify(row)}`);
     total += parseInt(cell, 16);
   }
   return total;

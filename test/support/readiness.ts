@@ -23,7 +23,9 @@ export function isCi(): boolean {
 export function readiness(lacks: { root?: string; missing?: string }): Readiness {
   if (lacks.root !== undefined) return { kind: 'skip', reason: lacks.root };
   if (lacks.missing === undefined) return { kind: 'ready' };
-  return isCi() ? { kind: 'fail', reason: `${lacks.missing} (CI is set, so this fails instead of skipping)` } : { kind: 'skip', reason: lacks.missing };
+  return isCi()
+    ? { kind: 'fail', reason: `${lacks.missing} (CI is set, so this fails instead of skipping)` }
+    : { kind: 'skip', reason: lacks.missing };
 }
 
 /** "not root (uid 1000): WHY" when not root, for readiness(). */

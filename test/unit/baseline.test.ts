@@ -16,7 +16,14 @@ const theirs: SavedCounters = { perCpu: { drop: [9, 9] }, timeMs: NOW - 200_000 
 const kmsgAt: SavedLogPosition = { source: 'kmsg', seq: 350, bootUsec: 152_332_874 };
 
 function saved(over: Partial<SavedState> = {}): SavedState {
-  return { version: 1, bootId: BOOT, savedAtMs: NOW - 300_000, namespaces: { [String(NS)]: ours, [String(OTHER_NS)]: theirs }, log: kmsgAt, ...over };
+  return {
+    version: 1,
+    bootId: BOOT,
+    savedAtMs: NOW - 300_000,
+    namespaces: { [String(NS)]: ours, [String(OTHER_NS)]: theirs },
+    log: kmsgAt,
+    ...over,
+  };
 }
 
 describe('namespaceKey', () => {
@@ -58,7 +65,10 @@ describe('chooseBaseline', () => {
   });
 
   it('no boot id now: nothing can be compared, even against a state with none either', () => {
-    expect(chooseBaseline({ status: 'ok', state: saved() }, identity({ bootId: undefined }))).toStrictEqual({ missing: 'no boot id to compare with', notes: [] });
+    expect(chooseBaseline({ status: 'ok', state: saved() }, identity({ bootId: undefined }))).toStrictEqual({
+      missing: 'no boot id to compare with',
+      notes: [],
+    });
     expect(chooseBaseline({ status: 'ok', state: saved({ bootId: undefined }) }, identity({ bootId: undefined }))).toStrictEqual({
       missing: 'no boot id to compare with',
       notes: [],
@@ -66,7 +76,9 @@ describe('chooseBaseline', () => {
   });
 
   it('an empty boot id counts as none', () => {
-    expect(chooseBaseline({ status: 'ok', state: saved({ bootId: '' }) }, identity({ bootId: '' })).missing).toBe('no boot id to compare with');
+    expect(chooseBaseline({ status: 'ok', state: saved({ bootId: '' }) }, identity({ bootId: '' })).missing).toBe(
+      'no boot id to compare with',
+    );
   });
 
   it('same boot, same namespace: our counters and the log position', () => {
@@ -91,7 +103,9 @@ describe('chooseBaseline', () => {
   it("an unknown namespace uses the 'unknown' entry, never a numbered one", () => {
     const unknown: SavedCounters = { perCpu: { drop: [0] }, timeMs: 1 };
     expect(chooseBaseline({ status: 'ok', state: saved() }, identity({ netns: undefined })).counters).toBeUndefined();
-    expect(chooseBaseline({ status: 'ok', state: saved({ namespaces: { unknown } }) }, identity({ netns: undefined })).counters).toBe(unknown);
+    expect(chooseBaseline({ status: 'ok', state: saved({ namespaces: { unknown } }) }, identity({ netns: undefined })).counters).toBe(
+      unknown,
+    );
   });
 
   it('same boot without a log position: log undefined', () => {

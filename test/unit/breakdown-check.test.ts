@@ -22,7 +22,12 @@ const summary = (over: Partial<TallySummary>): TallySummary => ({
   truncated: false,
   ...over,
 });
-const ok = (s: TallySummary): Extract<BreakdownMeasurement, { status: 'ok' }> => ({ status: 'ok', source: '/proc/net/nf_conntrack', summary: s, elapsedMs: 1234 });
+const ok = (s: TallySummary): Extract<BreakdownMeasurement, { status: 'ok' }> => ({
+  status: 'ok',
+  source: '/proc/net/nf_conntrack',
+  summary: s,
+  elapsedMs: 1234,
+});
 
 describe('checkBreakdown', () => {
   it('says what fills the table, in counts and shares', () => {
@@ -43,11 +48,22 @@ describe('checkBreakdown', () => {
       'advice: 70% of the table is TIME_WAIT: many short connections (most to 10.0.0.5); reuse connections (a pool) where you can, and halve how long they stay:',
     );
     expect(advice).toContain('  sysctl -w net.netfilter.nf_conntrack_tcp_timeout_time_wait=60');
-    expect(advice).toContain('  as the server: iptables -t raw -A PREROUTING -p tcp --dport 6379 -j NOTRACK; iptables -t raw -A OUTPUT -p tcp --sport 6379 -j NOTRACK');
+    expect(advice).toContain(
+      '  as the server: iptables -t raw -A PREROUTING -p tcp --dport 6379 -j NOTRACK; iptables -t raw -A OUTPUT -p tcp --sport 6379 -j NOTRACK',
+    );
   });
 
   it('a count of the approximate top-N reads as the upper bound it is', () => {
-    const r = checkBreakdown(ok(summary({ topDestinations: [{ address: '10.0.0.5', count: 660, error: 0 }, { address: '10.0.0.9', count: 3, error: 2 }] })));
+    const r = checkBreakdown(
+      ok(
+        summary({
+          topDestinations: [
+            { address: '10.0.0.5', count: 660, error: 0 },
+            { address: '10.0.0.9', count: 3, error: 2 },
+          ],
+        }),
+      ),
+    );
     expect(r.details.at(-1)).toBe('top destinations: 10.0.0.5 660, 10.0.0.9 at most 3');
   });
 
@@ -59,14 +75,18 @@ describe('checkBreakdown', () => {
 
   it('gives no advice when nothing dominates', () => {
     expect(
-      adviseBreakdown(ok(summary({ tcpStates: { TIME_WAIT: 500, ESTABLISHED: 300 }, topPorts: [{ protocol: 'tcp', port: 443, count: 299 }] }))),
+      adviseBreakdown(
+        ok(summary({ tcpStates: { TIME_WAIT: 500, ESTABLISHED: 300 }, topPorts: [{ protocol: 'tcp', port: 443, count: 299 }] })),
+      ),
     ).toEqual([]);
   });
 
   it('at the boundaries: TIME_WAIT above half, a port at 30%', () => {
     expect(adviseBreakdown(ok(summary({ tcpStates: { TIME_WAIT: 501 }, topPorts: [] })))[0]).toMatch(/TIME_WAIT/);
     expect(adviseBreakdown(ok(summary({ tcpStates: { TIME_WAIT: 500 }, topPorts: [] })))).toEqual([]);
-    expect(adviseBreakdown(ok(summary({ tcpStates: {}, topPorts: [{ protocol: 'udp', port: 53, count: 300 }] })))[0]).toMatch(/30% of the table is udp\/53/);
+    expect(adviseBreakdown(ok(summary({ tcpStates: {}, topPorts: [{ protocol: 'udp', port: 53, count: 300 }] })))[0]).toMatch(
+      /30% of the table is udp\/53/,
+    );
     expect(adviseBreakdown(ok(summary({ tcpStates: {}, topPorts: [{ protocol: 'icmp', port: 0, count: 900 }] })))).toEqual([]);
   });
 

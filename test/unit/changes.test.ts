@@ -65,7 +65,10 @@ describe('--changes-only: when a run prints', () => {
       { state: State.CRITICAL, atMin: 120, repeatSeconds: r },
     ]);
     expect(d.map((x) => x.kind)).toEqual(['problem', 'quiet', 'reminder', 'quiet', 'reminder']);
-    expect(describeNotice(d[4]!, r)).toEqual({ lead: 'still CRITICAL after 2h', notes: ['not OK since 2026-12-07 05:00 UTC (a reminder every 1h)'] });
+    expect(describeNotice(d[4]!, r)).toEqual({
+      lead: 'still CRITICAL after 2h',
+      notes: ['not OK since 2026-12-07 05:00 UTC (a reminder every 1h)'],
+    });
     const edge = decideNotice({ previous: d[0]!.next, state: State.CRITICAL, summary: '', nowMs: T0 + r * 1000 - 1, repeatSeconds: r });
     expect(edge.print).toBe(false);
   });
@@ -77,10 +80,18 @@ describe('--changes-only: when a run prints', () => {
 
   it('prints every run, saying why, when the state cannot be kept', () => {
     for (const state of [State.OK, State.CRITICAL]) {
-      const d = decideNotice({ previous: { state: State.CRITICAL, problemSinceMs: T0, printedMs: T0 }, state, summary: 's', nowMs: T0 + MIN, unkept: 'the state file x is a symbolic link' });
+      const d = decideNotice({
+        previous: { state: State.CRITICAL, problemSinceMs: T0, printedMs: T0 },
+        state,
+        summary: 's',
+        nowMs: T0 + MIN,
+        unkept: 'the state file x is a symbolic link',
+      });
       expect(d.print).toBe(true);
       expect(d.kind).toBe('unkept');
-      expect(describeNotice(d).notes).toEqual(['--changes-only prints every check while it cannot remember the last one: the state file x is a symbolic link']);
+      expect(describeNotice(d).notes).toEqual([
+        '--changes-only prints every check while it cannot remember the last one: the state file x is a symbolic link',
+      ]);
     }
   });
 
@@ -109,8 +120,11 @@ describe('the record in the state file', () => {
     const r = parseState(state({ state: 2, problemSinceMs: 5, printedMs: 6, summary: 'full' }));
     expect(r.ok && r.state.notice).toEqual({ state: 2, problemSinceMs: 5, printedMs: 6, summary: 'full' });
   });
-  it.each([[{ state: 4 }], [{ state: '2' }], [{ state: 1, printedMs: -1 }], [{ state: 1, summary: 3 }], ['CRITICAL']])('a malformed one (%j) makes the file unusable', (notice) => {
-    const r = parseState(state(notice));
-    expect(r.ok).toBe(false);
-  });
+  it.each([[{ state: 4 }], [{ state: '2' }], [{ state: 1, printedMs: -1 }], [{ state: 1, summary: 3 }], ['CRITICAL']])(
+    'a malformed one (%j) makes the file unusable',
+    (notice) => {
+      const r = parseState(state(notice));
+      expect(r.ok).toBe(false);
+    },
+  );
 });

@@ -1,4 +1,15 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -51,7 +62,9 @@ describe('codeCacheDirectory: where the options will keep state, from the raw ar
 
 describe('codeCachePath', () => {
   it('names the build and the runtime: V8 knows its source only by length', () => {
-    expect(codeCachePath('/var/tmp/check_conntrack-0', '0123456789abcdef', V20)).toBe('/var/tmp/check_conntrack-0/code-0123456789abcdef-v20.20.2-x64.cache');
+    expect(codeCachePath('/var/tmp/check_conntrack-0', '0123456789abcdef', V20)).toBe(
+      '/var/tmp/check_conntrack-0/code-0123456789abcdef-v20.20.2-x64.cache',
+    );
     expect(codeCachePath('/d', 'a', { version: 'v18.19.0', arch: 'arm64' })).toBe('/d/code-a-v18.19.0-arm64.cache');
   });
 });
@@ -76,8 +89,14 @@ describe('readCodeCache and saveCodeCache', () => {
     writeFileSync(target, 'not a cache');
     const path = codeCachePath(dir, 'b1', V20);
     symlinkSync(target, path);
-    expect(readCodeCache(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the code cache ${path}: it is a symbolic link` });
-    expect(saveCodeCache(path, data, UID)).toMatchObject({ status: 'failed', reason: `not writing the code cache ${path}: it is a symbolic link` });
+    expect(readCodeCache(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `refusing the code cache ${path}: it is a symbolic link`,
+    });
+    expect(saveCodeCache(path, data, UID)).toMatchObject({
+      status: 'failed',
+      reason: `not writing the code cache ${path}: it is a symbolic link`,
+    });
     expect(lstatSync(path).isSymbolicLink()).toBe(true);
     expect(readFileSync(target, 'utf8')).toBe('not a cache');
   });
@@ -88,8 +107,14 @@ describe('readCodeCache and saveCodeCache', () => {
     writeFileSync(path, data, { mode: 0o600 });
     // chmod after mkdir: the umask would take the bits away
     chmodSync(dir, 0o777);
-    expect(readCodeCache(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the code cache ${path}: ${dir} is writable by others (mode 777)` });
-    expect(saveCodeCache(path, data, UID)).toMatchObject({ status: 'failed', reason: `not writing the code cache ${path}: ${dir} is writable by others (mode 777)` });
+    expect(readCodeCache(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `refusing the code cache ${path}: ${dir} is writable by others (mode 777)`,
+    });
+    expect(saveCodeCache(path, data, UID)).toMatchObject({
+      status: 'failed',
+      reason: `not writing the code cache ${path}: ${dir} is writable by others (mode 777)`,
+    });
   });
 
   it.skipIf(!ROOT)(`a cache another user owns is refused${ROOT ? '' : ' [skipped: needs root to chown]'}`, () => {
@@ -97,13 +122,23 @@ describe('readCodeCache and saveCodeCache', () => {
     const path = codeCachePath(dir, 'b1', V20);
     writeFileSync(path, data, { mode: 0o600 });
     chownSync(path, OTHER, OTHER);
-    expect(readCodeCache(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the code cache ${path}: it belongs to uid ${OTHER}` });
+    expect(readCodeCache(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `refusing the code cache ${path}: it belongs to uid ${OTHER}`,
+    });
   });
 
   it('saving removes the caches of other builds for the same runtime, and nothing else', () => {
     mkdirSync(dir, { mode: 0o700 });
-    const keep = ['code-old1-v18.20.8-x64.cache', 'code-old1-v20.20.2-arm64.cache', 'state-4026531833.json', 'code-notes.txt', 'mycode-old-v20.20.2-x64.cache'];
-    for (const name of [...keep, 'code-old1-v20.20.2-x64.cache', 'code-old2-v20.20.2-x64.cache']) writeFileSync(join(dir, name), 'x', { mode: 0o600 });
+    const keep = [
+      'code-old1-v18.20.8-x64.cache',
+      'code-old1-v20.20.2-arm64.cache',
+      'state-4026531833.json',
+      'code-notes.txt',
+      'mycode-old-v20.20.2-x64.cache',
+    ];
+    for (const name of [...keep, 'code-old1-v20.20.2-x64.cache', 'code-old2-v20.20.2-x64.cache'])
+      writeFileSync(join(dir, name), 'x', { mode: 0o600 });
     expect(saveCodeCache(codeCachePath(dir, 'new', V20), data, UID)).toStrictEqual({ status: 'ok' });
     expect(readdirSync(dir).sort()).toEqual([...keep, 'code-new-v20.20.2-x64.cache'].sort());
   });

@@ -55,7 +55,9 @@ describe('the catalogue', () => {
     expect(NFT_TABLES).toStrictEqual(spec('nft', 'list', 'tables'));
     expect(NFT_RULESET).toStrictEqual(spec('nft', 'list', 'ruleset'));
     expect(nftListTable('inet', 'firewalld')).toStrictEqual(spec('nft', 'list', 'table', 'inet', 'firewalld'));
-    expect(netnsStat('web', '/usr/bin/cat')).toStrictEqual(spec('ip', 'netns', 'exec', 'web', '/usr/bin/cat', '/proc/net/stat/nf_conntrack'));
+    expect(netnsStat('web', '/usr/bin/cat')).toStrictEqual(
+      spec('ip', 'netns', 'exec', 'web', '/usr/bin/cat', '/proc/net/stat/nf_conntrack'),
+    );
     expect(ALLOWED.map((a) => a.program)).toEqual([
       'dmesg',
       'conntrack',
@@ -155,10 +157,16 @@ describe('the catalogue', () => {
     // logger: daemon facility, our tag, one message after --, and errors reported
     ['logger to kern', spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'kern.emerg', '--', 'x')],
     ['logger, another tag', spec('logger', '--socket-errors=on', '-t', 'sshd', '-p', 'daemon.info', '--', 'x')],
-    ['logger to a file of messages', spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.info', '-f', '/etc/shadow')],
+    [
+      'logger to a file of messages',
+      spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.info', '-f', '/etc/shadow'),
+    ],
     ['logger to a remote server', spec('logger', '-n', '192.0.2.1', '-t', 'check_conntrack', '-p', 'daemon.info', '--', 'x')],
     ['logger, two messages', spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.info', '--', 'x', 'y')],
-    ['logger, an over-long message', spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.info', '--', 'x'.repeat(1025))],
+    [
+      'logger, an over-long message',
+      spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.info', '--', 'x'.repeat(1025)),
+    ],
     ['modprobe nf_conntrack', spec('modprobe', 'nf_conntrack')],
     ['sysctl -w', spec('sysctl', '-w', 'net.netfilter.nf_conntrack_max=10')],
     // dmesg: anything but -r, above all what clears or changes the buffer
@@ -245,7 +253,9 @@ describe('runCommand enforces the catalogue before running anything', () => {
     const journal = journalKernel(1);
     const path = await findProgram('journalctl');
     if (path) {
-      await expect(runCommand(journal, { ...options(), sudo: true })).rejects.toThrow(`${path} ${journal.args.join(' ')} is not a command --sudo may run`);
+      await expect(runCommand(journal, { ...options(), sudo: true })).rejects.toThrow(
+        `${path} ${journal.args.join(' ')} is not a command --sudo may run`,
+      );
     } else {
       expect((await runCommand(journal, { ...options(), sudo: true })).status).toBe('not-installed');
     }
@@ -253,7 +263,10 @@ describe('runCommand enforces the catalogue before running anything', () => {
 
   it('refuses sudo for an equal copy of a sudo command (the catalogue object itself is required)', async () => {
     const path = await findProgram('dmesg');
-    if (path) await expect(runCommand(spec('dmesg', '-r'), { ...options(), sudo: true })).rejects.toThrow(`${path} -r is not a command --sudo may run`);
+    if (path)
+      await expect(runCommand(spec('dmesg', '-r'), { ...options(), sudo: true })).rejects.toThrow(
+        `${path} -r is not a command --sudo may run`,
+      );
     else expect((await runCommand(spec('dmesg', '-r'), { ...options(), sudo: true })).status).toBe('not-installed');
   });
 
@@ -317,7 +330,8 @@ describe('source scan: every child process goes through run-command.ts', () => {
     }
     expect(calls.length).toBeGreaterThan(0);
     // rules.ts passes `spec` from its list of catalogue listings.
-    for (const c of calls) expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|CONNTRACK_LIST|NFT_TABLES|journalKernel\(.*|netnsStat\(.*|syslogMessage\(.*|spec)$/);
+    for (const c of calls)
+      expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|CONNTRACK_LIST|NFT_TABLES|journalKernel\(.*|netnsStat\(.*|syslogMessage\(.*|spec)$/);
   });
 
   it('no file spawns processes some other way (process.binding, worker threads, shells)', () => {

@@ -7,18 +7,210 @@ describe('parseEntryLine: /proc/net/nf_conntrack on 6.18 (captured)', () => {
   const line = (n: number): string => lines[n - 1] as string;
 
   it.each<[number, ConntrackEntry]>([
-    [1, { l3: 'ipv4', protocol: 'udp', timeout: 27, src: '127.0.0.1', dst: '127.0.0.1', sport: 53190, dport: 53, unreplied: true, assured: false, offload: false, zone: 0, mark: 0 }],
-    [2, { l3: 'ipv6', protocol: 'udp', timeout: 27, src: '::1', dst: '::1', sport: 54148, dport: 53, unreplied: true, assured: false, offload: false, zone: 0, mark: 0 }],
-    [3, { l3: 'ipv6', protocol: 'udp', timeout: 27, src: '::1', dst: '::1', sport: 52963, dport: 5300, unreplied: false, assured: false, offload: false, zone: 0, mark: 0 }],
-    [4, { l3: 'ipv4', protocol: 'udp', timeout: 27, src: '127.0.0.1', dst: '127.0.0.1', sport: 34380, dport: 5353, unreplied: false, assured: false, offload: false, zone: 0, mark: 7 }],
-    [5, { l3: 'ipv4', protocol: 'udp', timeout: 27, src: '127.0.0.1', dst: '127.0.0.1', sport: 36252, dport: 5454, unreplied: true, assured: false, offload: false, zone: 5, mark: 0 }],
-    [6, { l3: 'ipv6', protocol: 'tcp', timeout: 431997, state: 'ESTABLISHED', src: '::1', dst: '::1', sport: 56978, dport: 7000, unreplied: false, assured: true, offload: false, zone: 0, mark: 0 }],
-    [7, { l3: 'ipv4', protocol: 'tcp', timeout: 116, state: 'TIME_WAIT', src: '127.0.0.1', dst: '127.0.0.1', sport: 54934, dport: 7001, unreplied: false, assured: true, offload: false, zone: 0, mark: 0 }],
-    [8, { l3: 'ipv4', protocol: 'tcp', timeout: 7, state: 'CLOSE', src: '127.0.0.1', dst: '127.0.0.1', sport: 40988, dport: 7000, unreplied: false, assured: true, offload: false, zone: 0, mark: 0 }],
-    [14, { l3: 'ipv4', protocol: 'tcp', timeout: 117, state: 'SYN_SENT', src: '127.0.0.1', dst: '127.0.0.1', sport: 57960, dport: 9, unreplied: true, assured: false, offload: false, zone: 0, mark: 0 }],
-    [15, { l3: 'ipv4', protocol: 'udp', timeout: 119, src: '127.0.0.1', dst: '127.0.0.1', sport: 41055, dport: 5300, unreplied: false, assured: true, offload: false, zone: 0, mark: 0 }],
-    [18, { l3: 'ipv6', protocol: 'icmpv6', timeout: 27, src: '::1', dst: '::1', unreplied: false, assured: false, offload: false, zone: 0, mark: 0 }],
-    [21, { l3: 'ipv4', protocol: 'icmp', timeout: 27, src: '127.0.0.1', dst: '127.0.0.1', unreplied: false, assured: false, offload: false, zone: 0, mark: 0 }],
+    [
+      1,
+      {
+        l3: 'ipv4',
+        protocol: 'udp',
+        timeout: 27,
+        src: '127.0.0.1',
+        dst: '127.0.0.1',
+        sport: 53190,
+        dport: 53,
+        unreplied: true,
+        assured: false,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
+    [
+      2,
+      {
+        l3: 'ipv6',
+        protocol: 'udp',
+        timeout: 27,
+        src: '::1',
+        dst: '::1',
+        sport: 54148,
+        dport: 53,
+        unreplied: true,
+        assured: false,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
+    [
+      3,
+      {
+        l3: 'ipv6',
+        protocol: 'udp',
+        timeout: 27,
+        src: '::1',
+        dst: '::1',
+        sport: 52963,
+        dport: 5300,
+        unreplied: false,
+        assured: false,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
+    [
+      4,
+      {
+        l3: 'ipv4',
+        protocol: 'udp',
+        timeout: 27,
+        src: '127.0.0.1',
+        dst: '127.0.0.1',
+        sport: 34380,
+        dport: 5353,
+        unreplied: false,
+        assured: false,
+        offload: false,
+        zone: 0,
+        mark: 7,
+      },
+    ],
+    [
+      5,
+      {
+        l3: 'ipv4',
+        protocol: 'udp',
+        timeout: 27,
+        src: '127.0.0.1',
+        dst: '127.0.0.1',
+        sport: 36252,
+        dport: 5454,
+        unreplied: true,
+        assured: false,
+        offload: false,
+        zone: 5,
+        mark: 0,
+      },
+    ],
+    [
+      6,
+      {
+        l3: 'ipv6',
+        protocol: 'tcp',
+        timeout: 431997,
+        state: 'ESTABLISHED',
+        src: '::1',
+        dst: '::1',
+        sport: 56978,
+        dport: 7000,
+        unreplied: false,
+        assured: true,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
+    [
+      7,
+      {
+        l3: 'ipv4',
+        protocol: 'tcp',
+        timeout: 116,
+        state: 'TIME_WAIT',
+        src: '127.0.0.1',
+        dst: '127.0.0.1',
+        sport: 54934,
+        dport: 7001,
+        unreplied: false,
+        assured: true,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
+    [
+      8,
+      {
+        l3: 'ipv4',
+        protocol: 'tcp',
+        timeout: 7,
+        state: 'CLOSE',
+        src: '127.0.0.1',
+        dst: '127.0.0.1',
+        sport: 40988,
+        dport: 7000,
+        unreplied: false,
+        assured: true,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
+    [
+      14,
+      {
+        l3: 'ipv4',
+        protocol: 'tcp',
+        timeout: 117,
+        state: 'SYN_SENT',
+        src: '127.0.0.1',
+        dst: '127.0.0.1',
+        sport: 57960,
+        dport: 9,
+        unreplied: true,
+        assured: false,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
+    [
+      15,
+      {
+        l3: 'ipv4',
+        protocol: 'udp',
+        timeout: 119,
+        src: '127.0.0.1',
+        dst: '127.0.0.1',
+        sport: 41055,
+        dport: 5300,
+        unreplied: false,
+        assured: true,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
+    [
+      18,
+      {
+        l3: 'ipv6',
+        protocol: 'icmpv6',
+        timeout: 27,
+        src: '::1',
+        dst: '::1',
+        unreplied: false,
+        assured: false,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
+    [
+      21,
+      {
+        l3: 'ipv4',
+        protocol: 'icmp',
+        timeout: 27,
+        src: '127.0.0.1',
+        dst: '127.0.0.1',
+        unreplied: false,
+        assured: false,
+        offload: false,
+        zone: 0,
+        mark: 0,
+      },
+    ],
   ])('line %i', (n, entry) => {
     expect(parseEntryLine(line(n))).toEqual(entry);
   });
@@ -30,8 +222,17 @@ describe('parseEntryLine: /proc/net/nf_conntrack, constructed 6.x lines', () => 
 
   it('[OFFLOAD] TCP: no timeout and no state, not assured as printed', () => {
     expect(parseEntryLine(line(24))).toEqual({
-      l3: 'ipv4', protocol: 'tcp', src: '192.168.10.20', dst: '198.51.100.7', sport: 51514, dport: 443,
-      unreplied: false, assured: false, offload: true, zone: 0, mark: 0,
+      l3: 'ipv4',
+      protocol: 'tcp',
+      src: '192.168.10.20',
+      dst: '198.51.100.7',
+      sport: 51514,
+      dport: 443,
+      unreplied: false,
+      assured: false,
+      offload: true,
+      zone: 0,
+      mark: 0,
     });
   });
 
@@ -42,47 +243,141 @@ describe('parseEntryLine: /proc/net/nf_conntrack, constructed 6.x lines', () => 
 
   it('secctx=, accounting and delta-time= are skipped; mark and zone read past them', () => {
     expect(parseEntryLine(line(26))).toEqual({
-      l3: 'ipv4', protocol: 'tcp', timeout: 299, state: 'ESTABLISHED', src: '10.1.0.4', dst: '10.1.0.9', sport: 42000, dport: 5432,
-      unreplied: false, assured: true, offload: false, zone: 0, mark: 0,
+      l3: 'ipv4',
+      protocol: 'tcp',
+      timeout: 299,
+      state: 'ESTABLISHED',
+      src: '10.1.0.4',
+      dst: '10.1.0.9',
+      sport: 42000,
+      dport: 5432,
+      unreplied: false,
+      assured: true,
+      offload: false,
+      zone: 0,
+      mark: 0,
     });
     expect(parseEntryLine(line(27))).toEqual({
-      l3: 'ipv4', protocol: 'tcp', timeout: 86398, state: 'ESTABLISHED', src: '10.0.0.5', dst: '10.0.0.80', sport: 33000, dport: 80,
-      unreplied: false, assured: true, offload: false, zone: 12, mark: 4096,
+      l3: 'ipv4',
+      protocol: 'tcp',
+      timeout: 86398,
+      state: 'ESTABLISHED',
+      src: '10.0.0.5',
+      dst: '10.0.0.80',
+      sport: 33000,
+      dport: 80,
+      unreplied: false,
+      assured: true,
+      offload: false,
+      zone: 12,
+      mark: 4096,
     });
   });
 
   it('zone-orig= (a zone for one direction) is the zone', () => {
     expect(parseEntryLine(line(28))).toEqual({
-      l3: 'ipv4', protocol: 'udp', timeout: 29, src: '10.2.0.1', dst: '10.2.0.2', sport: 5000, dport: 6000,
-      unreplied: true, assured: false, offload: false, zone: 7, mark: 0,
+      l3: 'ipv4',
+      protocol: 'udp',
+      timeout: 29,
+      src: '10.2.0.1',
+      dst: '10.2.0.2',
+      sport: 5000,
+      dport: 6000,
+      unreplied: true,
+      assured: false,
+      offload: false,
+      zone: 7,
+      mark: 0,
     });
-    expect(parseEntryLine(line(28).replace('zone-orig=7 [UNREPLIED] ', '[UNREPLIED] ').replace('dport=5000 mark=0', 'dport=5000 zone-reply=9 mark=0'))).toMatchObject({ zone: 9 });
+    expect(
+      parseEntryLine(
+        line(28).replace('zone-orig=7 [UNREPLIED] ', '[UNREPLIED] ').replace('dport=5000 mark=0', 'dport=5000 zone-reply=9 mark=0'),
+      ),
+    ).toMatchObject({ zone: 9 });
   });
 
   it('icmp without a reply, sctp with its state, gre keys, the generic protocol', () => {
     expect(parseEntryLine(line(29))).toEqual({
-      l3: 'ipv4', protocol: 'icmp', timeout: 29, src: '10.0.0.5', dst: '10.0.0.99', unreplied: true, assured: false, offload: false, zone: 0, mark: 0,
+      l3: 'ipv4',
+      protocol: 'icmp',
+      timeout: 29,
+      src: '10.0.0.5',
+      dst: '10.0.0.99',
+      unreplied: true,
+      assured: false,
+      offload: false,
+      zone: 0,
+      mark: 0,
     });
     expect(parseEntryLine(line(30))).toEqual({
-      l3: 'ipv4', protocol: 'sctp', timeout: 204, state: 'ESTABLISHED', src: '10.3.0.1', dst: '10.3.0.2', sport: 36412, dport: 38412,
-      unreplied: false, assured: true, offload: false, zone: 0, mark: 0,
+      l3: 'ipv4',
+      protocol: 'sctp',
+      timeout: 204,
+      state: 'ESTABLISHED',
+      src: '10.3.0.1',
+      dst: '10.3.0.2',
+      sport: 36412,
+      dport: 38412,
+      unreplied: false,
+      assured: true,
+      offload: false,
+      zone: 0,
+      mark: 0,
     });
     expect(parseEntryLine(line(31))).toEqual({
-      l3: 'ipv4', protocol: 'gre', timeout: 178, src: '10.4.0.1', dst: '10.4.0.2', unreplied: false, assured: true, offload: false, zone: 0, mark: 0,
+      l3: 'ipv4',
+      protocol: 'gre',
+      timeout: 178,
+      src: '10.4.0.1',
+      dst: '10.4.0.2',
+      unreplied: false,
+      assured: true,
+      offload: false,
+      zone: 0,
+      mark: 0,
     });
     expect(parseEntryLine(line(32))).toEqual({
-      l3: 'ipv4', protocol: 'unknown', timeout: 599, src: '10.5.0.1', dst: '10.5.0.2', unreplied: false, assured: true, offload: false, zone: 0, mark: 0,
+      l3: 'ipv4',
+      protocol: 'unknown',
+      timeout: 599,
+      src: '10.5.0.1',
+      dst: '10.5.0.2',
+      unreplied: false,
+      assured: true,
+      offload: false,
+      zone: 0,
+      mark: 0,
     });
   });
 
   it('IPv6 addresses come out compact, as conntrack -L prints them', () => {
     expect(parseEntryLine(line(33))).toEqual({
-      l3: 'ipv6', protocol: 'tcp', timeout: 431999, state: 'ESTABLISHED', src: '2001:db8::10', dst: '2001:db8::1:0:0:20', sport: 50000, dport: 443,
-      unreplied: false, assured: true, offload: false, zone: 0, mark: 0,
+      l3: 'ipv6',
+      protocol: 'tcp',
+      timeout: 431999,
+      state: 'ESTABLISHED',
+      src: '2001:db8::10',
+      dst: '2001:db8::1:0:0:20',
+      sport: 50000,
+      dport: 443,
+      unreplied: false,
+      assured: true,
+      offload: false,
+      zone: 0,
+      mark: 0,
     });
     expect(parseEntryLine(line(34))).toEqual({
-      l3: 'ipv6', protocol: 'udp', src: 'fd00::5', dst: '2001:db8::ffff:c633:6435', sport: 40001, dport: 4500,
-      unreplied: false, assured: false, offload: true, zone: 0, mark: 0,
+      l3: 'ipv6',
+      protocol: 'udp',
+      src: 'fd00::5',
+      dst: '2001:db8::ffff:c633:6435',
+      sport: 40001,
+      dport: 4500,
+      unreplied: false,
+      assured: false,
+      offload: true,
+      zone: 0,
+      mark: 0,
     });
   });
 });
@@ -92,23 +387,69 @@ describe('parseEntryLine: conntrack -L (conntrack-tools 1.4.7, captured)', () =>
 
   it('infers l3 from the address; zone= only when not 0', () => {
     expect(parseEntryLine(lines[0] as string)).toEqual({
-      l3: 'ipv4', protocol: 'udp', timeout: 27, src: '127.0.0.1', dst: '127.0.0.1', sport: 53190, dport: 53,
-      unreplied: true, assured: false, offload: false, mark: 0,
+      l3: 'ipv4',
+      protocol: 'udp',
+      timeout: 27,
+      src: '127.0.0.1',
+      dst: '127.0.0.1',
+      sport: 53190,
+      dport: 53,
+      unreplied: true,
+      assured: false,
+      offload: false,
+      mark: 0,
     });
     expect(parseEntryLine(lines[1] as string)).toEqual({
-      l3: 'ipv6', protocol: 'udp', timeout: 27, src: '::1', dst: '::1', sport: 54148, dport: 53,
-      unreplied: true, assured: false, offload: false, mark: 0,
+      l3: 'ipv6',
+      protocol: 'udp',
+      timeout: 27,
+      src: '::1',
+      dst: '::1',
+      sport: 54148,
+      dport: 53,
+      unreplied: true,
+      assured: false,
+      offload: false,
+      mark: 0,
     });
     expect(parseEntryLine(lines[4] as string)).toEqual({
-      l3: 'ipv4', protocol: 'udp', timeout: 27, src: '127.0.0.1', dst: '127.0.0.1', sport: 36252, dport: 5454,
-      unreplied: true, assured: false, offload: false, zone: 5, mark: 0,
+      l3: 'ipv4',
+      protocol: 'udp',
+      timeout: 27,
+      src: '127.0.0.1',
+      dst: '127.0.0.1',
+      sport: 36252,
+      dport: 5454,
+      unreplied: true,
+      assured: false,
+      offload: false,
+      zone: 5,
+      mark: 0,
     });
     expect(parseEntryLine(lines[5] as string)).toEqual({
-      l3: 'ipv6', protocol: 'tcp', timeout: 431997, state: 'ESTABLISHED', src: '::1', dst: '::1', sport: 56978, dport: 7000,
-      unreplied: false, assured: true, offload: false, mark: 0,
+      l3: 'ipv6',
+      protocol: 'tcp',
+      timeout: 431997,
+      state: 'ESTABLISHED',
+      src: '::1',
+      dst: '::1',
+      sport: 56978,
+      dport: 7000,
+      unreplied: false,
+      assured: true,
+      offload: false,
+      mark: 0,
     });
     expect(parseEntryLine(lines[17] as string)).toEqual({
-      l3: 'ipv6', protocol: 'icmpv6', timeout: 27, src: '::1', dst: '::1', unreplied: false, assured: false, offload: false, mark: 0,
+      l3: 'ipv6',
+      protocol: 'icmpv6',
+      timeout: 27,
+      src: '::1',
+      dst: '::1',
+      unreplied: false,
+      assured: false,
+      offload: false,
+      mark: 0,
     });
   });
 
@@ -120,8 +461,17 @@ describe('parseEntryLine: conntrack -L (conntrack-tools 1.4.7, captured)', () =>
   it('-o extended puts the l3 columns back', () => {
     const extended = readLines('conntrack-L-extended-1.4.7.txt');
     expect(parseEntryLine(extended[1] as string)).toEqual({
-      l3: 'ipv6', protocol: 'udp', timeout: 27, src: '::1', dst: '::1', sport: 54148, dport: 53,
-      unreplied: true, assured: false, offload: false, mark: 0,
+      l3: 'ipv6',
+      protocol: 'udp',
+      timeout: 27,
+      src: '::1',
+      dst: '::1',
+      sport: 54148,
+      dport: 53,
+      unreplied: true,
+      assured: false,
+      offload: false,
+      mark: 0,
     });
   });
 
@@ -148,12 +498,39 @@ describe('parseEntryLine: older kernels', () => {
 
   it('2.6.32: secmark=, every TCP state, accounting', () => {
     expect(parseEntryLine(old[0] as string)).toEqual({
-      l3: 'ipv4', protocol: 'tcp', timeout: 431999, state: 'ESTABLISHED', src: '10.0.0.5', dst: '10.0.0.1', sport: 51234, dport: 22,
-      unreplied: false, assured: true, offload: false, mark: 0,
+      l3: 'ipv4',
+      protocol: 'tcp',
+      timeout: 431999,
+      state: 'ESTABLISHED',
+      src: '10.0.0.5',
+      dst: '10.0.0.1',
+      sport: 51234,
+      dport: 22,
+      unreplied: false,
+      assured: true,
+      offload: false,
+      mark: 0,
     });
     expect(old.map((line) => parseEntryLine(line)?.state)).toEqual([
-      'ESTABLISHED', 'TIME_WAIT', 'TIME_WAIT', 'SYN_RECV', 'SYN_SENT', 'CLOSE_WAIT', 'FIN_WAIT', 'LAST_ACK', 'CLOSE', 'TIME_WAIT', 'ESTABLISHED',
-      undefined, undefined, undefined, undefined, undefined, undefined, 'ESTABLISHED', undefined,
+      'ESTABLISHED',
+      'TIME_WAIT',
+      'TIME_WAIT',
+      'SYN_RECV',
+      'SYN_SENT',
+      'CLOSE_WAIT',
+      'FIN_WAIT',
+      'LAST_ACK',
+      'CLOSE',
+      'TIME_WAIT',
+      'ESTABLISHED',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'ESTABLISHED',
+      undefined,
     ]);
     expect(parseEntryLine(old[10] as string)).toMatchObject({ dport: 5672, mark: 3, assured: true });
   });
@@ -164,27 +541,71 @@ describe('parseEntryLine: older kernels', () => {
 
   it("2.6.32: GRE's timeout=, stream_timeout= before the tuple", () => {
     expect(parseEntryLine(old[15] as string)).toEqual({
-      l3: 'ipv4', protocol: 'gre', timeout: 178, src: '10.0.0.5', dst: '203.0.113.70', unreplied: false, assured: true, offload: false, mark: 0,
+      l3: 'ipv4',
+      protocol: 'gre',
+      timeout: 178,
+      src: '10.0.0.5',
+      dst: '203.0.113.70',
+      unreplied: false,
+      assured: true,
+      offload: false,
+      mark: 0,
     });
   });
 
   it('2.6.32: IPv6 link-local and multicast, unreplied icmpv6', () => {
     expect(parseEntryLine(old[18] as string)).toEqual({
-      l3: 'ipv6', protocol: 'icmpv6', timeout: 29, src: 'fe80::211:22ff:fe33:4455', dst: 'ff02::1', unreplied: true, assured: false, offload: false, mark: 0,
+      l3: 'ipv6',
+      protocol: 'icmpv6',
+      timeout: 29,
+      src: 'fe80::211:22ff:fe33:4455',
+      dst: 'ff02::1',
+      unreplied: true,
+      assured: false,
+      offload: false,
+      mark: 0,
     });
   });
 
   it('2.6.18 ip_conntrack: no l3 columns, accounting after each tuple', () => {
     expect(parseEntryLine(rhel5[0] as string)).toEqual({
-      l3: 'ipv4', protocol: 'tcp', timeout: 431999, state: 'ESTABLISHED', src: '10.0.0.5', dst: '10.0.0.1', sport: 51234, dport: 22,
-      unreplied: false, assured: true, offload: false, mark: 0,
+      l3: 'ipv4',
+      protocol: 'tcp',
+      timeout: 431999,
+      state: 'ESTABLISHED',
+      src: '10.0.0.5',
+      dst: '10.0.0.1',
+      sport: 51234,
+      dport: 22,
+      unreplied: false,
+      assured: true,
+      offload: false,
+      mark: 0,
     });
     expect(parseEntryLine(rhel5[2] as string)).toEqual({
-      l3: 'ipv4', protocol: 'tcp', timeout: 101, state: 'SYN_SENT', src: '10.0.0.5', dst: '192.0.2.44', sport: 39001, dport: 443,
-      unreplied: true, assured: false, offload: false, mark: 0,
+      l3: 'ipv4',
+      protocol: 'tcp',
+      timeout: 101,
+      state: 'SYN_SENT',
+      src: '10.0.0.5',
+      dst: '192.0.2.44',
+      sport: 39001,
+      dport: 443,
+      unreplied: true,
+      assured: false,
+      offload: false,
+      mark: 0,
     });
     expect(parseEntryLine(rhel5[7] as string)).toEqual({
-      l3: 'ipv4', protocol: 'unknown', timeout: 593, src: '10.0.0.5', dst: '203.0.113.70', unreplied: false, assured: false, offload: false, mark: 0,
+      l3: 'ipv4',
+      protocol: 'unknown',
+      timeout: 593,
+      src: '10.0.0.5',
+      dst: '203.0.113.70',
+      unreplied: false,
+      assured: false,
+      offload: false,
+      mark: 0,
     });
   });
 

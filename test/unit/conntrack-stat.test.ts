@@ -259,9 +259,7 @@ describe('parseProcStat: refusals', () => {
 
   it('a header that is not column names, or names one twice', () => {
     expect(reason(parseProcStat('entries dr-op\n00000001 00000002\n'))).toBe("line 1: 'dr-op' is not a column name");
-    expect(reason(parseProcStat('entries drop drop\n00000001 00000002 00000003\n'))).toBe(
-      "line 1 names the column 'drop' twice",
-    );
+    expect(reason(parseProcStat('entries drop drop\n00000001 00000002 00000003\n'))).toBe("line 1 names the column 'drop' twice");
   });
 
   it('keeps control characters out of the reason', () => {
@@ -274,9 +272,7 @@ describe('parseProcStat: refusals', () => {
     const ok = stats(parseProcStat([HEADER_5_15, ...Array<string>(65536).fill(row)].join('\n')));
     expect(ok.cpus).toBe(65536);
     expect(ok.totals.drop).toBe(65536);
-    expect(reason(parseProcStat([HEADER_5_15, ...Array<string>(65537).fill(row)].join('\n')))).toBe(
-      'there are more than 65536 rows',
-    );
+    expect(reason(parseProcStat([HEADER_5_15, ...Array<string>(65537).fill(row)].join('\n')))).toBe('there are more than 65536 rows');
   });
 });
 
@@ -300,7 +296,13 @@ describe('parseProcStat: hostile input never throws', () => {
 
   it('binary, NUL bytes and random text', () => {
     expect(parseProcStat('\u0000'.repeat(1000)).ok).toBe(false);
-    expect(parseProcStat(readFileSync(process.execPath).subarray(0, 1 << 16).toString('latin1')).ok).toBe(false);
+    expect(
+      parseProcStat(
+        readFileSync(process.execPath)
+          .subarray(0, 1 << 16)
+          .toString('latin1'),
+      ).ok,
+    ).toBe(false);
     let seed = 12345;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
     const alphabet = ' \t\n\r0123456789abcdefxyz_\u0000=';
@@ -316,7 +318,18 @@ describe('parseProcStat: hostile input never throws', () => {
 });
 
 describe('parseConntrackStatistics: conntrack -S', () => {
-  const NETLINK_1_4_7 = ['found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'icmp_error', 'search_restart', 'clashres', 'chainlength'];
+  const NETLINK_1_4_7 = [
+    'found',
+    'invalid',
+    'insert',
+    'insert_failed',
+    'drop',
+    'early_drop',
+    'icmp_error',
+    'search_restart',
+    'clashres',
+    'chainlength',
+  ];
 
   it('1.4.7 output captured on this machine, names in procfs spelling', () => {
     const text = sample('conntrack-S-1.4.7.txt');
@@ -341,8 +354,19 @@ describe('parseConntrackStatistics: conntrack -S', () => {
   it('1.4.4 (older names, searched .. delete_list) matches the 4.15 procfs totals', () => {
     const s = stats(parseConntrackStatistics(sample('conntrack-S-1.4.4.txt')));
     expect(s.columns).toEqual([
-      'searched', 'found', 'new', 'invalid', 'ignore', 'delete', 'delete_list', 'insert', 'insert_failed',
-      'drop', 'early_drop', 'icmp_error', 'search_restart',
+      'searched',
+      'found',
+      'new',
+      'invalid',
+      'ignore',
+      'delete',
+      'delete_list',
+      'insert',
+      'insert_failed',
+      'drop',
+      'early_drop',
+      'icmp_error',
+      'search_restart',
     ]);
     expect(s.cpus).toBe(4);
     expect(s.totals.insert_failed).toBe(753 + 712 + 729 + 703);

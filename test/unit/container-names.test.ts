@@ -92,7 +92,11 @@ describe('podFromLogDirs', () => {
 });
 
 describe('isRuntimeNetnsName', () => {
-  it.each(['netns-75fa0676-5ac9-1a6f-e695-3e8c08c8c7f7', 'cni-1f6b3a3e-2b1d-4c1e-9a77-5d2f0e8b1c42', '1f6b3a3e-2b1d-4c1e-9a77-5d2f0e8b1c42'])('%s is a runtime\'s', (name) => {
+  it.each([
+    'netns-75fa0676-5ac9-1a6f-e695-3e8c08c8c7f7',
+    'cni-1f6b3a3e-2b1d-4c1e-9a77-5d2f0e8b1c42',
+    '1f6b3a3e-2b1d-4c1e-9a77-5d2f0e8b1c42',
+  ])("%s is a runtime's", (name) => {
     expect(isRuntimeNetnsName(name)).toBe(true);
   });
   it.each(['web-7f9c', 'netns-blue', 'cni-test', 'netns-75fa0676-5ac9-1a6f-e695-3e8c08c8c7f7-old'])('%s was given by someone', (name) => {
@@ -105,7 +109,12 @@ describe('nameContainers on a host tree', () => {
   let root: string;
   const podman = (id: string): ContainerRef => ({ runtime: 'podman', id: id.slice(0, 12), fullId: id });
   const docker = (id: string): ContainerRef => ({ runtime: 'docker', id: id.slice(0, 12), fullId: id });
-  const pod = (uid: string): ContainerRef => ({ runtime: 'containerd', id: '2544578515e2', fullId: '2544578515e2'.padEnd(64, '0'), podUid: uid });
+  const pod = (uid: string): ContainerRef => ({
+    runtime: 'containerd',
+    id: '2544578515e2',
+    fullId: '2544578515e2'.padEnd(64, '0'),
+    podUid: uid,
+  });
   const at = (relative: string) => join(root, relative);
   const write = (relative: string, content: string | Buffer) => {
     mkdirSync(join(at(relative), '..'), { recursive: true });
@@ -127,7 +136,13 @@ describe('nameContainers on a host tree', () => {
     mkdirSync(at(`var/log/pods/default_web-7f9c_${POD_UID}/nginx`), { recursive: true });
     const lxc: ContainerRef = { runtime: 'lxc', id: 'web01', name: 'web01' };
     const { refs, trace } = nameContainers(root, [podman(WEB_ID), podman(API_ID), docker(API_ID), pod(POD_UID), lxc]);
-    expect(refs.map((r) => r.name ?? r.pod)).toStrictEqual(['i17-web', 'on-vfs', 'i17-api', { namespace: 'default', name: 'web-7f9c' }, 'web01']);
+    expect(refs.map((r) => r.name ?? r.pod)).toStrictEqual([
+      'i17-web',
+      'on-vfs',
+      'i17-api',
+      { namespace: 'default', name: 'web-7f9c' },
+      'web01',
+    ]);
     expect(trace).toStrictEqual([
       `container names: read ${at('var/lib/containers/storage/overlay-containers/containers.json')}`,
       `container names: read ${at('var/lib/containers/storage/vfs-containers/containers.json')}`,
@@ -229,7 +244,7 @@ describe('nameContainers on a host tree', () => {
     expect(refs).toStrictEqual([podman(stranger), pod(POD_UID)]);
     expect(trace).toStrictEqual([
       `container names: read ${at('var/lib/containers/storage/overlay-containers/containers.json')}`,
-      'container names: podman ffffffffffff is not in podman\'s containers.json',
+      "container names: podman ffffffffffff is not in podman's containers.json",
       `container names: no pod ${POD_UID} in ${at('var/log/pods')}`,
     ]);
   });

@@ -35,7 +35,11 @@ describe('counterDelta: growth of per-CPU 32-bit counters', () => {
 
   describe('the half-range boundary between wrap and reset', () => {
     it('a fall of exactly 2^31 is a reset (not more than half the range)', () => {
-      expect(counterDelta([2 ** 31], [0])).toEqual({ kind: 'reset', recreated: true, reason: `it went down on CPU 0 (from ${2 ** 31} to 0)` });
+      expect(counterDelta([2 ** 31], [0])).toEqual({
+        kind: 'reset',
+        recreated: true,
+        reason: `it went down on CPU 0 (from ${2 ** 31} to 0)`,
+      });
     });
 
     it('a fall of 2^31 + 1 is a wrap of 2^31 - 1', () => {
@@ -43,7 +47,11 @@ describe('counterDelta: growth of per-CPU 32-bit counters', () => {
     });
 
     it('a fall of 2^31 - 1 is a reset', () => {
-      expect(counterDelta([2 ** 31 + 4], [5])).toEqual({ kind: 'reset', recreated: true, reason: `it went down on CPU 0 (from ${2 ** 31 + 4} to 5)` });
+      expect(counterDelta([2 ** 31 + 4], [5])).toEqual({
+        kind: 'reset',
+        recreated: true,
+        reason: `it went down on CPU 0 (from ${2 ** 31 + 4} to 5)`,
+      });
     });
 
     it('a fall of 1 is a reset', () => {
@@ -58,11 +66,19 @@ describe('counterDelta: growth of per-CPU 32-bit counters', () => {
   });
 
   it('names the first CPU that went down, even after CPUs that grew', () => {
-    expect(counterDelta([1, 2, 50, 40], [5, 6, 49, 1])).toEqual({ kind: 'reset', recreated: true, reason: 'it went down on CPU 2 (from 50 to 49)' });
+    expect(counterDelta([1, 2, 50, 40], [5, 6, 49, 1])).toEqual({
+      kind: 'reset',
+      recreated: true,
+      reason: 'it went down on CPU 2 (from 50 to 49)',
+    });
   });
 
   it('calls a change in the number of CPU rows a reset, both ways', () => {
-    expect(counterDelta([1, 2], [1, 2, 3])).toEqual({ kind: 'reset', recreated: false, reason: 'the number of CPU rows changed from 2 to 3' });
+    expect(counterDelta([1, 2], [1, 2, 3])).toEqual({
+      kind: 'reset',
+      recreated: false,
+      reason: 'the number of CPU rows changed from 2 to 3',
+    });
     expect(counterDelta([1, 2, 3], [1])).toEqual({ kind: 'reset', recreated: false, reason: 'the number of CPU rows changed from 3 to 1' });
     expect(counterDelta([], [0])).toEqual({ kind: 'reset', recreated: false, reason: 'the number of CPU rows changed from 0 to 1' });
   });

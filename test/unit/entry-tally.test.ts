@@ -35,8 +35,14 @@ function reference(text: string, top: number): Omit<TallySummary, 'truncated'> {
     record[key] = (record[key] ?? 0) + 1;
   };
   const summary = {
-    entries: 0, skipped: 0, unreplied: 0, assured: 0, offloaded: 0,
-    byProtocol: {} as Record<string, number>, tcpStates: {} as Record<string, number>, unrepliedByProtocol: {} as Record<string, number>,
+    entries: 0,
+    skipped: 0,
+    unreplied: 0,
+    assured: 0,
+    offloaded: 0,
+    byProtocol: {} as Record<string, number>,
+    tcpStates: {} as Record<string, number>,
+    unrepliedByProtocol: {} as Record<string, number>,
   };
   const ports = new Map<string, { protocol: string; port: number; count: number }>();
   const destinations = new Map<string, number>();
@@ -211,7 +217,13 @@ describe('EntryTally: chunks', () => {
 
 describe('EntryTally: destinations (Space-Saving sketch)', () => {
   /** A stream with known counts: `heavy` addresses with the given counts, then noise over `spread` addresses. */
-  function stream(heavy: number[], noise: number, spread: number, order: 'shuffled' | 'heavy-last', seed: number): { text: string; truth: Map<string, number> } {
+  function stream(
+    heavy: number[],
+    noise: number,
+    spread: number,
+    order: 'shuffled' | 'heavy-last',
+    seed: number,
+  ): { text: string; truth: Map<string, number> } {
     const next = random(seed);
     const keys: string[] = [];
     heavy.forEach((n, i) => {
@@ -272,13 +284,19 @@ describe('EntryTally: destinations (Space-Saving sketch)', () => {
 describe('EntryTally: ports', () => {
   it('ranks destination ports exactly, over all protocols', () => {
     const next = random(11);
-    const protocols: Array<[string, number]> = [['tcp', 6], ['udp', 17], ['sctp', 132]];
+    const protocols: Array<[string, number]> = [
+      ['tcp', 6],
+      ['udp', 17],
+      ['sctp', 132],
+    ];
     const lines: string[] = [];
     for (let i = 0; i < 20_000; i += 1) {
       const [name, number] = protocols[Math.floor(next() * 3)] as [string, number];
       // Few ports, so that counts are large and ties common.
       const port = Math.floor(Math.pow(next(), 2) * 300) * 200;
-      lines.push(`ipv4     2 ${name.padEnd(8)} ${number} 30 src=10.0.0.1 dst=10.0.0.2 sport=1234 dport=${port} src=10.0.0.2 dst=10.0.0.1 sport=${port} dport=1234 mark=0 zone=0 use=2`);
+      lines.push(
+        `ipv4     2 ${name.padEnd(8)} ${number} 30 src=10.0.0.1 dst=10.0.0.2 sport=1234 dport=${port} src=10.0.0.2 dst=10.0.0.1 sport=${port} dport=1234 mark=0 zone=0 use=2`,
+      );
     }
     const text = lines.join('\n');
     expect(summaryOf(Buffer.from(text), 50).topPorts).toEqual(reference(text, 50).topPorts);
@@ -345,7 +363,13 @@ describe('EntryTally: garbage', () => {
   });
 
   it('tolerates options that make no sense', () => {
-    for (const options of [{ top: -1 }, { top: Number.NaN }, { sketchCapacity: 0 }, { sketchCapacity: -5 }, { top: 1e12, sketchCapacity: 1e12 }]) {
+    for (const options of [
+      { top: -1 },
+      { top: Number.NaN },
+      { sketchCapacity: 0 },
+      { sketchCapacity: -5 },
+      { top: 1e12, sketchCapacity: 1e12 },
+    ]) {
       const tally = tallyOf(readBytes('proc-6.18.txt'), options);
       expect(tally.summary().entries).toBe(34);
     }
@@ -354,7 +378,8 @@ describe('EntryTally: garbage', () => {
 
   it('keeps the set of protocol names bounded: names past 64 are counted as (other)', () => {
     const lines: string[] = [];
-    for (let i = 0; i < 100; i += 1) lines.push(`ipv4     2 proto${i} 99 30 src=10.0.0.1 dst=10.0.0.2 src=10.0.0.2 dst=10.0.0.1 mark=0 use=2`);
+    for (let i = 0; i < 100; i += 1)
+      lines.push(`ipv4     2 proto${i} 99 30 src=10.0.0.1 dst=10.0.0.2 src=10.0.0.2 dst=10.0.0.1 mark=0 use=2`);
     const summary = summaryOf(Buffer.from(lines.join('\n')));
     expect(summary.entries).toBe(100);
     expect(Object.keys(summary.byProtocol)).toHaveLength(65);

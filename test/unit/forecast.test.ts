@@ -31,7 +31,16 @@ describe('forecast', () => {
   });
 
   it('ignores samples older than an hour and samples from the future (a clock step)', () => {
-    const f = forecast([[NOW - 2 * 3600_000, 0], [NOW - 10 * min, 900], [NOW + min, 50]], NOW, 1000, 2000);
+    const f = forecast(
+      [
+        [NOW - 2 * 3600_000, 0],
+        [NOW - 10 * min, 900],
+        [NOW + min, 50],
+      ],
+      NOW,
+      1000,
+      2000,
+    );
     expect(f.samples).toBe(2);
     expect(f.ratePerMinute).toBeCloseTo(10, 9);
   });

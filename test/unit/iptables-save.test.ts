@@ -116,7 +116,10 @@ describe('classifyRule: what needs conntrack', () => {
     ['-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', 'conntrack match'],
     ['-A INPUT -m state --state NEW -j ACCEPT', 'state match'],
     ['-A INPUT -m connmark --mark 0x1 -j ACCEPT', 'connmark match'],
-    ['-A INPUT -p tcp -m tcp --dport 22 -m connlimit --connlimit-above 10 --connlimit-mask 32 --connlimit-saddr -j REJECT', 'connlimit match'],
+    [
+      '-A INPUT -p tcp -m tcp --dport 22 -m connlimit --connlimit-above 10 --connlimit-mask 32 --connlimit-saddr -j REJECT',
+      'connlimit match',
+    ],
     ['-A INPUT -p tcp -m helper --helper ftp -j ACCEPT', 'helper match'],
     ['-A FORWARD -m connbytes --connbytes 10000 --connbytes-dir both --connbytes-mode bytes -j ACCEPT', 'connbytes match'],
     ['-A POSTROUTING -o eth0 -j MASQUERADE', 'MASQUERADE target'],
@@ -221,10 +224,13 @@ describe('tokenizeRule: as iptables-restore splits words', () => {
 
 describe('parseIptablesSave: the dump format', () => {
   it('counters in front of rules (iptables-save -c), CRLF, indentation', () => {
-    const text = '*nat\r\n:POSTROUTING ACCEPT [10:600]\r\n[12:720] -A POSTROUTING -o eth0 -j MASQUERADE\r\n  -I POSTROUTING 1 -j RETURN\r\nCOMMIT\r\n';
+    const text =
+      '*nat\r\n:POSTROUTING ACCEPT [10:600]\r\n[12:720] -A POSTROUTING -o eth0 -j MASQUERADE\r\n  -I POSTROUTING 1 -j RETURN\r\nCOMMIT\r\n';
     const s = scan(parseIptablesSave(text));
     expect(s.rules).toBe(2);
-    expect(s.needsConntrack).toEqual([{ table: 'nat', chain: 'POSTROUTING', text: '-A POSTROUTING -o eth0 -j MASQUERADE', why: 'MASQUERADE target' }]);
+    expect(s.needsConntrack).toEqual([
+      { table: 'nat', chain: 'POSTROUTING', text: '-A POSTROUTING -o eth0 -j MASQUERADE', why: 'MASQUERADE target' },
+    ]);
   });
 
   it('iptables and ip6tables output run together: tables once each', () => {
@@ -241,12 +247,24 @@ describe('parseIptablesSave: the dump format', () => {
   });
 
   it.each([
-    ['an error message instead of a dump', 'iptables-save v1.8.9 (legacy): Cannot initialize: Permission denied (you must be root)\n', /^line 1: .* is not part of an iptables-save dump$/],
-    ['a dump cut short', '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth0 -j MASQUERADE\n', /^table 'nat' \(line 1\) has no COMMIT: the dump is cut short$/],
+    [
+      'an error message instead of a dump',
+      'iptables-save v1.8.9 (legacy): Cannot initialize: Permission denied (you must be root)\n',
+      /^line 1: .* is not part of an iptables-save dump$/,
+    ],
+    [
+      'a dump cut short',
+      '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth0 -j MASQUERADE\n',
+      /^table 'nat' \(line 1\) has no COMMIT: the dump is cut short$/,
+    ],
     ['a rule before any table', '-A INPUT -j ACCEPT\n', /^line 1: a rule outside a table$/],
     ['a chain before any table', ':INPUT ACCEPT [0:0]\n', /^line 1: a chain outside a table$/],
     ['COMMIT without a table', 'COMMIT\n', /^line 1: COMMIT outside a table$/],
-    ['a table opened inside another', '*nat\n*filter\nCOMMIT\n', /^line 2 starts table 'filter' before table 'nat' \(line 1\) has its COMMIT$/],
+    [
+      'a table opened inside another',
+      '*nat\n*filter\nCOMMIT\n',
+      /^line 2 starts table 'filter' before table 'nat' \(line 1\) has its COMMIT$/,
+    ],
     ['a table name with a NUL', '*fil\0ter\nCOMMIT\n', /^line 1: 'fil\?ter' is not a table name$/],
     ['-A without a chain', '*filter\n-A\nCOMMIT\n', /^line 2: -A without a chain$/],
     ['a rule of a command iptables-save never prints', '*filter\n-D INPUT -j ACCEPT\nCOMMIT\n', /^line 2: /],
@@ -278,7 +296,9 @@ describe('parseIptablesSave: hostile input never throws', () => {
   });
 
   it('a 1 MB rule is one rule, its text bounded and printable', () => {
-    const s = scan(parseIptablesSave(dump('filter', `-A INPUT -m state --state NEW -m comment --comment "${'a|\x01'.repeat(1 << 18)}" -j ACCEPT`)));
+    const s = scan(
+      parseIptablesSave(dump('filter', `-A INPUT -m state --state NEW -m comment --comment "${'a|\x01'.repeat(1 << 18)}" -j ACCEPT`)),
+    );
     expect(s.rules).toBe(1);
     const text = s.needsConntrack[0]?.text ?? '';
     expect(text.length).toBe(MAX_RULE_TEXT + 3);

@@ -18,7 +18,13 @@ describe('compactAddress', () => {
   });
 
   it('returns any other spelling as it is', () => {
-    for (const address of ['127.0.0.1', '::1', '2001:db8::1', '0000:0000:0000:0000:0000:0000:0000:000g', '0000-0000:0000:0000:0000:0000:0000:0001']) {
+    for (const address of [
+      '127.0.0.1',
+      '::1',
+      '2001:db8::1',
+      '0000:0000:0000:0000:0000:0000:0000:000g',
+      '0000-0000:0000:0000:0000:0000:0000:0001',
+    ]) {
       expect(compactAddress(address)).toBe(address);
     }
   });

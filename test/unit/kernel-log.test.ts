@@ -52,9 +52,12 @@ describe('classifyMessage: drop messages of every era', () => {
   });
 
   it('finds the drop in a mangled line that glues several messages together (seed 001)', () => {
-    const seed = 'Kernel:ip_conntrack:table full, dropping packet.kernel:printk:1 messages suppressed.kernel:ip_conntrack:table full, Dropping packet.';
+    const seed =
+      'Kernel:ip_conntrack:table full, dropping packet.kernel:printk:1 messages suppressed.kernel:ip_conntrack:table full, Dropping packet.';
     expect(classifyMessage(seed)).toEqual({ kind: 'table-full' });
-    expect(classifyMessage('nf_conntrack: expectation table full; nf_conntrack: table full, dropping packet')).toEqual({ kind: 'table-full' });
+    expect(classifyMessage('nf_conntrack: expectation table full; nf_conntrack: table full, dropping packet')).toEqual({
+      kind: 'table-full',
+    });
   });
 });
 
@@ -166,7 +169,10 @@ describe('parseKmsgRecord: /dev/kmsg', () => {
 
 describe('parseDmesgLine: dmesg -r', () => {
   it.each<[string, LogRecord]>([
-    ['<4>[  152.332874] nf_conntrack: table full, dropping packet', { text: 'nf_conntrack: table full, dropping packet', prio: 4, bootUsec: 152332874 }],
+    [
+      '<4>[  152.332874] nf_conntrack: table full, dropping packet',
+      { text: 'nf_conntrack: table full, dropping packet', prio: 4, bootUsec: 152332874 },
+    ],
     ['<6>[    0.000000] Linux version 5.4.0', { text: 'Linux version 5.4.0', prio: 6, bootUsec: 0 }],
     ['<12>[123456.000001] user text', { text: 'user text', prio: 12, bootUsec: 123456000001 }],
     ['[  152.332874] plain dmesg', { text: 'plain dmesg', bootUsec: 152332874 }],
@@ -217,7 +223,9 @@ describe('parseJournalLine: journalctl -k -o short-unix', () => {
 describe('parseSyslogLine: traditional format, local time, no year', () => {
   const december = new Date(2024, 11, 15, 12, 0, 0);
   it('reads the time and strips the boot stamp (Debian kern.log)', () => {
-    expect(parseSyslogLine('Dec 14 15:00:05 w-openstack08 kernel: [  152.332874] nf_conntrack: table full, dropping packet', december)).toEqual({
+    expect(
+      parseSyslogLine('Dec 14 15:00:05 w-openstack08 kernel: [  152.332874] nf_conntrack: table full, dropping packet', december),
+    ).toEqual({
       text: 'nf_conntrack: table full, dropping packet',
       wallMs: new Date(2024, 11, 14, 15, 0, 5).getTime(),
       bootUsec: 152332874,
@@ -231,8 +239,15 @@ describe('parseSyslogLine: traditional format, local time, no year', () => {
   });
   it('unwraps rsyslog "message repeated N times"', () => {
     expect(
-      parseSyslogLine('Dec 14 15:00:17 h kernel: message repeated 4 times: [ nf_conntrack: nf_conntrack: table full, dropping packet]', december),
-    ).toEqual({ text: 'nf_conntrack: nf_conntrack: table full, dropping packet', wallMs: new Date(2024, 11, 14, 15, 0, 17).getTime(), repeated: 4 });
+      parseSyslogLine(
+        'Dec 14 15:00:17 h kernel: message repeated 4 times: [ nf_conntrack: nf_conntrack: table full, dropping packet]',
+        december,
+      ),
+    ).toEqual({
+      text: 'nf_conntrack: nf_conntrack: table full, dropping packet',
+      wallMs: new Date(2024, 11, 14, 15, 0, 17).getTime(),
+      repeated: 4,
+    });
   });
 
   describe('the year, read on New Year', () => {
@@ -318,7 +333,10 @@ describe('parseSyslogLine: RFC 3339', () => {
     });
   });
   it.each([
-    ['2024-05-01T10:00:07.000000+02:00 gw01 sudo[2211]:    alice : COMMAND=/usr/bin/grep nf_conntrack: table full, dropping packet', 'sudo'],
+    [
+      '2024-05-01T10:00:07.000000+02:00 gw01 sudo[2211]:    alice : COMMAND=/usr/bin/grep nf_conntrack: table full, dropping packet',
+      'sudo',
+    ],
     ['2024-05-01T10:00:08.000000+02:00 gw01 check_conntrack[3001]: nf_conntrack: table full, dropping packet', 'a check quoting it'],
     ['2024-13-01T10:00:00Z h kernel: x', 'no such month'],
     ['2024-02-30T10:00:00Z h kernel: x', 'no such day'],
@@ -338,10 +356,41 @@ describe('never throws', () => {
     return seed / 2147483648;
   };
   const pieces = [
-    'nf_conntrack: ', 'ip_conntrack:', 'table full', ' in netns ', ', dropping packet', ' callbacks', ' suppressed', 'printk:',
-    '<4>', '[  152.332874] ', '[', ']', '<', '>', ';', ',', ':', ' ', '\u0000', '\uffff', '\ud800', '\n', '\r', '-- ',
-    'kernel: ', 'Dec 14 15:00:05 ', '2024-05-01T10:00:00.123456+02:00 ', '1700000000.123456 ', 'host ', '4,350,152332874,-;',
-    '99999999999999999999', '-1', '9007199254740993', 'message repeated 3 times: [ ', 'x'.repeat(50),
+    'nf_conntrack: ',
+    'ip_conntrack:',
+    'table full',
+    ' in netns ',
+    ', dropping packet',
+    ' callbacks',
+    ' suppressed',
+    'printk:',
+    '<4>',
+    '[  152.332874] ',
+    '[',
+    ']',
+    '<',
+    '>',
+    ';',
+    ',',
+    ':',
+    ' ',
+    '\u0000',
+    '\uffff',
+    '\ud800',
+    '\n',
+    '\r',
+    '-- ',
+    'kernel: ',
+    'Dec 14 15:00:05 ',
+    '2024-05-01T10:00:00.123456+02:00 ',
+    '1700000000.123456 ',
+    'host ',
+    '4,350,152332874,-;',
+    '99999999999999999999',
+    '-1',
+    '9007199254740993',
+    'message repeated 3 times: [ ',
+    'x'.repeat(50),
   ];
   const now = new Date(2025, 0, 1);
   const all = (line: string): unknown[] => [
@@ -377,7 +426,15 @@ describe('never throws', () => {
     const big = 'a'.repeat(1 << 20);
     const spaces = ' '.repeat(1 << 20);
     const needles = 'table full suppressed '.repeat(50_000);
-    for (const line of [big, spaces, needles, `Dec 14 15:00:05 ${big}`, `4,1,1,-;${big}`, `<4>[ ${'9'.repeat(1 << 20)}.1] x`, `${big}:1 callbacks suppressed`]) {
+    for (const line of [
+      big,
+      spaces,
+      needles,
+      `Dec 14 15:00:05 ${big}`,
+      `4,1,1,-;${big}`,
+      `<4>[ ${'9'.repeat(1 << 20)}.1] x`,
+      `${big}:1 callbacks suppressed`,
+    ]) {
       expect(() => all(line)).not.toThrow();
     }
     expect(classifyMessage(`${big} nf_conntrack: table full, dropping packet`)).toEqual({ kind: 'table-full' });
@@ -422,11 +479,23 @@ describe('fixture logs, counted by hand', () => {
     // 2 boot markers and 2 user-space identifiers are no records.
     ['journal-short-unix.txt', parseJournalLine, { records: 17, drops: 6, netnsDrops: 1, suppressed: 3939 + 27 + 3 }],
     // "root:" (logger) is not the kernel; "message repeated 4 times" counts 4.
-    ['kern.log', (l) => parseSyslogLine(l, new Date(2024, 11, 15)), { records: 18, drops: 7 + 4, netnsDrops: 1, suppressed: 1203 + 15 + 6 + 2 }],
+    [
+      'kern.log',
+      (l) => parseSyslogLine(l, new Date(2024, 11, 15)),
+      { records: 18, drops: 7 + 4, netnsDrops: 1, suppressed: 1203 + 15 + 6 + 2 },
+    ],
     // systemd, sudo, check_conntrack, NetworkManager and journald are not the kernel.
-    ['messages-iso.log', (l) => parseSyslogLine(l, new Date(2024, 4, 2)), { records: 13, drops: 7, netnsDrops: 1, suppressed: 5000 + 7 + 1 + 3 }],
+    [
+      'messages-iso.log',
+      (l) => parseSyslogLine(l, new Date(2024, 4, 2)),
+      { records: 13, drops: 7, netnsDrops: 1, suppressed: 5000 + 7 + 1 + 3 },
+    ],
     // syslogd, "last message repeated", sshd and root (logger) are not the kernel.
-    ['rhel5-messages.log', (l) => parseSyslogLine(l, new Date(2017, 2, 4)), { records: 18, drops: 8, netnsDrops: 1, suppressed: 1 + 14 + 20 + 31 + 2 }],
+    [
+      'rhel5-messages.log',
+      (l) => parseSyslogLine(l, new Date(2017, 2, 4)),
+      { records: 18, drops: 8, netnsDrops: 1, suppressed: 1 + 14 + 20 + 31 + 2 },
+    ],
   ])('%s', (name, parse, expected) => {
     expect(tally(linesOf(readLog(name)), parse)).toEqual(expected);
   });
@@ -436,7 +505,9 @@ describe('fixture logs, counted by hand', () => {
     expect(kern[2]?.wallMs).toBe(new Date(2024, 11, 14, 15, 0, 5).getTime());
     expect(kern[2]?.bootUsec).toBe(152332874);
     // Read on New Year's Day, December's lines are last year's.
-    expect(parseSyslogLine(linesOf(readLog('kern.log'))[2] ?? '', new Date(2025, 0, 1))?.wallMs).toBe(new Date(2024, 11, 14, 15, 0, 5).getTime());
+    expect(parseSyslogLine(linesOf(readLog('kern.log'))[2] ?? '', new Date(2025, 0, 1))?.wallMs).toBe(
+      new Date(2024, 11, 14, 15, 0, 5).getTime(),
+    );
     const iso = linesOf(readLog('messages-iso.log')).map((l) => parseSyslogLine(l, new Date(2024, 4, 2)));
     expect(iso[1]?.wallMs).toBe(Date.UTC(2024, 4, 1, 8, 0, 0, 123));
   });

@@ -24,7 +24,11 @@ describe('LineCarry.feed', () => {
     const carry = new LineCarry(100);
     const seen: string[] = [];
     for (const chunk of [bytes.subarray(0, 2), bytes.subarray(2, 3), bytes.subarray(3)]) {
-      carry.feed(chunk, (l) => seen.push(l === 'overlong' ? '<overlong>' : l.toString('utf8')), (d, s, e) => seen.push(`lines:${d.toString('utf8', s, e)}`));
+      carry.feed(
+        chunk,
+        (l) => seen.push(l === 'overlong' ? '<overlong>' : l.toString('utf8')),
+        (d, s, e) => seen.push(`lines:${d.toString('utf8', s, e)}`),
+      );
     }
     expect(seen).toEqual(['xä', 'lines:y']);
     expect(carry.finish(Buffer.alloc(0))).toBeUndefined();

@@ -31,12 +31,18 @@ describe('listingGates', () => {
     const g = await listingGates({ procRoot: t.proc, sysRoot: t.sys });
     expect(g.nfTables).toBe(true);
     expect(g.legacy).toEqual({ ip: false, ip6: false });
-    expect(g.notes).toEqual([`no iptables-legacy tables (${t.proc}/net/ip_tables_names)`, `no ip6tables-legacy tables (${t.proc}/net/ip6_tables_names)`]);
+    expect(g.notes).toEqual([
+      `no iptables-legacy tables (${t.proc}/net/ip_tables_names)`,
+      `no ip6tables-legacy tables (${t.proc}/net/ip6_tables_names)`,
+    ]);
   });
 
   it('a fresh boot of a modular kernel (nf_tables not loaded): nft may not run, and the note says why', async () => {
     const t = tree('linux-6.8');
-    t.write('proc/modules', withoutModules(readFileSync(join(t.proc, 'modules'), 'utf8'), 'nf_tables', 'nft_chain_nat', 'nft_compat', 'nf_tables_set'));
+    t.write(
+      'proc/modules',
+      withoutModules(readFileSync(join(t.proc, 'modules'), 'utf8'), 'nf_tables', 'nft_chain_nat', 'nft_compat', 'nf_tables_set'),
+    );
     const g = await listingGates({ procRoot: t.proc, sysRoot: t.sys });
     expect(g.nfTables).toBe(false);
     expect(g.notes[0]).toBe(`nf_tables not loaded (${t.proc}/modules): no nftables rules`);

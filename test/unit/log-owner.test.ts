@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { assignLogOwners, checkForeignDrops, creationTime, dropEvidence, INIT_NETNS_INODE, mayOwn, type Candidate, type LogOwnersInput } from '../../src/checks/log-owner';
+import {
+  assignLogOwners,
+  checkForeignDrops,
+  creationTime,
+  dropEvidence,
+  INIT_NETNS_INODE,
+  mayOwn,
+  type Candidate,
+  type LogOwnersInput,
+} from '../../src/checks/log-owner';
 import { State } from '../../src/nagios/state';
 import type { ConntrackStats } from '../../src/parse/conntrack-stat';
 import type { LogDrops, LogScan } from '../../src/probes/kernel-log';
@@ -10,7 +19,8 @@ const WEB = 4026532304;
 
 function scan(drops: LogDrops[], suppressed = 0): Extract<LogScan, { status: 'ok' }> {
   const byNetns: Record<string, number> = {};
-  for (const d of drops) byNetns[d.netns === undefined ? '' : String(d.netns)] = (byNetns[d.netns === undefined ? '' : String(d.netns)] ?? 0) + d.count;
+  for (const d of drops)
+    byNetns[d.netns === undefined ? '' : String(d.netns)] = (byNetns[d.netns === undefined ? '' : String(d.netns)] ?? 0) + d.count;
   return {
     status: 'ok',
     source: 'kmsg',
@@ -27,10 +37,22 @@ function scan(drops: LogDrops[], suppressed = 0): Extract<LogScan, { status: 'ok
 }
 
 function input(drops: LogDrops[], over: Partial<LogOwnersInput> = {}): LogOwnersInput {
-  return { scan: scan(drops), own: { inode: OWN, evidence: { total: 5 } }, others: new Map(), judgedElsewhere: false, complete: true, ...over };
+  return {
+    scan: scan(drops),
+    own: { inode: OWN, evidence: { total: 5 } },
+    others: new Map(),
+    judgedElsewhere: false,
+    complete: true,
+    ...over,
+  };
 }
 
-const stats = (drop: number[]): ConntrackStats => ({ columns: ['drop'], cpus: drop.length, totals: { drop: drop.reduce((a, b) => a + b, 0) }, perCpu: { drop } });
+const stats = (drop: number[]): ConntrackStats => ({
+  columns: ['drop'],
+  cpus: drop.length,
+  totals: { drop: drop.reduce((a, b) => a + b, 0) },
+  perCpu: { drop },
+});
 
 describe('mayOwn: could this namespace have logged a message at this time?', () => {
   it.each<[string, Parameters<typeof mayOwn>[0], number | undefined, boolean]>([
@@ -51,7 +73,12 @@ describe('mayOwn: could this namespace have logged a message at this time?', () 
 
 describe('dropEvidence and creationTime', () => {
   it('compares the drop counter with the last check', () => {
-    expect(dropEvidence(stats([2, 3]), { perCpu: { drop: [2, 1] }, timeMs: T }, undefined)).toEqual({ createdMs: undefined, total: 5, increase: 2, sinceMs: T });
+    expect(dropEvidence(stats([2, 3]), { perCpu: { drop: [2, 1] }, timeMs: T }, undefined)).toEqual({
+      createdMs: undefined,
+      total: 5,
+      increase: 2,
+      sinceMs: T,
+    });
     expect(dropEvidence(undefined, undefined, T)).toEqual({ createdMs: T });
   });
   it('takes the earlier of the /run/netns file time and the oldest process start', () => {
@@ -67,7 +94,14 @@ describe('assignLogOwners', () => {
   it('one namespace: its own messages count, the others are a finding of their own', () => {
     const web: Candidate = { label: 'netns web-7f9c (4026532304)', evidence: { createdMs: T - 60_000 } };
     const owners = assignLogOwners(
-      input([{ netns: OWN, timeMs: T, count: 2 }, { netns: WEB, timeMs: T, count: 10 }, { netns: 4026532174, timeMs: T, count: 2 }], { others: new Map([[WEB, web]]) }),
+      input(
+        [
+          { netns: OWN, timeMs: T, count: 2 },
+          { netns: WEB, timeMs: T, count: 10 },
+          { netns: 4026532174, timeMs: T, count: 2 },
+        ],
+        { others: new Map([[WEB, web]]) },
+      ),
     );
     expect(owners.own).toMatchObject({ messages: 2, byNetns: { [OWN]: 2 } });
     expect(owners.own.matches.map((m) => m.netns)).toEqual([OWN]);
@@ -78,13 +112,22 @@ describe('assignLogOwners', () => {
     expect(checkForeignDrops(owners.foreign, State.WARNING, 'in the last 1h')).toMatchObject({
       check: 'other-namespaces',
       state: State.WARNING,
-      summary: "other network namespaces dropped packets: 12 'table full' messages in the last 1h: 10 from netns web-7f9c (4026532304), 2 from netns 4026532174 (gone)",
+      summary:
+        "other network namespaces dropped packets: 12 'table full' messages in the last 1h: 10 from netns web-7f9c (4026532304), 2 from netns 4026532174 (gone)",
     });
   });
 
   it('a namespace made after the message is a newer one under the same inode', () => {
     const web: Candidate = { label: 'netns web (4026532304)', evidence: { total: 4, createdMs: T } };
-    const owners = assignLogOwners(input([{ netns: WEB, timeMs: T - 5000, count: 3 }, { netns: WEB, timeMs: T + 5000, count: 4 }], { others: new Map([[WEB, web]]), judgedElsewhere: true }));
+    const owners = assignLogOwners(
+      input(
+        [
+          { netns: WEB, timeMs: T - 5000, count: 3 },
+          { netns: WEB, timeMs: T + 5000, count: 4 },
+        ],
+        { others: new Map([[WEB, web]]), judgedElsewhere: true },
+      ),
+    );
     expect(owners.byNamespace).toEqual({ [WEB]: 4 });
     expect(owners.foreign).toEqual([{ label: 'netns 4026532304 (gone)', netns: WEB, count: 3 }]);
   });
@@ -98,15 +141,23 @@ describe('assignLogOwners', () => {
   });
 
   it('a namespace not found while some processes could not be inspected is not called gone', () => {
-    expect(assignLogOwners(input([{ netns: WEB, timeMs: T, count: 1 }], { complete: false })).foreign[0]!.label).toBe(`netns ${WEB} (not found)`);
+    expect(assignLogOwners(input([{ netns: WEB, timeMs: T, count: 1 }], { complete: false })).foreign[0]!.label).toBe(
+      `netns ${WEB} (not found)`,
+    );
   });
 
   it('messages that name no namespace: this one\u2019s only if its counter rose; on a kernel that names namespaces, only the host\u2019s', () => {
     const unnamed: LogDrops[] = [{ timeMs: T, count: 2 }];
     expect(assignLogOwners(input(unnamed)).own.messages).toBe(2);
-    expect(assignLogOwners(input(unnamed, { own: { inode: OWN, evidence: { total: 0 } } })).foreign).toEqual([{ label: 'no namespace named', count: 2, netns: undefined }]);
+    expect(assignLogOwners(input(unnamed, { own: { inode: OWN, evidence: { total: 0 } } })).foreign).toEqual([
+      { label: 'no namespace named', count: 2, netns: undefined },
+    ]);
     const naming: LogDrops[] = [...unnamed, { netns: WEB, timeMs: T, count: 1 }];
-    expect(assignLogOwners(input(naming)).foreign).toContainEqual({ label: `netns ${INIT_NETNS_INODE} (the host's)`, netns: undefined, count: 2 });
+    expect(assignLogOwners(input(naming)).foreign).toContainEqual({
+      label: `netns ${INIT_NETNS_INODE} (the host's)`,
+      netns: undefined,
+      count: 2,
+    });
     expect(assignLogOwners(input(naming, { own: { inode: INIT_NETNS_INODE, evidence: { total: 1 } } })).own.messages).toBe(2);
   });
 

@@ -57,7 +57,7 @@ describe("unloadOrder: seed 004's module graph", () => {
     expect(violations(seed, plan.order)).toEqual([]);
   });
 
-  it('nf_conntrack_ipv4 has 3 references for 2 users: not blocked, the third is nf_nat\'s and goes with it', () => {
+  it("nf_conntrack_ipv4 has 3 references for 2 users: not blocked, the third is nf_nat's and goes with it", () => {
     const ipv4 = seed.find((m) => m.name === 'nf_conntrack_ipv4');
     expect(ipv4?.useCount).toBe(3);
     expect(ipv4?.users).toHaveLength(2);
@@ -72,7 +72,10 @@ describe("unloadOrder: seed 004's module graph", () => {
   });
 
   it('every conntrack module the seed host has, found with isConntrackModule', () => {
-    const plan = unloadOrder(seed, seed.filter((m) => isConntrackModule(m.name)).map((m) => m.name));
+    const plan = unloadOrder(
+      seed,
+      seed.filter((m) => isConntrackModule(m.name)).map((m) => m.name),
+    );
     expect([...plan.order].sort()).toEqual([...SEED_RMMOD].sort());
     expect(violations(seed, plan.order)).toEqual([]);
   });
@@ -95,7 +98,10 @@ describe("unloadOrder: seed 004's module graph", () => {
 describe('unloadOrder: the other fixtures', () => {
   it('6.8 Docker host: only nf_conntrack_netlink is free; rules hold the rest', () => {
     const list = fixtureModules('6.8-docker.txt');
-    const plan = unloadOrder(list, list.filter((m) => isConntrackModule(m.name)).map((m) => m.name));
+    const plan = unloadOrder(
+      list,
+      list.filter((m) => isConntrackModule(m.name)).map((m) => m.name),
+    );
     expect(plan.order).toEqual(['nf_conntrack_netlink']);
     expect(plan.blocked).toEqual([
       { name: 'xt_conntrack', why: 'held by 1 reference from no module: a live rule, table or socket' },
@@ -125,7 +131,11 @@ describe('unloadOrder: shapes of graph', () => {
   it('a chain 10 levels deep comes out top first, whatever the input order', () => {
     const chain = Array.from({ length: 10 }, (_, i) => mod(`m${i}`, i < 9 ? [`m${i + 1}`] : []));
     const expected = Array.from({ length: 10 }, (_, i) => `m${9 - i}`);
-    for (const list of [chain, [...chain].reverse(), [chain[4], chain[0], chain[9], ...chain.slice(5, 9), ...chain.slice(1, 4)] as ModuleInfo[]]) {
+    for (const list of [
+      chain,
+      [...chain].reverse(),
+      [chain[4], chain[0], chain[9], ...chain.slice(5, 9), ...chain.slice(1, 4)] as ModuleInfo[],
+    ]) {
       const plan = unloadOrder(list, ['m0']);
       expect(plan).toEqual({ order: expected, blocked: [] });
       expect(violations(list, plan.order)).toEqual([]);
@@ -142,7 +152,14 @@ describe('unloadOrder: shapes of graph', () => {
   });
 
   it('users outside the targets are brought in and go first; unrelated modules stay out', () => {
-    const list = [mod('app_a'), mod('app_b'), mod('helper', ['app_a']), mod('core', ['helper', 'app_b']), mod('other'), mod('lib', ['core'])];
+    const list = [
+      mod('app_a'),
+      mod('app_b'),
+      mod('helper', ['app_a']),
+      mod('core', ['helper', 'app_b']),
+      mod('other'),
+      mod('lib', ['core']),
+    ];
     const plan = unloadOrder(list, ['core']);
     expect(plan.order).toEqual(['app_a', 'app_b', 'helper', 'core']);
     expect(plan.order).not.toContain('lib');
@@ -229,7 +246,9 @@ describe('unloadOrder: what blocks', () => {
 
   it('references with no module users block; extra references beside module users do not', () => {
     const list = [mod('xt_a', [], 2), mod('core', ['xt_a', 'free'], 5), mod('free')];
-    expect(unloadOrder(list, ['xt_a']).blocked).toEqual([{ name: 'xt_a', why: 'held by 2 references from no module: a live rule, table or socket' }]);
+    expect(unloadOrder(list, ['xt_a']).blocked).toEqual([
+      { name: 'xt_a', why: 'held by 2 references from no module: a live rule, table or socket' },
+    ]);
     expect(unloadOrder([mod('free'), mod('core', ['free'], 3)], ['core'])).toEqual({ order: ['free', 'core'], blocked: [] });
   });
 

@@ -10,7 +10,13 @@ import { chooseBaseline, nextState } from '../../src/state/baseline';
 
 const HOST = 4026531840;
 const NOW = 1_795_329_668_000;
-const info = (inode: number, over: Partial<NamespaceInfo> = {}): NamespaceInfo => ({ inode, names: [], processes: 1, oldestPid: inode % 100000, ...over });
+const info = (inode: number, over: Partial<NamespaceInfo> = {}): NamespaceInfo => ({
+  inode,
+  names: [],
+  processes: 1,
+  oldestPid: inode % 100000,
+  ...over,
+});
 const stats = (entries: number, drop: number[] = [0, 0]): ConntrackStats => ({
   entries,
   columns: ['drop', 'early_drop'],
@@ -20,7 +26,10 @@ const stats = (entries: number, drop: number[] = [0, 0]): ConntrackStats => ({
 });
 const entry = (i: NamespaceInfo, s: ConntrackStats | string): NamespaceEntry => ({
   info: i,
-  stats: typeof s === 'string' ? { status: 'unread', reason: s } : { status: 'ok', source: `/proc/${i.oldestPid}/net/stat/nf_conntrack`, stats: s },
+  stats:
+    typeof s === 'string'
+      ? { status: 'unread', reason: s }
+      : { status: 'ok', source: `/proc/${i.oldestPid}/net/stat/nf_conntrack`, stats: s },
 });
 const input = (entries: NamespaceEntry[], over: Partial<NamespacesInput> = {}): NamespacesInput => ({
   own: HOST,
@@ -29,7 +38,13 @@ const input = (entries: NamespaceEntry[], over: Partial<NamespacesInput> = {}): 
   max: 10,
   warning: parseRange('80%'),
   critical: parseRange('90%'),
-  loss: { drop: { critical: parseRange('0') }, earlyDrop: { warning: parseRange('0') }, insertFailed: {}, logDrops: { critical: parseRange('0') }, logWindowSeconds: 3600 },
+  loss: {
+    drop: { critical: parseRange('0') },
+    earlyDrop: { warning: parseRange('0') },
+    insertFailed: {},
+    logDrops: { critical: parseRange('0') },
+    logWindowSeconds: 3600,
+  },
   logByNetns: {},
   top: 5,
   uid: 0,
@@ -39,9 +54,15 @@ const input = (entries: NamespaceEntry[], over: Partial<NamespacesInput> = {}): 
 
 describe('namespaceLabel: as an operator knows the namespace', () => {
   it('prefers the ip netns name, then the container, then the service, then the command, always with the inode', () => {
-    expect(namespaceLabel(info(1, { names: ['web-7f9c'], container: { runtime: 'docker', id: 'abc123abc123' }, command: 'nginx' }))).toBe('netns web-7f9c (1)');
-    expect(namespaceLabel(info(2, { container: { runtime: 'containerd', id: '0123456789ab' }, unit: 'x.service', command: 'pause' }))).toBe('netns containerd 0123456789ab (2)');
-    expect(namespaceLabel(info(3, { unit: 'systemd-resolved.service', command: 'systemd-resolve' }))).toBe('netns systemd-resolved.service (3)');
+    expect(namespaceLabel(info(1, { names: ['web-7f9c'], container: { runtime: 'docker', id: 'abc123abc123' }, command: 'nginx' }))).toBe(
+      'netns web-7f9c (1)',
+    );
+    expect(namespaceLabel(info(2, { container: { runtime: 'containerd', id: '0123456789ab' }, unit: 'x.service', command: 'pause' }))).toBe(
+      'netns containerd 0123456789ab (2)',
+    );
+    expect(namespaceLabel(info(3, { unit: 'systemd-resolved.service', command: 'systemd-resolve' }))).toBe(
+      'netns systemd-resolved.service (3)',
+    );
     expect(namespaceLabel(info(4, { command: 'sleep' }))).toBe('netns sleep (4)');
     expect(namespaceLabel(info(5))).toBe('netns netns (5)');
   });
@@ -49,13 +70,20 @@ describe('namespaceLabel: as an operator knows the namespace', () => {
   it('a container the runtime named: runtime, name, short id and inode, as `podman ps` shows it', () => {
     const web = { runtime: 'podman', id: 'a3766ad18c56', fullId: `a3766ad18c56${'0'.repeat(52)}`, name: 'web-7f9c' } as const;
     expect(namespaceLabel(info(4026532174, { container: web, command: 'nginx' }))).toBe('podman web-7f9c (a3766ad18c56, netns 4026532174)');
-    expect(namespaceLabel(info(6, { container: { runtime: 'docker', id: 'c7fdbe78d152', name: 'api' } }))).toBe('docker api (c7fdbe78d152, netns 6)');
+    expect(namespaceLabel(info(6, { container: { runtime: 'docker', id: 'c7fdbe78d152', name: 'api' } }))).toBe(
+      'docker api (c7fdbe78d152, netns 6)',
+    );
     // LXC's name is its id: said once.
     expect(namespaceLabel(info(7, { container: { runtime: 'lxc', id: 'web01', name: 'web01' } }))).toBe('lxc web01 (netns 7)');
   });
 
   it('a pod: its namespace and name, as `kubectl get pods` shows it', () => {
-    const pause = { runtime: 'cri-o', id: '6aa4cf3f7233', podUid: '5d0c8a2e-91b4-4f6e-8a3d-7e2b1c9f0a64', pod: { namespace: 'default', name: 'web-7f9c' } } as const;
+    const pause = {
+      runtime: 'cri-o',
+      id: '6aa4cf3f7233',
+      podUid: '5d0c8a2e-91b4-4f6e-8a3d-7e2b1c9f0a64',
+      pod: { namespace: 'default', name: 'web-7f9c' },
+    } as const;
     expect(namespaceLabel(info(8, { container: pause }))).toBe('pod default/web-7f9c (6aa4cf3f7233, netns 8)');
   });
 
@@ -67,7 +95,9 @@ describe('namespaceLabel: as an operator knows the namespace', () => {
     for (const file of [podmanFile, cniFile, crioFile]) {
       expect(namespaceLabel(info(9, { names: [file], container: web }))).toBe('podman web-7f9c (a3766ad18c56, netns 9)');
       // Even a container known only by its id says more than the runtime's file name.
-      expect(namespaceLabel(info(9, { names: [file], container: { runtime: 'containerd', id: '0123456789ab' } }))).toBe('netns containerd 0123456789ab (9)');
+      expect(namespaceLabel(info(9, { names: [file], container: { runtime: 'containerd', id: '0123456789ab' } }))).toBe(
+        'netns containerd 0123456789ab (9)',
+      );
       // With nothing else to go by, the file name is still better than nothing.
       expect(namespaceLabel(info(9, { names: [file], command: 'sleep' }))).toBe(`netns ${file} (9)`);
     }
@@ -97,7 +127,9 @@ describe('checkNamespaces', () => {
     const entries = Array.from({ length: 500 }, (_, i) => entry(info(4026532000 + i, { names: [`pod-${i}`] }), stats(9 + (i % 2))));
     const { result } = checkNamespaces(input(entries));
     expect(result.perfdata.map(formatPerfdata)).toEqual(['namespaces=501', 'worst_entries=10;;;0;10', 'worst_usage=100%;;;0;100']);
-    expect(result.summary).toMatch(/^netns pod-\d+ \(\d+\): 100\.0% of table used \(10 of 10 entries\) \(and 499 more namespaces not OK\)$/);
+    expect(result.summary).toMatch(
+      /^netns pod-\d+ \(\d+\): 100\.0% of table used \(10 of 10 entries\) \(and 499 more namespaces not OK\)$/,
+    );
     const brief = render([result], 0).text;
     const verbose = render([result], 1).text;
     expect(Buffer.byteLength(brief)).toBeLessThanOrEqual(1024);
@@ -106,8 +138,16 @@ describe('checkNamespaces', () => {
   });
 
   it('never passes a namespace it could not read for one that is fine', () => {
-    const unread = entry(info(4026532400, { names: ['b'], processes: 0, oldestPid: undefined }), "no process of it could be seen (81 processes are hidden from uid 65534): reading it by name needs 'ip netns exec b', which needs root");
-    const { result } = checkNamespaces(input([unread, entry(info(4026532401), stats(1))], { uid: 65534, inventory: { namespaces: [info(HOST), unread.info, info(4026532401)], processesScanned: 90, hiddenProcesses: 81, problems: [] } }));
+    const unread = entry(
+      info(4026532400, { names: ['b'], processes: 0, oldestPid: undefined }),
+      "no process of it could be seen (81 processes are hidden from uid 65534): reading it by name needs 'ip netns exec b', which needs root",
+    );
+    const { result } = checkNamespaces(
+      input([unread, entry(info(4026532401), stats(1))], {
+        uid: 65534,
+        inventory: { namespaces: [info(HOST), unread.info, info(4026532401)], processesScanned: 90, hiddenProcesses: 81, problems: [] },
+      }),
+    );
     expect(result.state).toBe(State.UNKNOWN);
     expect(result.summary).toBe('1 namespace not checked (needs root)');
     expect(result.notes?.[0]).toBe(
@@ -131,7 +171,18 @@ describe('checkNamespaces', () => {
     });
     // nextState keeps only what the check handed on, and the host's own entry.
     const identity = { bootId: 'b', netns: HOST, nowMs: NOW };
-    const baseline = chooseBaseline({ status: 'ok', state: { version: 1, bootId: 'b', savedAtMs: NOW - 60_000, namespaces: { ...baselines, [String(HOST)]: { perCpu: {}, timeMs: 1 } } } }, identity);
+    const baseline = chooseBaseline(
+      {
+        status: 'ok',
+        state: {
+          version: 1,
+          bootId: 'b',
+          savedAtMs: NOW - 60_000,
+          namespaces: { ...baselines, [String(HOST)]: { perCpu: {}, timeMs: 1 } },
+        },
+      },
+      identity,
+    );
     const next = nextState(baseline, identity, { drop: [0, 0] }, 0, undefined, counters);
     expect(Object.keys(next.namespaces).sort()).toEqual(['11', '12', String(HOST)]);
   });
@@ -148,7 +199,9 @@ describe('checkNamespaces with containers', () => {
     const base = input([entry(db, stats(2)), entry(web, stats(3))]);
     const { result } = checkNamespaces({ ...base, inventory: { ...base.inventory, namingTrace: trace }, logByNetns: { '4026532174': 4 } });
     expect(result.state).toBe(State.CRITICAL);
-    expect(result.summary).toBe("podman web-7f9c (a3766ad18c56, netns 4026532174): 30.0% of table used (3 of 10 entries), 4 'table full' messages in the kernel log");
+    expect(result.summary).toBe(
+      "podman web-7f9c (a3766ad18c56, netns 4026532174): 30.0% of table used (3 of 10 entries), 4 'table full' messages in the kernel log",
+    );
     expect(result.details).toContain('  podman db (835c1c652674, netns 4026532175): 20.0% of table used (2 of 10 entries)');
     expect(result.trace).toEqual(trace);
     expect(result.perfdata.map((p) => p.label)).toEqual(['namespaces', 'worst_entries', 'worst_usage']);
@@ -166,7 +219,10 @@ describe('checkNamespaces with containers', () => {
 
 describe('checkNamespaces: namespaces known only through processes that cannot be inspected', () => {
   const hidden = (hiddenNamespaces: number) =>
-    input([], { uid: 110, inventory: { namespaces: [info(HOST)], processesScanned: 120, hiddenProcesses: 115, hiddenNamespaces, problems: [] } });
+    input([], {
+      uid: 110,
+      inventory: { namespaces: [info(HOST)], processesScanned: 120, hiddenProcesses: 115, hiddenNamespaces, problems: [] },
+    });
 
   it('are UNKNOWN, counted in namespaces=, and said in the status line (a Docker host with an empty /run/netns)', () => {
     const { result } = checkNamespaces(hidden(2));

@@ -1,6 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { chmodSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -139,7 +151,10 @@ describe('discoverNamespaces on a fixture tree', () => {
     hostRoot = join(dir, 'host');
     mkdirSync(join(hostRoot, 'var/log/pods', `default_web-7f9c_${POD_UID}`), { recursive: true });
     mkdirSync(join(hostRoot, 'var/lib/docker/containers', DOCKER_ID), { recursive: true });
-    writeFileSync(join(hostRoot, 'var/lib/docker/containers', DOCKER_ID, 'config.v2.json'), JSON.stringify({ ID: DOCKER_ID, Name: '/api' }));
+    writeFileSync(
+      join(hostRoot, 'var/lib/docker/containers', DOCKER_ID, 'config.v2.json'),
+      JSON.stringify({ ID: DOCKER_ID, Name: '/api' }),
+    );
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -156,33 +171,53 @@ describe('discoverNamespaces on a fixture tree', () => {
     }
     throw new Error(`no file with inode ${inode} in ${runNetns}`);
   };
-  const run = (runDir?: string): NamespaceInventory => discoverNamespaces({ procRoot: proc, sysRoot: '/nonexistent', root: hostRoot }, runDir ?? runNetns);
+  const run = (runDir?: string): NamespaceInventory =>
+    discoverNamespaces({ procRoot: proc, sysRoot: '/nonexistent', root: hostRoot }, runDir ?? runNetns);
 
   it('groups processes by namespace and names each by its oldest process, and its container by the runtime', () => {
-    const expected = ([
-      { inode: red, names: ['red', 'red-alias'], processes: 1, oldestPid: 7000, command: 'dnsmasq', container: { runtime: 'lxc', id: 'web01', name: 'web01' }, startTicks: 5000, boundMs: bound(red) },
-      { inode: blue, names: ['blue'], processes: 0, boundMs: bound(blue) },
-      { inode: HOST, names: [], processes: 3, oldestPid: 1, command: 'systemd', startTicks: 10 },
-      {
-        inode: POD,
-        names: [],
-        processes: 3,
-        oldestPid: 4100,
-        command: 'pause',
-        startTicks: 2000,
-        container: {
-          runtime: 'containerd',
-          id: '2544578515e2',
-          fullId: '2544578515e209abdf2d871a36ecde3dd66f1842432a3cb7cc3235bec3ee75c8',
-          podUid: POD_UID,
-          pod: { namespace: 'default', name: 'web-7f9c' },
+    const expected = (
+      [
+        {
+          inode: red,
+          names: ['red', 'red-alias'],
+          processes: 1,
+          oldestPid: 7000,
+          command: 'dnsmasq',
+          container: { runtime: 'lxc', id: 'web01', name: 'web01' },
+          startTicks: 5000,
+          boundMs: bound(red),
         },
-      },
-      { inode: SERVICE, names: [], processes: 1, oldestPid: 5000, command: 'sleep', unit: 'netns-test.service', startTicks: 4000 },
-      { inode: DOCKER, names: [], processes: 1, oldestPid: 5100, command: 'ngx) S 1 (x', startTicks: 4100 },
-      { inode: RACE, names: [], processes: 2, oldestPid: 5201, command: 'bash', container: { runtime: 'docker', id: 'c7fdbe78d152', fullId: DOCKER_ID, name: 'api' }, startTicks: 4300 },
-      { inode: LONE, names: [], processes: 1 },
-    ] satisfies NamespaceInfo[]).sort((a, b) => a.inode - b.inode);
+        { inode: blue, names: ['blue'], processes: 0, boundMs: bound(blue) },
+        { inode: HOST, names: [], processes: 3, oldestPid: 1, command: 'systemd', startTicks: 10 },
+        {
+          inode: POD,
+          names: [],
+          processes: 3,
+          oldestPid: 4100,
+          command: 'pause',
+          startTicks: 2000,
+          container: {
+            runtime: 'containerd',
+            id: '2544578515e2',
+            fullId: '2544578515e209abdf2d871a36ecde3dd66f1842432a3cb7cc3235bec3ee75c8',
+            podUid: POD_UID,
+            pod: { namespace: 'default', name: 'web-7f9c' },
+          },
+        },
+        { inode: SERVICE, names: [], processes: 1, oldestPid: 5000, command: 'sleep', unit: 'netns-test.service', startTicks: 4000 },
+        { inode: DOCKER, names: [], processes: 1, oldestPid: 5100, command: 'ngx) S 1 (x', startTicks: 4100 },
+        {
+          inode: RACE,
+          names: [],
+          processes: 2,
+          oldestPid: 5201,
+          command: 'bash',
+          container: { runtime: 'docker', id: 'c7fdbe78d152', fullId: DOCKER_ID, name: 'api' },
+          startTicks: 4300,
+        },
+        { inode: LONE, names: [], processes: 1 },
+      ] satisfies NamespaceInfo[]
+    ).sort((a, b) => a.inode - b.inode);
     expect(run()).toStrictEqual({
       namespaces: expected,
       processesScanned: 13,
@@ -258,7 +293,9 @@ describe('discoverNamespaces on this machine', () => {
     const ns = inventory.namespaces.find((n) => n.inode === self);
     expect(ns).toBeDefined();
     expect(ns!.processes).toBeGreaterThanOrEqual(1);
-    expect(inventory.processesScanned).toBeGreaterThanOrEqual(inventory.namespaces.reduce((sum, n) => sum + n.processes, 0) + inventory.hiddenProcesses);
+    expect(inventory.processesScanned).toBeGreaterThanOrEqual(
+      inventory.namespaces.reduce((sum, n) => sum + n.processes, 0) + inventory.hiddenProcesses,
+    );
     expect(inventory.namespaces.map((n) => n.inode)).toEqual([...inventory.namespaces.map((n) => n.inode)].sort((a, b) => a - b));
 
     // pid 1 where we may read it; otherwise (here: an init with capabilities we lack) no process now is older.
@@ -266,7 +303,9 @@ describe('discoverNamespaces on this machine', () => {
     const oldestStat = parseProcPidStat(readFileSync(`/proc/${oldest}/stat`, 'utf8'))!;
     expect(ns!.command).toBe(oldestStat.comm);
     for (const { pid, start } of membersNow(self)) {
-      expect.soft(start > oldestStat.startTime || (start === oldestStat.startTime && pid >= oldest), `pid ${pid} (start ${start})`).toBe(true);
+      expect
+        .soft(start > oldestStat.startTime || (start === oldestStat.startTime && pid >= oldest), `pid ${pid} (start ${start})`)
+        .toBe(true);
     }
     let pid1Readable = true;
     try {
@@ -297,7 +336,9 @@ describe('discoverNamespaces on this machine', () => {
       writeFileSync(join(dir, 'stale'), '');
       const ino = statSync(join(dir, 'stale')).ino;
       const inventory = discoverNamespaces(DEFAULT_HOST_PATHS, dir);
-      expect(inventory.problems).toContain(`${join(dir, 'stale')} is not a mounted network namespace (left behind by one deleted without 'ip netns delete'?)`);
+      expect(inventory.problems).toContain(
+        `${join(dir, 'stale')} is not a mounted network namespace (left behind by one deleted without 'ip netns delete'?)`,
+      );
       expect(inventory.namespaces.find((n) => n.inode === ino)).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -317,7 +358,12 @@ describe('discoverNamespaces on this machine', () => {
         expect(inode).toBe(ns.inode);
 
         const empty = discoverNamespaces(DEFAULT_HOST_PATHS).namespaces.find((n) => n.inode === inode);
-        expect(empty).toStrictEqual({ inode, names: [ns.name], processes: 0, boundMs: Math.floor(statSync(`/run/netns/${ns.name}`).mtimeMs) });
+        expect(empty).toStrictEqual({
+          inode,
+          names: [ns.name],
+          processes: 0,
+          boundMs: Math.floor(statSync(`/run/netns/${ns.name}`).mtimeMs),
+        });
 
         // `ip netns exec` execs the command, so the child's pid is sleep's once it is in the namespace.
         child = spawn(IP, ['netns', 'exec', ns.name, SLEEP, '60'], { stdio: 'ignore' });

@@ -48,7 +48,11 @@ describe('parseNftText: nft list ruleset / list table, as text', () => {
     const s = scan(parseNftText(sample('nft-list-ruleset-mixed.txt')));
     expect(s.tables).toEqual(['ip nat', 'ip filter', 'ip raw', 'inet fw', 'inet plain']);
     expect(s.rules).toBe(7);
-    expect(refs(s.needsConntrack)).toEqual(['masquerade: ip nat POSTROUTING', 'ct expression: ip filter INPUT', 'ct expression: inet fw in']);
+    expect(refs(s.needsConntrack)).toEqual([
+      'masquerade: ip nat POSTROUTING',
+      'ct expression: ip filter INPUT',
+      'ct expression: inet fw in',
+    ]);
     expect(refs(s.exempts)).toEqual(['notrack: ip raw PREROUTING', 'notrack: inet fw in']);
   });
 
@@ -69,7 +73,8 @@ describe('parseNftText: nft list ruleset / list table, as text', () => {
   });
 
   it('a rule whose anonymous map spans lines is one rule', () => {
-    const text = 'table ip t {\n\tchain c {\n\t\tip daddr vmap {\n\t\t\t10.0.0.1 : goto a,\n\t\t\t10.0.0.2 : goto b\n\t\t}\n\t\tdnat to 10.0.0.9\n\t}\n}\n';
+    const text =
+      'table ip t {\n\tchain c {\n\t\tip daddr vmap {\n\t\t\t10.0.0.1 : goto a,\n\t\t\t10.0.0.2 : goto b\n\t\t}\n\t\tdnat to 10.0.0.9\n\t}\n}\n';
     const s = scan(parseNftText(text));
     expect(s.rules).toBe(2);
     expect(refs(s.needsConntrack)).toEqual(['dnat: ip t c']);

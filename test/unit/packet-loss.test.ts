@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkCounters, checkKernelLog, checkPacketLoss, logFix, SAVED_COUNTERS, type PacketLossOptions } from '../../src/checks/packet-loss';
+import {
+  checkCounters,
+  checkKernelLog,
+  checkPacketLoss,
+  logFix,
+  SAVED_COUNTERS,
+  type PacketLossOptions,
+} from '../../src/checks/packet-loss';
 import { parseRange } from '../../src/nagios/range';
 import { render } from '../../src/nagios/render';
 import type { Result } from '../../src/nagios/result';
@@ -79,7 +86,10 @@ const NETNS_LINE = (n: number) => `nf_conntrack: nf_conntrack: table full in net
 
 describe('checkCounters: counters that could not be read', () => {
   it('says why, as a note, and stays OK (the combination decides UNKNOWN)', () => {
-    const m: CountersMeasurement = { status: 'unavailable', reasons: ['/proc/net/stat/nf_conntrack is missing', "'conntrack -S' needs CAP_NET_ADMIN"] };
+    const m: CountersMeasurement = {
+      status: 'unavailable',
+      reasons: ['/proc/net/stat/nf_conntrack is missing', "'conntrack -S' needs CAP_NET_ADMIN"],
+    };
     expect(checkCounters(m, FIRST, DEFAULTS, NOW)).toStrictEqual({
       check: 'counters',
       state: State.OK,
@@ -113,7 +123,13 @@ describe('checkCounters: first run', () => {
         { label: 'insert_failed', value: 0, uom: 'c' },
         { label: 'invalid', value: 0, uom: 'c' },
       ],
-      data: { source: SOURCE, cpus: 2, totals: { drop: 0, early_drop: 0, insert_failed: 0, invalid: 0 }, increases: null, baseline: 'first check' },
+      data: {
+        source: SOURCE,
+        cpus: 2,
+        totals: { drop: 0, early_drop: 0, insert_failed: 0, invalid: 0 },
+        increases: null,
+        baseline: 'first check',
+      },
     });
   });
 
@@ -121,17 +137,29 @@ describe('checkCounters: first run', () => {
     const r = checkCounters(okCounters(two({ drop: [7, 5], early_drop: [100, 0], insert_failed: [9, 9] })), FIRST, DEFAULTS, NOW);
     expect(r.state).toBe(State.OK);
     expect(r.summary).toBe('first check: drop counters recorded as the baseline (12 dropped before)');
-    expect(r.details).toEqual([`counters since the namespace was created (${SOURCE}, 2 CPU rows): drop 12, early_drop 100, insert_failed 18, invalid 0`]);
+    expect(r.details).toEqual([
+      `counters since the namespace was created (${SOURCE}, 2 CPU rows): drop 12, early_drop 100, insert_failed 18, invalid 0`,
+    ]);
   });
 
   it('uses the reason the baseline gives', () => {
-    const r = checkCounters(okCounters(two({ drop: [1, 0] })), { missing: 'the host rebooted since the last check', notes: [] }, DEFAULTS, NOW);
+    const r = checkCounters(
+      okCounters(two({ drop: [1, 0] })),
+      { missing: 'the host rebooted since the last check', notes: [] },
+      DEFAULTS,
+      NOW,
+    );
     expect(r.summary).toBe('the host rebooted since the last check: drop counters recorded as the baseline (1 dropped before)');
     expect(r.state).toBe(State.OK);
   });
 
   it('with --no-state: no summary, a detail that only the log can show new drops', () => {
-    const r = checkCounters(okCounters(two({ drop: [4, 0] })), { missing: 'no state kept (--no-state)', notes: [], stateless: true }, DEFAULTS, NOW);
+    const r = checkCounters(
+      okCounters(two({ drop: [4, 0] })),
+      { missing: 'no state kept (--no-state)', notes: [], stateless: true },
+      DEFAULTS,
+      NOW,
+    );
     expect(r.state).toBe(State.OK);
     expect(r.summary).toBe('');
     expect(r.details).toEqual([
@@ -141,7 +169,9 @@ describe('checkCounters: first run', () => {
   });
 
   it("says 'first check' when the baseline gives no reason", () => {
-    expect(checkCounters(okCounters(two()), { notes: [] }, DEFAULTS, NOW).summary).toBe('first check: drop counters recorded as the baseline');
+    expect(checkCounters(okCounters(two()), { notes: [] }, DEFAULTS, NOW).summary).toBe(
+      'first check: drop counters recorded as the baseline',
+    );
   });
 
   it('speaks of one CPU row in the singular, and lists only counters present, in reporting order', () => {
@@ -164,7 +194,9 @@ describe('checkCounters: against the previous check (defaults)', () => {
       check: 'counters',
       state: State.OK,
       summary: '',
-      details: [`counters (${SOURCE}, 2 CPU rows): drop 7, early_drop 0, insert_failed 0, invalid 0; since last check 5m ago: drop +0, early_drop +0, insert_failed +0, invalid +0`],
+      details: [
+        `counters (${SOURCE}, 2 CPU rows): drop 7, early_drop 0, insert_failed 0, invalid 0; since last check 5m ago: drop +0, early_drop +0, insert_failed +0, invalid +0`,
+      ],
       notes: [],
       perfdata: [
         { label: 'drop', value: 7, uom: 'c' },
@@ -242,7 +274,9 @@ describe('checkCounters: against the previous check (defaults)', () => {
 
   it('skips counters the previous check did not keep', () => {
     const r = checkCounters(okCounters(two({ insert_failed: [4, 4] })), baselineOf({ drop: [0, 0] }), DEFAULTS, NOW);
-    expect(r.details[0]).toBe(`counters (${SOURCE}, 2 CPU rows): drop 0, early_drop 0, insert_failed 8, invalid 0; since last check 5m ago: drop +0`);
+    expect(r.details[0]).toBe(
+      `counters (${SOURCE}, 2 CPU rows): drop 0, early_drop 0, insert_failed 8, invalid 0; since last check 5m ago: drop +0`,
+    );
     expect(r.state).toBe(State.OK);
   });
 
@@ -310,12 +344,15 @@ describe('checkCounters: threshold boundaries on the increase', () => {
   });
 
   it('one failed insertion is singular', () => {
-    expect(grow('insert_failed', 1, withOptions({ insertFailed: { critical: parseRange('0') } })).summary).toBe('1 insertion failed since last check');
+    expect(grow('insert_failed', 1, withOptions({ insertFailed: { critical: parseRange('0') } })).summary).toBe(
+      '1 insertion failed since last check',
+    );
   });
 });
 
 describe('checkCounters: a counter that went down (namespace recreated)', () => {
-  const NOTE = (what: string) => `counters went down since the last check (${what}): the namespace was recreated, so its totals count as new`;
+  const NOTE = (what: string) =>
+    `counters went down since the last check (${what}): the namespace was recreated, so its totals count as new`;
 
   it('counts the current totals as new: drops since the reset are CRITICAL', () => {
     const r = checkCounters(okCounters(two({ drop: [3, 0] })), baselineOf(two({ drop: [10, 0] })), DEFAULTS, NOW);
@@ -335,7 +372,17 @@ describe('checkCounters: a counter that went down (namespace recreated)', () => 
   });
 
   it('found and insert (saved for this purpose) betray a recreated namespace even when the watched counters grew', () => {
-    expect(SAVED_COUNTERS).toEqual(['drop', 'early_drop', 'insert_failed', 'invalid', 'search_restart', 'clashres', 'chainlength', 'found', 'insert']);
+    expect(SAVED_COUNTERS).toEqual([
+      'drop',
+      'early_drop',
+      'insert_failed',
+      'invalid',
+      'search_restart',
+      'clashres',
+      'chainlength',
+      'found',
+      'insert',
+    ]);
     const before = { ...two({ drop: [5, 0] }), found: [1000, 1000], insert: [50, 50] };
     const after = { ...two({ drop: [7, 0], early_drop: [1, 0] }), found: [3, 0], insert: [1, 0] };
     const r = checkCounters(okCounters(after), baselineOf(before), DEFAULTS, NOW);
@@ -346,7 +393,12 @@ describe('checkCounters: a counter that went down (namespace recreated)', () => 
   });
 
   it('a reset of a counter without thresholds makes the watched totals count', () => {
-    const r = checkCounters(okCounters(two({ drop: [0, 9], invalid: [0, 0] })), baselineOf(two({ drop: [0, 4], invalid: [5, 0] })), DEFAULTS, NOW);
+    const r = checkCounters(
+      okCounters(two({ drop: [0, 9], invalid: [0, 0] })),
+      baselineOf(two({ drop: [0, 4], invalid: [5, 0] })),
+      DEFAULTS,
+      NOW,
+    );
     expect(r.state).toBe(State.CRITICAL);
     expect(r.summary).toBe('9 packets dropped since last check (table full)');
     expect(r.notes).toEqual([NOTE('invalid it went down on CPU 0 (from 5 to 0)')]);
@@ -358,8 +410,15 @@ describe('checkCounters: a counter that went down (namespace recreated)', () => 
   });
 
   it('a changed number of CPU rows is not comparable: a new baseline, no alert', () => {
-    const r = checkCounters(okCounters({ drop: [7, 0, 0], early_drop: [0, 0, 0] }), baselineOf({ drop: [0, 0], early_drop: [0, 0] }), DEFAULTS, NOW);
-    expect(r.summary).toBe('counters not comparable with the last check (drop: the number of CPU rows changed from 2 to 3): drop counters recorded as the baseline');
+    const r = checkCounters(
+      okCounters({ drop: [7, 0, 0], early_drop: [0, 0, 0] }),
+      baselineOf({ drop: [0, 0], early_drop: [0, 0] }),
+      DEFAULTS,
+      NOW,
+    );
+    expect(r.summary).toBe(
+      'counters not comparable with the last check (drop: the number of CPU rows changed from 2 to 3): drop counters recorded as the baseline',
+    );
     expect(r.state).toBe(State.OK);
   });
 
@@ -405,7 +464,9 @@ describe('checkKernelLog', () => {
   });
 
   it('the fix names the user, the groups and the sudoers line for that user', () => {
-    expect(logFix('icinga')).toContain('to let icinga read it: add icinga to group systemd-journal (journalctl -k) or, on Debian and Ubuntu, adm (/var/log/kern.log)');
+    expect(logFix('icinga')).toContain(
+      'to let icinga read it: add icinga to group systemd-journal (journalctl -k) or, on Debian and Ubuntu, adm (/var/log/kern.log)',
+    );
     expect(logFix('icinga')).toContain("'icinga ALL=(root) NOPASSWD: /usr/bin/dmesg -r'");
     expect(logFix()).toContain("'nagios ALL=(root) NOPASSWD: /usr/bin/dmesg -r'");
   });
@@ -420,7 +481,16 @@ describe('checkKernelLog', () => {
       notes: ['a note'],
       trace: ['kernel log: kmsg not used: EPERM'],
       perfdata: [],
-      data: { source: 'kmsg', messages: 0, suppressed: 0, since_last_check: true, window_seconds: null, newest_ms: null, namespaces: [], lines: [] },
+      data: {
+        source: 'kmsg',
+        messages: 0,
+        suppressed: 0,
+        since_last_check: true,
+        window_seconds: null,
+        newest_ms: null,
+        namespaces: [],
+        lines: [],
+      },
     });
   });
 
@@ -433,7 +503,10 @@ describe('checkKernelLog', () => {
   });
 
   it('one message: CRITICAL (--log-drops-critical 0), with its time and namespace', () => {
-    const r = checkKernelLog(okScan([{ count: 1, text: NETNS_LINE(4026532315), netns: 4026532315, timeMs: Date.UTC(2025, 0, 15, 11, 58, 7, 123) }]), DEFAULTS);
+    const r = checkKernelLog(
+      okScan([{ count: 1, text: NETNS_LINE(4026532315), netns: 4026532315, timeMs: Date.UTC(2025, 0, 15, 11, 58, 7, 123) }]),
+      DEFAULTS,
+    );
     expect(r!.state).toBe(State.CRITICAL);
     expect(r!.summary).toBe("1 'table full' message in the kernel log since last check (newest 2025-01-15T11:58:07Z, netns 4026532315)");
     expect(r!.details).toEqual(["kernel log (kmsg): 1 'table full' message since last check", `  ${NETNS_LINE(4026532315)}`]);
@@ -448,12 +521,20 @@ describe('checkKernelLog', () => {
       { count: 1, text: 'e', netns: 111, timeMs: Date.UTC(2025, 0, 15, 11, 20, 0) },
     ];
     const r = checkKernelLog(okScan(matches, { suppressed: 3939 }), DEFAULTS);
-    expect(r!.summary).toBe("5 'table full' messages in the kernel log since last check (newest 2025-01-15T11:30:00Z, netns 111, 222, up to 3939 more messages may have been suppressed)");
+    expect(r!.summary).toBe(
+      "5 'table full' messages in the kernel log since last check (newest 2025-01-15T11:30:00Z, netns 111, 222, up to 3939 more messages may have been suppressed)",
+    );
     expect(r!.details).toEqual(["kernel log (kmsg): 5 'table full' messages since last check", '  c', '  d', '  e']);
   });
 
   it('a line that stands for several messages (rsyslog repeats) counts each', () => {
-    const r = checkKernelLog(okScan([{ count: 5, text: LINE }, { count: 1, text: LINE }]), withOptions({ logDrops: { critical: parseRange('5') } }));
+    const r = checkKernelLog(
+      okScan([
+        { count: 5, text: LINE },
+        { count: 1, text: LINE },
+      ]),
+      withOptions({ logDrops: { critical: parseRange('5') } }),
+    );
     expect(r!.state).toBe(State.CRITICAL);
     expect(r!.summary).toBe("6 'table full' messages in the kernel log since last check");
     expect(r!.details).toEqual(["kernel log (kmsg): 6 'table full' messages since last check", `  ${LINE}`, `  ${LINE}`]);
@@ -465,7 +546,13 @@ describe('checkKernelLog', () => {
   });
 
   it('without times or namespaces, no parenthesis', () => {
-    const r = checkKernelLog(okScan([{ count: 1, text: LINE }, { count: 1, text: LINE }]), DEFAULTS);
+    const r = checkKernelLog(
+      okScan([
+        { count: 1, text: LINE },
+        { count: 1, text: LINE },
+      ]),
+      DEFAULTS,
+    );
     expect(r!.summary).toBe("2 'table full' messages in the kernel log since last check");
   });
 
@@ -538,7 +625,9 @@ describe('checkPacketLoss: combining counters and log', () => {
       ['counters', State.OK],
       ['packet-loss', State.UNKNOWN],
     ]);
-    expect(rs[1]!.summary).toBe('cannot tell whether packets were dropped: no drop counters, and the kernel log is not searched (--kernel-log none)');
+    expect(rs[1]!.summary).toBe(
+      'cannot tell whether packets were dropped: no drop counters, and the kernel log is not searched (--kernel-log none)',
+    );
   });
 
   it('counters unavailable but log readable: no UNKNOWN, the log decides', () => {
@@ -558,7 +647,13 @@ describe('checkPacketLoss: combining counters and log', () => {
   });
 
   it('first run with counters: OK, no delta alert even with drops and log lines before', () => {
-    const rs = checkPacketLoss(okCounters(two({ drop: [50, 50], early_drop: [9, 9] })), okScan([], { sinceLastRun: false }), FIRST, DEFAULTS, NOW);
+    const rs = checkPacketLoss(
+      okCounters(two({ drop: [50, 50], early_drop: [9, 9] })),
+      okScan([], { sinceLastRun: false }),
+      FIRST,
+      DEFAULTS,
+      NOW,
+    );
     expect(worst(rs.map((r) => r.state))).toBe(State.OK);
     expect(rs[0]!.summary).toBe('first check: drop counters recorded as the baseline (100 dropped before)');
   });
@@ -593,8 +688,18 @@ describe('never OK while drops grew since the last check', () => {
   const recreatedCases: Array<{ name: string; before: Counters; after: Counters; dropped: number }> = [
     { name: 'drop went down', before: two({ drop: [10, 0] }), after: two({ drop: [3, 0] }), dropped: 3 },
     { name: 'drop down on one CPU, up on another', before: two({ drop: [10, 1] }), after: two({ drop: [3, 9] }), dropped: 12 },
-    { name: 'found went down, drop looks flat', before: { ...two({ drop: [2, 0] }), found: [500, 500] }, after: { ...two({ drop: [2, 0] }), found: [1, 1] }, dropped: 2 },
-    { name: 'insert went down, drop looks +1', before: { ...two({ drop: [4, 0] }), insert: [90, 0] }, after: { ...two({ drop: [5, 0] }), insert: [2, 0] }, dropped: 5 },
+    {
+      name: 'found went down, drop looks flat',
+      before: { ...two({ drop: [2, 0] }), found: [500, 500] },
+      after: { ...two({ drop: [2, 0] }), found: [1, 1] },
+      dropped: 2,
+    },
+    {
+      name: 'insert went down, drop looks +1',
+      before: { ...two({ drop: [4, 0] }), insert: [90, 0] },
+      after: { ...two({ drop: [5, 0] }), insert: [2, 0] },
+      dropped: 5,
+    },
     { name: 'early_drop went down', before: two({ early_drop: [8, 8] }), after: two({ drop: [0, 1] }), dropped: 1 },
   ];
   const scans: Array<[string, LogScan]> = [
@@ -609,7 +714,10 @@ describe('never OK while drops grew since the last check', () => {
   const optionSets: Array<[string, PacketLossOptions]> = [
     ['defaults', DEFAULTS],
     ['lenient others', withOptions({ earlyDrop: {}, insertFailed: {}, logDrops: {} })],
-    ['strict others', withOptions({ earlyDrop: { critical: parseRange('0') }, insertFailed: { warning: parseRange('0'), critical: parseRange('0') } })],
+    [
+      'strict others',
+      withOptions({ earlyDrop: { critical: parseRange('0') }, insertFailed: { warning: parseRange('0'), critical: parseRange('0') } }),
+    ],
     ['log thresholds high', withOptions({ logDrops: { warning: parseRange('100'), critical: parseRange('1000') } })],
     ['drop warning added', withOptions({ drop: { warning: parseRange('0'), critical: parseRange('0') } })],
   ];
@@ -633,7 +741,13 @@ describe('never OK while drops grew since the last check', () => {
     let n = 0;
     for (const d of dropCases)
       for (const o of otherCases) {
-        verify(`${d.name} / ${o.name}`, { ...two(), ...o.before, drop: d.before }, { ...two(), ...o.after, drop: d.after }, d.grew, failures);
+        verify(
+          `${d.name} / ${o.name}`,
+          { ...two(), ...o.before, drop: d.before },
+          { ...two(), ...o.after, drop: d.after },
+          d.grew,
+          failures,
+        );
         n++;
       }
     expect(failures).toEqual([]);
@@ -657,6 +771,8 @@ describe('never OK while drops grew since the last check', () => {
       { status: 'error', source: SOURCE, reason: 'y' },
     ];
     const blind: LogScan[] = [{ status: 'disabled' }, { status: 'unreadable', attempts: [] }];
-    for (const c of counters) for (const s of blind) for (const b of [FIRST, baselineOf(two())]) expect(render(checkPacketLoss(c, s, b, DEFAULTS, NOW), 0).state).toBe(State.UNKNOWN);
+    for (const c of counters)
+      for (const s of blind)
+        for (const b of [FIRST, baselineOf(two())]) expect(render(checkPacketLoss(c, s, b, DEFAULTS, NOW), 0).state).toBe(State.UNKNOWN);
   });
 });

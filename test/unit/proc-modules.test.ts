@@ -76,7 +76,14 @@ describe('parseProcModules: each fixture', () => {
       { name: 'ip_tables', size: 9899, useCount: 2, users: ['iptable_nat', 'iptable_filter'], state: 'Live' },
       { name: 'x_tables', size: 14175, useCount: 3, users: ['ipt_MASQUERADE', 'iptable_nat', 'ip_tables'], state: 'Live' },
     ]);
-    expect(conntrackNames(list)).toEqual(['ipt_MASQUERADE', 'iptable_nat', 'nf_nat', 'nf_conntrack_ipv4', 'nf_conntrack', 'nf_defrag_ipv4']);
+    expect(conntrackNames(list)).toEqual([
+      'ipt_MASQUERADE',
+      'iptable_nat',
+      'nf_nat',
+      'nf_conntrack_ipv4',
+      'nf_conntrack',
+      'nf_defrag_ipv4',
+    ]);
   });
 
   it('4.15: a live MASQUERADE rule, nf_nat_ipv4 and nf_nat_masquerade_ipv4', () => {
@@ -114,7 +121,15 @@ describe('parseProcModules: each fixture', () => {
       state: 'Live',
     });
     expect(byName(list, 'nf_tables').useCount).toBe(58);
-    expect(conntrackNames(list)).toEqual(['xt_MASQUERADE', 'nft_chain_nat', 'nf_nat', 'nft_ct', 'nf_conntrack', 'nf_defrag_ipv6', 'nf_defrag_ipv4']);
+    expect(conntrackNames(list)).toEqual([
+      'xt_MASQUERADE',
+      'nft_chain_nat',
+      'nf_nat',
+      'nft_ct',
+      'nf_conntrack',
+      'nf_defrag_ipv6',
+      'nf_defrag_ipv4',
+    ]);
   });
 
   it('6.8 (Docker host): taint flags after the address', () => {
@@ -184,7 +199,9 @@ describe('parseProcModules: formats of other eras and tools', () => {
   });
 
   it('[permanent] stays in the users column as the kernel prints it', () => {
-    const list = modules(parseProcModules('ipv6 336282 40 ip6t_REJECT,[permanent], Live 0xffffffffa0265000\nfoo 100 0 [permanent], Live 0x0\n'));
+    const list = modules(
+      parseProcModules('ipv6 336282 40 ip6t_REJECT,[permanent], Live 0xffffffffa0265000\nfoo 100 0 [permanent], Live 0x0\n'),
+    );
     expect(list[0]?.users).toEqual(['ip6t_REJECT', PERMANENT]);
     expect(list[1]?.users).toEqual([PERMANENT]);
   });
@@ -195,7 +212,8 @@ describe('parseProcModules: formats of other eras and tools', () => {
   });
 
   it('CRLF, tabs, trailing spaces, blank lines and a missing final newline', () => {
-    const text = '\r\nnf_nat\t49152 2 xt_MASQUERADE,nft_chain_nat, Live 0x0000000000000000  \r\n\r\nnf_conntrack 172032 1 nf_nat, Live 0x0000000000000000';
+    const text =
+      '\r\nnf_nat\t49152 2 xt_MASQUERADE,nft_chain_nat, Live 0x0000000000000000  \r\n\r\nnf_conntrack 172032 1 nf_nat, Live 0x0000000000000000';
     expect(modules(parseProcModules(text)).map((m) => [m.name, m.users])).toEqual([
       ['nf_nat', ['xt_MASQUERADE', 'nft_chain_nat']],
       ['nf_conntrack', ['nf_nat']],

@@ -1,6 +1,13 @@
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CAP_NET_ADMIN, CAP_SYSLOG, hasCapability, parseGroupFile, parseProcStatus, type ProcessPrivileges } from '../../src/parse/proc-status';
+import {
+  CAP_NET_ADMIN,
+  CAP_SYSLOG,
+  hasCapability,
+  parseGroupFile,
+  parseProcStatus,
+  type ProcessPrivileges,
+} from '../../src/parse/proc-status';
 import { DEFAULT_HOST_PATHS } from '../../src/probes/host-paths';
 import { parseNetnsLink, probeIdentity } from '../../src/probes/identity';
 
@@ -38,7 +45,7 @@ function status(uid: string, capEff: string, extra: string[] = []): string {
 /** Independent reading of one bit of a CapEff hex string, nibble by nibble. */
 function bitOf(hex: string, cap: number): boolean {
   const digit = hex[hex.length - 1 - Math.floor(cap / 4)];
-  return digit !== undefined && ((parseInt(digit, 16) >> cap % 4) & 1) === 1;
+  return digit !== undefined && ((parseInt(digit, 16) >> (cap % 4)) & 1) === 1;
 }
 
 describe('capability numbers', () => {
@@ -55,7 +62,9 @@ describe('parseProcStatus on this machine', () => {
   it('gives the effective uid and every group of this process', () => {
     expect(parsed).toBeDefined();
     expect(parsed!.uid).toBe(process.geteuid!());
-    expect([...parsed!.gids].sort((a, b) => a - b)).toEqual([...new Set([process.getegid!(), ...process.getgroups!()])].sort((a, b) => a - b));
+    expect([...parsed!.gids].sort((a, b) => a - b)).toEqual(
+      [...new Set([process.getegid!(), ...process.getgroups!()])].sort((a, b) => a - b),
+    );
   });
 
   it('gives CapEff exactly as the file has it', () => {
@@ -147,7 +156,11 @@ describe('parseProcStatus on crafted text', () => {
   });
 
   it('keys must match exactly: CapEffX or a lower-case uid are ignored', () => {
-    expect(parseProcStatus('uid:\t0\t0\t0\t0\nCapEffX:\t0\nUid:\t9\t9\t9\t9\nCapEff:\t1000\n')).toStrictEqual({ uid: 9, gids: [], capEff: 0x1000n });
+    expect(parseProcStatus('uid:\t0\t0\t0\t0\nCapEffX:\t0\nUid:\t9\t9\t9\t9\nCapEff:\t1000\n')).toStrictEqual({
+      uid: 9,
+      gids: [],
+      capEff: 0x1000n,
+    });
   });
 
   it('the type is what the probes use', () => {

@@ -26,7 +26,9 @@ describe('output limits', () => {
 
   it('the cut note names the level given: -vv is not told to try -v', () => {
     const out = render([result({ summary: 's', details: many, trace: many })], 2).text;
-    expect(out.trimEnd().split('\n').at(-1)).toMatch(/^\(output cut at 8192 bytes for -vv: \d+ more lines; --format json has everything\)$/);
+    expect(out.trimEnd().split('\n').at(-1)).toMatch(
+      /^\(output cut at 8192 bytes for -vv: \d+ more lines; --format json has everything\)$/,
+    );
   });
 
   it('one huge line (--top 1000) is shortened; the lines after it are kept', () => {
@@ -34,7 +36,9 @@ describe('output limits', () => {
     const out = render([result({ summary: 's', details: ['before', huge, 'after 1', 'after 2'] })], 1).text;
     const lines = out.trimEnd().split('\n');
     expect(lines.slice(1, 2)).toEqual(['before']);
-    expect(lines[2]).toMatch(new RegExp(`^top destinations: 10\\.0\\.0\\.0 1000, .* \\.\\.\\. \\(line shortened: ${bytes(huge)} bytes\\)$`));
+    expect(lines[2]).toMatch(
+      new RegExp(`^top destinations: 10\\.0\\.0\\.0 1000, .* \\.\\.\\. \\(line shortened: ${bytes(huge)} bytes\\)$`),
+    );
     expect(bytes(lines[2]!)).toBeLessThanOrEqual(OUTPUT_LIMITS.verbose / 4);
     expect(lines.slice(3)).toEqual(['after 1', 'after 2']);
   });

@@ -9,13 +9,25 @@ describe('render', () => {
   it('leads with the worst finding and keeps perfdata on the first line', () => {
     const out = render(
       [
-        result({ check: 'table', state: State.OK, summary: '10.0% of table used (1 of 10 entries)', perfdata: [{ label: 'entries', value: 1 }] }),
-        result({ check: 'drops', state: State.CRITICAL, summary: '16 packets dropped since last check', perfdata: [{ label: 'drop', value: 16, uom: 'c' }] }),
+        result({
+          check: 'table',
+          state: State.OK,
+          summary: '10.0% of table used (1 of 10 entries)',
+          perfdata: [{ label: 'entries', value: 1 }],
+        }),
+        result({
+          check: 'drops',
+          state: State.CRITICAL,
+          summary: '16 packets dropped since last check',
+          perfdata: [{ label: 'drop', value: 16, uom: 'c' }],
+        }),
       ],
       0,
     );
     expect(out.state).toBe(State.CRITICAL);
-    expect(out.text).toBe('CONNTRACK CRITICAL - 16 packets dropped since last check; 10.0% of table used (1 of 10 entries) | entries=1 drop=16c\n');
+    expect(out.text).toBe(
+      'CONNTRACK CRITICAL - 16 packets dropped since last check; 10.0% of table used (1 of 10 entries) | entries=1 drop=16c\n',
+    );
   });
 
   it('shows details at -v and traces at -vv, notes always', () => {
@@ -27,7 +39,10 @@ describe('render', () => {
 
   it('prints no line twice: the same log sample three times, or one fact in two checks, is printed once', () => {
     const sample = '  nf_conntrack: nf_conntrack: table full in netns 4026532174, dropping packet';
-    const r = [result({ summary: 's', details: ['9 messages', sample, sample, sample], notes: ['n'] }), result({ notes: ['n'], details: ['other'] })];
+    const r = [
+      result({ summary: 's', details: ['9 messages', sample, sample, sample], notes: ['n'] }),
+      result({ notes: ['n'], details: ['other'] }),
+    ];
     expect(render(r, 1).text).toBe(`CONNTRACK OK - s\nn\n9 messages\n${sample}\nother\n`);
   });
 
@@ -37,6 +52,9 @@ describe('render', () => {
   });
 
   it('renders a bare UNKNOWN', () => {
-    expect(renderUnknown('bad | thing', ['Usage: x'])).toEqual({ state: State.UNKNOWN, text: 'CONNTRACK UNKNOWN - bad / thing\nUsage: x\n' });
+    expect(renderUnknown('bad | thing', ['Usage: x'])).toEqual({
+      state: State.UNKNOWN,
+      text: 'CONNTRACK UNKNOWN - bad / thing\nUsage: x\n',
+    });
   });
 });

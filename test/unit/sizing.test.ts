@@ -80,7 +80,16 @@ describe('adviseSize', () => {
   });
 
   it('uses a quarter as many buckets on older kernels, and the module parameter before 4.7', () => {
-    const lines = adviseSize(input({ count: 60000, max: 65536, buckets: 16384, peak: 65536, kernel: { major: 2, minor: 6 }, sizing: { memTotalBytes: 8 * GiB, timeouts: {} } }));
+    const lines = adviseSize(
+      input({
+        count: 60000,
+        max: 65536,
+        buckets: 16384,
+        peak: 65536,
+        kernel: { major: 2, minor: 6 },
+        sizing: { memTotalBytes: 8 * GiB, timeouts: {} },
+      }),
+    );
     expect(lines[1]).toBe('  sysctl -w net.netfilter.nf_conntrack_max=131072');
     expect(lines[2]).toBe('  echo 32768 > /sys/module/nf_conntrack/parameters/hashsize');
   });

@@ -8,7 +8,13 @@ import type { HookSetting, ModulesMeasurement } from '../../src/probes/modules';
 import type { RulesMeasurement } from '../../src/probes/rules';
 import type { TableMeasurement } from '../../src/probes/table';
 
-const mod = (name: string, users: string[] = [], useCount = users.length): ModuleInfo => ({ name, size: 10000, useCount, users, state: 'Live' });
+const mod = (name: string, users: string[] = [], useCount = users.length): ModuleInfo => ({
+  name,
+  size: 10000,
+  useCount,
+  users,
+  state: 'Live',
+});
 
 /** Seed 004's hosts after the nat rules were flushed (3.x, /proc/modules as lsmod showed it). */
 const SEED_MODULES = [
@@ -36,8 +42,19 @@ const modules = (release: string, list: ModuleInfo[] | 'absent', enableHooks?: b
   return { modules: list === 'absent' ? { status: 'absent' } : { status: 'ok', list }, enableHooks, kernel: { major, minor }, release };
 };
 
-const scan = (over: Partial<RuleScan> = {}): RuleScan => ({ tables: ['nat', 'filter'], rules: 0, needsConntrack: [], exempts: [], ...over });
-const rules = (s: RuleScan, failures: string[] = []): RulesMeasurement => ({ status: 'ok', scan: s, sources: ['/usr/sbin/iptables-legacy-save'], failures });
+const scan = (over: Partial<RuleScan> = {}): RuleScan => ({
+  tables: ['nat', 'filter'],
+  rules: 0,
+  needsConntrack: [],
+  exempts: [],
+  ...over,
+});
+const rules = (s: RuleScan, failures: string[] = []): RulesMeasurement => ({
+  status: 'ok',
+  scan: s,
+  sources: ['/usr/sbin/iptables-legacy-save'],
+  failures,
+});
 
 const input = (over: Partial<StaleModulesInput>): StaleModulesInput => ({
   table: table(5000),
@@ -60,7 +77,8 @@ describe('checkStaleModules: the verdict by kernel era', () => {
     const order = rmmod!.replace(/^.*rmmod /, '').split(' ');
     for (const m of SEED_MODULES) {
       if (!order.includes(m.name)) continue;
-      for (const user of m.users) if (order.includes(user)) expect(order.indexOf(user), `${user} before ${m.name}`).toBeLessThan(order.indexOf(m.name));
+      for (const user of m.users)
+        if (order.includes(user)) expect(order.indexOf(user), `${user} before ${m.name}`).toBeLessThan(order.indexOf(m.name));
     }
     expect(r.advice?.some((d) => d.includes('/etc/modprobe.d/no-conntrack.conf'))).toBe(true);
   });
@@ -89,16 +107,25 @@ describe('checkStaleModules: the verdict by kernel era', () => {
   it('enable_hooks=1 where it can be seen: the kernel command line, or modprobe.d for a module', () => {
     const cmdline = { value: true, where: '/proc/cmdline', kind: 'cmdline' as const };
     const conf = (value: boolean) => ({ value, where: '/etc/modprobe.d/hooks.conf line 2', kind: 'modprobe.d' as const });
-    const withSettings = (release: string, hookSettings: HookSetting[]): ModulesMeasurement => ({ ...modules(release, SEED_MODULES), hookSettings });
+    const withSettings = (release: string, hookSettings: HookSetting[]): ModulesMeasurement => ({
+      ...modules(release, SEED_MODULES),
+      hookSettings,
+    });
 
     const fromCmdline = checkStaleModules(input({ modules: withSettings('6.1', [cmdline]) }));
     expect(fromCmdline.summary).toBe(STALE_SUMMARY);
-    expect(fromCmdline.details).toContain('no rule needs conntrack [/usr/sbin/iptables-legacy-save]; nf_conntrack.enable_hooks=1 (set in /proc/cmdline) tracks in every namespace');
-    expect(fromCmdline.advice?.[0]).toBe('remedy: remove nf_conntrack.enable_hooks=1 (the kernel command line) so that only rules switch tracking on');
+    expect(fromCmdline.details).toContain(
+      'no rule needs conntrack [/usr/sbin/iptables-legacy-save]; nf_conntrack.enable_hooks=1 (set in /proc/cmdline) tracks in every namespace',
+    );
+    expect(fromCmdline.advice?.[0]).toBe(
+      'remedy: remove nf_conntrack.enable_hooks=1 (the kernel command line) so that only rules switch tracking on',
+    );
 
     const fromConf = checkStaleModules(input({ modules: withSettings('6.12', [conf(true)]) }));
     expect(fromConf.summary).toBe(STALE_SUMMARY);
-    expect(fromConf.advice?.[0]).toBe('remedy: remove nf_conntrack.enable_hooks=1 (/etc/modprobe.d/hooks.conf line 2) so that only rules switch tracking on');
+    expect(fromConf.advice?.[0]).toBe(
+      'remedy: remove nf_conntrack.enable_hooks=1 (/etc/modprobe.d/hooks.conf line 2) so that only rules switch tracking on',
+    );
     // A later modprobe.d line overrides the command line for a module.
     expect(checkStaleModules(input({ modules: withSettings('6.1', [cmdline, conf(false)]) })).summary).toBe('');
     // A built-in nf_conntrack never reads modprobe.d.
@@ -120,9 +147,13 @@ describe('checkStaleModules: the verdict by kernel era', () => {
   it('a new kernel that keeps tracking without rules warns', () => {
     const byInsert = checkStaleModules(input({ modules: modules('6.8', SEED_MODULES), newEntries: 42 }));
     expect(byInsert.state).toBe(State.WARNING);
-    expect(byInsert.summary).toBe('conntrack modules loaded but no rule uses them, yet connections are still tracked (42 new entries since the last check)');
+    expect(byInsert.summary).toBe(
+      'conntrack modules loaded but no rule uses them, yet connections are still tracked (42 new entries since the last check)',
+    );
     const byCount = checkStaleModules(input({ modules: modules('6.8', SEED_MODULES), previousCount: 4000 }));
-    expect(byCount.summary).toBe('conntrack modules loaded but no rule uses them, yet connections are still tracked (the count rose from 4000 to 5000)');
+    expect(byCount.summary).toBe(
+      'conntrack modules loaded but no rule uses them, yet connections are still tracked (the count rose from 4000 to 5000)',
+    );
     expect(checkStaleModules(input({ modules: modules('6.8', SEED_MODULES), previousCount: 5000, newEntries: 0 })).state).toBe(State.OK);
   });
 });
@@ -131,12 +162,20 @@ describe('checkStaleModules: when rules need conntrack or cannot be read', () =>
   it('says nothing on the status line when a rule needs conntrack', () => {
     const r = checkStaleModules(
       input({
-        rules: rules(scan({ rules: 3, needsConntrack: [{ table: 'nat', chain: 'POSTROUTING', text: '-A POSTROUTING -j MASQUERADE', why: 'MASQUERADE target' }], exempts: [{ table: 'raw', chain: 'PREROUTING', text: '-A PREROUTING -j NOTRACK', why: 'notrack' }] })),
+        rules: rules(
+          scan({
+            rules: 3,
+            needsConntrack: [{ table: 'nat', chain: 'POSTROUTING', text: '-A POSTROUTING -j MASQUERADE', why: 'MASQUERADE target' }],
+            exempts: [{ table: 'raw', chain: 'PREROUTING', text: '-A PREROUTING -j NOTRACK', why: 'notrack' }],
+          }),
+        ),
       }),
     );
     expect(r.state).toBe(State.OK);
     expect(r.summary).toBe('');
-    expect(r.details).toContain('1 rule needs conntrack (MASQUERADE target: nat POSTROUTING); 1 rule exempts traffic from tracking [/usr/sbin/iptables-legacy-save]');
+    expect(r.details).toContain(
+      '1 rule needs conntrack (MASQUERADE target: nat POSTROUTING); 1 rule exempts traffic from tracking [/usr/sbin/iptables-legacy-save]',
+    );
     expect(r.perfdata.map(formatPerfdata)).toEqual(['modules=6', 'conntrack_rules=1']);
   });
 
@@ -144,20 +183,26 @@ describe('checkStaleModules: when rules need conntrack or cannot be read', () =>
     const r = checkStaleModules(input({ rules: { status: 'unreadable', reasons: ['listing rules needs CAP_NET_ADMIN: run as root'] } }));
     expect(r.state).toBe(State.OK);
     expect(r.summary).toBe('');
-    expect(r.details).toContain('rules not read, so whether conntrack is needed is not known: listing rules needs CAP_NET_ADMIN: run as root');
+    expect(r.details).toContain(
+      'rules not read, so whether conntrack is needed is not known: listing rules needs CAP_NET_ADMIN: run as root',
+    );
     expect(r.perfdata.map(formatPerfdata)).toEqual(['modules=6']);
   });
 
   it('does not judge when one of the listings failed', () => {
     const r = checkStaleModules(input({ rules: rules(scan(), ['/usr/sbin/nft -j list ruleset: Operation not permitted']) }));
     expect(r.state).toBe(State.OK);
-    expect(r.details).toContain('no rule needs conntrack in the listings read, but some failed: /usr/sbin/nft -j list ruleset: Operation not permitted');
+    expect(r.details).toContain(
+      'no rule needs conntrack in the listings read, but some failed: /usr/sbin/nft -j list ruleset: Operation not permitted',
+    );
     // The label stays, with what was read: a grapher keeps one series however one listing fared this time.
     expect(r.perfdata.map(formatPerfdata)).toEqual(['modules=6', 'conntrack_rules=0']);
   });
 
   it('every listing failed this time: no label, never U (Icinga 2 rejects it)', () => {
-    const failed = checkStaleModules(input({ rules: { status: 'unreadable', reasons: ['/usr/sbin/nft -j list ruleset: timed out'], attempted: true } }));
+    const failed = checkStaleModules(
+      input({ rules: { status: 'unreadable', reasons: ['/usr/sbin/nft -j list ruleset: timed out'], attempted: true } }),
+    );
     expect(failed.perfdata.map(formatPerfdata)).toEqual(['modules=6']);
   });
 });

@@ -1,5 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -51,13 +63,13 @@ describe('defaultStatePath', () => {
 });
 
 describe('the default directory', () => {
-  it('is the packages\' directory when it is this user\'s alone', () => {
+  it("is the packages' directory when it is this user's alone", () => {
     const own = join(root, 'lib');
     mkdirSync(own, { mode: 0o700 });
     expect(defaultStatePath(UID, 7, '/proc', own)).toBe(join(own, 'state-7.json'));
   });
 
-  it('falls back to /var/tmp when the packages\' directory is missing, another user\'s, writable by others or a link', () => {
+  it("falls back to /var/tmp when the packages' directory is missing, another user's, writable by others or a link", () => {
     const fallback = `/var/tmp/check_conntrack-${UID}/state-7.json`;
     expect(defaultStatePath(UID, 7, '/proc', join(root, 'none'))).toBe(fallback);
     const other = join(root, 'other');
@@ -108,19 +120,28 @@ describe('loadState', () => {
   it('corrupt JSON: unusable, with the reason', async () => {
     const { path } = privateDir();
     writeFileSync(path, '{"version":1,', { mode: 0o600 });
-    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `ignoring the state file ${path}: it is not valid JSON` });
+    expect(await loadState(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `ignoring the state file ${path}: it is not valid JSON`,
+    });
   });
 
   it('an empty file: unusable', async () => {
     const { path } = privateDir();
     writeFileSync(path, '', { mode: 0o600 });
-    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `ignoring the state file ${path}: it is not valid JSON` });
+    expect(await loadState(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `ignoring the state file ${path}: it is not valid JSON`,
+    });
   });
 
   it('valid JSON of the wrong shape: unusable, with the schema reason', async () => {
     const { path } = privateDir();
     writeFileSync(path, JSON.stringify({ ...STATE, version: 2 }), { mode: 0o600 });
-    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `ignoring the state file ${path}: it has version 2, not 1` });
+    expect(await loadState(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `ignoring the state file ${path}: it has version 2, not 1`,
+    });
   });
 
   it('a symbolic link as the state file is refused (O_NOFOLLOW), even to a good file', async () => {
@@ -128,39 +149,57 @@ describe('loadState', () => {
     const real = join(dir, 'real.json');
     writeFileSync(real, JSON.stringify(STATE), { mode: 0o600 });
     symlinkSync(real, path);
-    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it is a symbolic link` });
+    expect(await loadState(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `refusing the state file ${path}: it is a symbolic link`,
+    });
   });
 
   it('a dangling symbolic link is refused, not taken for a missing file', async () => {
     const { path } = privateDir();
     symlinkSync('/nonexistent/target.json', path);
-    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it is a symbolic link` });
+    expect(await loadState(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `refusing the state file ${path}: it is a symbolic link`,
+    });
   });
 
   it('a directory in place of the file is refused', async () => {
     const { path } = privateDir();
     mkdirSync(path);
-    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it is not a regular file` });
+    expect(await loadState(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `refusing the state file ${path}: it is not a regular file`,
+    });
   });
 
   it('a FIFO in place of the file is refused without blocking', async () => {
     const { path } = privateDir();
     execFileSync('mkfifo', ['-m', '600', path]);
-    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it is not a regular file` });
+    expect(await loadState(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `refusing the state file ${path}: it is not a regular file`,
+    });
   });
 
   it('a file owned by another user is refused', async () => {
     const { path } = privateDir();
     writeFileSync(path, JSON.stringify(STATE), { mode: 0o600 });
     chownSync(path, OTHER, OTHER);
-    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it belongs to uid ${OTHER}` });
+    expect(await loadState(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `refusing the state file ${path}: it belongs to uid ${OTHER}`,
+    });
   });
 
   it('a file owned by root is refused for another uid, accepted once chowned to it', async () => {
     const { dir, path } = privateDir();
     chmodSync(dir, 0o755);
     writeFileSync(path, JSON.stringify(STATE), { mode: 0o600 });
-    expect(await loadState(path, 1000)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: it belongs to uid ${UID}` });
+    expect(await loadState(path, 1000)).toMatchObject({
+      status: 'unusable',
+      reason: `refusing the state file ${path}: it belongs to uid ${UID}`,
+    });
     chownSync(path, 1000, 1000);
     expect(await loadState(path, 1000)).toStrictEqual({ status: 'ok', state: STATE });
   });
@@ -172,7 +211,10 @@ describe('loadState', () => {
     expect(statSync(path).size).toBe(4 * 1024 * 1024);
     expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: STATE });
     writeFileSync(path, json + ' '.repeat(4 * 1024 * 1024 - json.length + 1), { mode: 0o600 });
-    expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `ignoring the state file ${path}: 4194305 bytes is too large` });
+    expect(await loadState(path, UID)).toMatchObject({
+      status: 'unusable',
+      reason: `ignoring the state file ${path}: 4194305 bytes is too large`,
+    });
   });
 
   describe('the directory', () => {
@@ -219,7 +261,10 @@ describe('loadState', () => {
       symlinkSync(dir, link);
       const path = join(link, 'state.json');
       writeFileSync(join(dir, 'state.json'), JSON.stringify(STATE), { mode: 0o600 });
-      expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: ${link} is a symbolic link` });
+      expect(await loadState(path, UID)).toMatchObject({
+        status: 'unusable',
+        reason: `refusing the state file ${path}: ${link} is a symbolic link`,
+      });
     });
 
     it('a regular file in place of the directory is refused', async () => {
@@ -227,7 +272,10 @@ describe('loadState', () => {
       writeFileSync(file, 'x');
       const path = join(file, 'state.json');
       // lstat of the file itself: not a directory
-      expect(await loadState(path, UID)).toMatchObject({ status: 'unusable', reason: `refusing the state file ${path}: ${file} is not a directory` });
+      expect(await loadState(path, UID)).toMatchObject({
+        status: 'unusable',
+        reason: `refusing the state file ${path}: ${file} is not a directory`,
+      });
     });
 
     it('a directory that cannot be inspected is refused with the error', async () => {
@@ -237,7 +285,9 @@ describe('loadState', () => {
       const path = join(dir, 'state.json');
       const r = await loadState(path, UID);
       expect(r.status).toBe('unusable');
-      expect(r.status === 'unusable' && r.reason).toBe(`refusing the state file ${path}: cannot inspect ${dir}: ENOTDIR: not a directory, lstat '${dir}'`);
+      expect(r.status === 'unusable' && r.reason).toBe(
+        `refusing the state file ${path}: cannot inspect ${dir}: ENOTDIR: not a directory, lstat '${dir}'`,
+      );
     });
   });
 });
@@ -265,7 +315,10 @@ describe('saveState', () => {
     expect(mode(join(root, 'a'))).toBe(0o700);
     expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: STATE });
     const deep = join(root, 'b', 'c', 'state.json');
-    expect(await saveState(deep, STATE, UID)).toMatchObject({ status: 'failed', reason: `cannot create ${join(root, 'b', 'c')}: its parent directory does not exist` });
+    expect(await saveState(deep, STATE, UID)).toMatchObject({
+      status: 'failed',
+      reason: `cannot create ${join(root, 'b', 'c')}: its parent directory does not exist`,
+    });
   });
 
   it('replaces an older state file, which then has mode 0600 whatever it had', async () => {
@@ -293,12 +346,19 @@ describe('saveState', () => {
     });
     expect(readFileSync(path, 'utf8')).toBe(content);
     expect(readdirSync(dir)).toEqual(['nrpe.cfg']);
-    expect(stateNotKept(await loadState(path, UID), r)).toBe(`state could not be kept: not replacing ${path}: it is not a check_conntrack state file, fix: choose another --state-file, or remove ${path} if nothing needs it`);
+    expect(stateNotKept(await loadState(path, UID), r)).toBe(
+      `state could not be kept: not replacing ${path}: it is not a check_conntrack state file, fix: choose another --state-file, or remove ${path} if nothing needs it`,
+    );
   });
 
   it('replaces an empty file and a state file of another version, with a damaged entry or cut short: they are its own', async () => {
     const { path } = privateDir();
-    for (const old of ['', JSON.stringify({ ...STATE, version: 2 }), JSON.stringify({ ...STATE, namespaces: { x: 1 } }), '{"version":1,"savedAtMs":1,"namesp']) {
+    for (const old of [
+      '',
+      JSON.stringify({ ...STATE, version: 2 }),
+      JSON.stringify({ ...STATE, namespaces: { x: 1 } }),
+      '{"version":1,"savedAtMs":1,"namesp',
+    ]) {
       writeFileSync(path, old);
       expect(await saveState(path, STATE, UID)).toStrictEqual({ status: 'ok' });
       expect(await loadState(path, UID)).toStrictEqual({ status: 'ok', state: STATE });
@@ -309,7 +369,11 @@ describe('saveState', () => {
     const { path } = privateDir();
     writeFileSync(path, JSON.stringify(STATE));
     chownSync(path, OTHER, OTHER);
-    expect(await saveState(path, STATE, UID)).toMatchObject({ status: 'failed', reason: `refusing the state file ${path}: it belongs to uid ${OTHER}`, fix: `remove ${path}` });
+    expect(await saveState(path, STATE, UID)).toMatchObject({
+      status: 'failed',
+      reason: `refusing the state file ${path}: it belongs to uid ${OTHER}`,
+      fix: `remove ${path}`,
+    });
     expect(lstatSync(path).uid).toBe(OTHER);
   });
 
@@ -325,7 +389,10 @@ describe('saveState', () => {
     const victim = join(dir, 'victim');
     writeFileSync(victim, 'precious', { mode: 0o600 });
     symlinkSync(victim, path);
-    expect(await saveState(path, STATE, UID)).toMatchObject({ status: 'failed', reason: `not writing the state file ${path}: it is a symbolic link` });
+    expect(await saveState(path, STATE, UID)).toMatchObject({
+      status: 'failed',
+      reason: `not writing the state file ${path}: it is a symbolic link`,
+    });
     expect(readFileSync(victim, 'utf8')).toBe('precious');
     expect(lstatSync(path).isSymbolicLink()).toBe(true);
     // Nothing else written: no temporary file left either.
@@ -365,7 +432,10 @@ describe('saveState', () => {
     const link = join(root, 'link');
     symlinkSync(dir, link);
     const path = join(link, 'state.json');
-    expect(await saveState(path, STATE, UID)).toMatchObject({ status: 'failed', reason: `not writing the state file ${path}: ${link} is a symbolic link` });
+    expect(await saveState(path, STATE, UID)).toMatchObject({
+      status: 'failed',
+      reason: `not writing the state file ${path}: ${link} is a symbolic link`,
+    });
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -374,7 +444,10 @@ describe('saveState', () => {
     writeFileSync(file, 'x');
     const dir = join(file, 'sub');
     const path = join(dir, 'state.json');
-    expect(await saveState(path, STATE, UID)).toMatchObject({ status: 'failed', reason: `cannot create ${dir}: ENOTDIR: not a directory, mkdir '${dir}'` });
+    expect(await saveState(path, STATE, UID)).toMatchObject({
+      status: 'failed',
+      reason: `cannot create ${dir}: ENOTDIR: not a directory, mkdir '${dir}'`,
+    });
   });
 
   it('fails when a directory stands at the path, and cleans up its temporary file', async () => {
@@ -425,11 +498,19 @@ describe('parseState', () => {
   });
 
   it('accepts the smallest valid state', () => {
-    expect(parseState('{"version":1,"savedAtMs":0,"namespaces":{}}')).toStrictEqual({ ok: true, state: { version: 1, savedAtMs: 0, namespaces: {} } });
+    expect(parseState('{"version":1,"savedAtMs":0,"namespaces":{}}')).toStrictEqual({
+      ok: true,
+      state: { version: 1, savedAtMs: 0, namespaces: {} },
+    });
   });
 
   it('accepts every log position shape', () => {
-    for (const p of [{ source: 'kmsg', seq: 0 }, { source: 'dmesg', bootUsec: 152332874 }, { source: 'journal', wallMs: 1 }, { source: 'x' }]) {
+    for (const p of [
+      { source: 'kmsg', seq: 0 },
+      { source: 'dmesg', bootUsec: 152332874 },
+      { source: 'journal', wallMs: 1 },
+      { source: 'x' },
+    ]) {
       expect(parseState(log(p)).ok).toBe(true);
     }
   });
@@ -482,7 +563,10 @@ describe('parseState', () => {
     [{ namespaces: [] }],
     [{ namespaces: 'x' }],
   ])('%j lacks bootId, savedAtMs or namespaces', (over) => {
-    expect(parseState(JSON.stringify({ ...valid(), ...over }))).toStrictEqual({ ok: false, reason: 'it lacks bootId, savedAtMs or namespaces' });
+    expect(parseState(JSON.stringify({ ...valid(), ...over }))).toStrictEqual({
+      ok: false,
+      reason: 'it lacks bootId, savedAtMs or namespaces',
+    });
   });
 
   it.each([

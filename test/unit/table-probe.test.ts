@@ -64,7 +64,10 @@ describe('probeTable on each kernel era', () => {
       const host = { procRoot: join(copy.dir, 'proc'), sysRoot: join(copy.dir, 'sys') };
       expect(await probeTable(host)).toMatchObject({ module: 'loadable', moduleName: 'nf_conntrack' });
       // /sys not mounted at all (a container): /proc/modules still tells.
-      expect(await probeTable({ ...host, sysRoot: join(copy.dir, 'no-sys') })).toMatchObject({ module: 'loadable', moduleName: 'nf_conntrack' });
+      expect(await probeTable({ ...host, sysRoot: join(copy.dir, 'no-sys') })).toMatchObject({
+        module: 'loadable',
+        moduleName: 'nf_conntrack',
+      });
     } finally {
       copy.dispose();
     }

@@ -12,7 +12,14 @@ const MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
 const BUCKETS = '/proc/sys/net/netfilter/nf_conntrack_buckets';
 
 function table(count: number, max: number, buckets = max): TableMeasurement {
-  return { count: ok(COUNT, count), max: ok(MAX, max), buckets: ok(BUCKETS, buckets), module: 'builtin', moduleName: 'nf_conntrack', kernelRelease: '6.18.44' };
+  return {
+    count: ok(COUNT, count),
+    max: ok(MAX, max),
+    buckets: ok(BUCKETS, buckets),
+    module: 'builtin',
+    moduleName: 'nf_conntrack',
+    kernelRelease: '6.18.44',
+  };
 }
 
 const defaults: TableCheckOptions = { warning: parseRange('80%'), critical: parseRange('90%'), notLoaded: State.OK };
@@ -97,7 +104,9 @@ describe('checkTable: when the numbers cannot be had', () => {
   it('names the unreadable file', () => {
     const r = checkTable({ ...table(0, 0), count: { status: 'denied', path: COUNT } }, defaults);
     expect(r.state).toBe(State.UNKNOWN);
-    expect(r.summary).toBe(`cannot read ${COUNT}: permission denied (it is normally world-readable; check the mount options of /proc and any security module profile)`);
+    expect(r.summary).toBe(
+      `cannot read ${COUNT}: permission denied (it is normally world-readable; check the mount options of /proc and any security module profile)`,
+    );
   });
 
   it('names the file with garbage in it', () => {

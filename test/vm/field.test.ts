@@ -29,7 +29,9 @@ describeKernels(
       const vm = ctx.vm();
       const r = await vm.sh(`${IPT} -t nat -L -n`);
       expect(r.code, describeStep(r)).toBe(0);
-      expect(await vm.modules()).toEqual(expect.arrayContaining(['iptable_nat', 'nf_nat', 'nf_conntrack', 'nf_defrag_ipv4', 'nf_defrag_ipv6']));
+      expect(await vm.modules()).toEqual(
+        expect.arrayContaining(['iptable_nat', 'nf_nat', 'nf_conntrack', 'nf_defrag_ipv4', 'nf_defrag_ipv6']),
+      );
     });
 
     // Lists rules only through programs that cannot load a module: nft and
@@ -51,7 +53,10 @@ describeKernels(
       expect(r.code, describeStep(r)).toBe(0);
       expect(r.stdout).toMatch(/ conntrack_rules=1\b/);
       expect(lines(r).find((l) => l.startsWith('conntrack modules loaded: '))).toMatch(/\bnf_conntrack\b/);
-      expect(lines(r).some((l) => /^1 rule needs conntrack \(.*nat POSTROUTING\)/.test(l)), describeStep(r)).toBe(true);
+      expect(
+        lines(r).some((l) => /^1 rule needs conntrack \(.*nat POSTROUTING\)/.test(l)),
+        describeStep(r),
+      ).toBe(true);
     });
 
     it('flushed: OK on these kernels (hooks only while a rule needs them), the leftover entries counted, the remedy at -v', async () => {
@@ -65,7 +70,9 @@ describeKernels(
       expect(r.stdout).toMatch(/ conntrack_rules=0\b/);
       const kernel = (await vm.sh('cat /proc/sys/kernel/osrelease')).stdout.trim();
       const verdict = lines(r).find((l) => l.startsWith('no rule needs conntrack'));
-      expect(verdict, describeStep(r)).toMatch(new RegExp(`kernel ${kernel.replace(/[.+]/g, '\\$&')} tracks only while a rule needs it: \\d+ entries left will expire`));
+      expect(verdict, describeStep(r)).toMatch(
+        new RegExp(`kernel ${kernel.replace(/[.+]/g, '\\$&')} tracks only while a rule needs it: \\d+ entries left will expire`),
+      );
       expect(Number(/: (\d+) entries left/.exec(verdict!)![1])).toBeGreaterThanOrEqual(5);
       remedyLines = lines(r);
       expect(remedyLines.some((l) => l.startsWith('remedy: unload them, users first (this empties the table): rmmod '))).toBe(true);
@@ -83,7 +90,10 @@ describeKernels(
     it('the printed modprobe.d lines keep `iptables -t nat -L` from loading nf_conntrack, and the check says so', async () => {
       const vm = ctx.vm();
       const at = remedyLines.findIndex((l) => l.includes('in /etc/modprobe.d/no-conntrack.conf:'));
-      const conf = remedyLines.slice(at + 1).filter((l) => /^ {2}(blacklist|install) /.test(l)).map((l) => l.trim());
+      const conf = remedyLines
+        .slice(at + 1)
+        .filter((l) => /^ {2}(blacklist|install) /.test(l))
+        .map((l) => l.trim());
       expect(conf).toContain('install nf_conntrack /bin/false');
       const write = await vm.sh(`cat > /etc/modprobe.d/no-conntrack.conf <<'EOF'\n${conf.join('\n')}\nEOF\n${IPT} -t nat -L -n`);
       expect(write.code, describeStep(write)).not.toBe(0);

@@ -25,7 +25,9 @@ describeKernels(
   (ctx) => {
     it('the stat header of the era, and dmesg_restrict=1 by default', async () => {
       const vm = ctx.vm();
-      const load = await vm.sh(`${IPT} -A INPUT -m conntrack --ctstate INVALID -j DROP && head -1 /proc/net/stat/nf_conntrack && cat /proc/sys/kernel/dmesg_restrict`);
+      const load = await vm.sh(
+        `${IPT} -A INPUT -m conntrack --ctstate INVALID -j DROP && head -1 /proc/net/stat/nf_conntrack && cat /proc/sys/kernel/dmesg_restrict`,
+      );
       expect(load.code, describeStep(load)).toBe(0);
       const [header, restrict] = load.stdout.trim().split('\n');
       const v = ctx.version();

@@ -7,7 +7,19 @@
  * for error messages.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
@@ -33,7 +45,20 @@ export const SUITES = [
 
 /** What the VM tests need on the host; empty when everything is there. */
 export function missingTools(): string[] {
-  const need = ['qemu-system-x86_64', 'busybox', 'cpio', 'depmod', 'dpkg-deb', 'apt-get', 'iptables-legacy', 'iptables-nft', 'nft', 'conntrack', 'setpriv', 'dmesg'];
+  const need = [
+    'qemu-system-x86_64',
+    'busybox',
+    'cpio',
+    'depmod',
+    'dpkg-deb',
+    'apt-get',
+    'iptables-legacy',
+    'iptables-nft',
+    'nft',
+    'conntrack',
+    'setpriv',
+    'dmesg',
+  ];
   return need.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
 }
 
@@ -54,8 +79,29 @@ function run(cmd: string, args: string[], options: { cwd?: string; input?: strin
 /** A staging tree laid out like merged-/usr Debian, so host paths and their /lib, /bin links both work. */
 function stagingTree(): string {
   const root = mkdtempSync(join(tmpdir(), 'cc-vm-root-'));
-  for (const d of ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64', 'etc/modprobe.d', 'proc', 'sys', 'dev', 'run', 'tmp', 'var/tmp', 'root', 'opt/cc']) mkdirSync(join(root, d), { recursive: true });
-  for (const [link, to] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']] as const) symlinkSync(to, join(root, link));
+  for (const d of [
+    'usr/bin',
+    'usr/sbin',
+    'usr/lib',
+    'usr/lib64',
+    'etc/modprobe.d',
+    'proc',
+    'sys',
+    'dev',
+    'run',
+    'tmp',
+    'var/tmp',
+    'root',
+    'opt/cc',
+  ])
+    mkdirSync(join(root, d), { recursive: true });
+  for (const [link, to] of [
+    ['bin', 'usr/bin'],
+    ['sbin', 'usr/sbin'],
+    ['lib', 'usr/lib'],
+    ['lib64', 'usr/lib64'],
+  ] as const)
+    symlinkSync(to, join(root, link));
   return root;
 }
 
@@ -159,7 +205,8 @@ function buildBase(out: string, extras: Extras): void {
     copyFileSync(BUNDLE, join(root, 'opt/cc/check_conntrack'));
     chmodSync(join(root, 'opt/cc/check_conntrack'), 0o755);
     for (const helper of ['hold-connections.cjs']) copyFileSync(join(REPO, 'test/support', helper), join(root, 'opt/cc', helper));
-    for (const helper of readdirSync(join(__dirname, 'guest'))) copyFileSync(join(__dirname, 'guest', helper), join(root, 'opt/cc', helper));
+    for (const helper of readdirSync(join(__dirname, 'guest')))
+      copyFileSync(join(__dirname, 'guest', helper), join(root, 'opt/cc', helper));
     if (extras.sea) {
       copyFileSync(extras.sea, join(root, 'opt/cc/check_conntrack-sea'));
       chmodSync(join(root, 'opt/cc/check_conntrack-sea'), 0o755);
@@ -194,7 +241,8 @@ function modulesArchive(kernel: Kernel): string {
     const to = join(root, 'usr/lib/modules', kernel.release);
     mkdirSync(join(to, 'kernel'), { recursive: true });
     for (const f of readdirSync(from)) if (f.startsWith('modules.')) copyFileSync(join(from, f), join(to, f));
-    for (const tree of ['net', 'lib', 'crypto', 'arch']) if (existsSync(join(from, 'kernel', tree))) cpSync(join(from, 'kernel', tree), join(to, 'kernel', tree), { recursive: true });
+    for (const tree of ['net', 'lib', 'crypto', 'arch'])
+      if (existsSync(join(from, 'kernel', tree))) cpSync(join(from, 'kernel', tree), join(to, 'kernel', tree), { recursive: true });
     cpioOf(root, `${out}.tmp`);
     run('mv', [`${out}.tmp`, out]);
     return out;
@@ -226,7 +274,11 @@ let accel: string | undefined;
 export function accelerator(): string {
   if (accel) return accel;
   if (!existsSync('/dev/kvm')) return (accel = 'tcg');
-  const r = spawnSync('qemu-system-x86_64', ['-accel', 'kvm', '-cpu', 'max', '-m', '64', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-no-reboot'], { timeout: 3000 });
+  const r = spawnSync(
+    'qemu-system-x86_64',
+    ['-accel', 'kvm', '-cpu', 'max', '-m', '64', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-no-reboot'],
+    { timeout: 3000 },
+  );
   accel = r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? 'kvm' : 'tcg';
   return accel;
 }
@@ -258,8 +310,31 @@ export class Vm {
     const append = `console=ttyS0 quiet loglevel=1 panic=-1 random.trust_cpu=on ${options.append ?? ''}`.trim();
     const qemu = spawn(
       'qemu-system-x86_64',
-      ['-accel', accelerator(), '-cpu', 'max', '-m', String(options.memoryMiB ?? 2048), '-smp', '1', '-kernel', join(kernel.dir, 'vmlinuz'), '-initrd', initrd,
-        '-append', append, '-display', 'none', '-monitor', 'none', '-no-reboot', '-serial', `file:${join(work, 'console.log')}`, '-serial', 'stdio'],
+      [
+        '-accel',
+        accelerator(),
+        '-cpu',
+        'max',
+        '-m',
+        String(options.memoryMiB ?? 2048),
+        '-smp',
+        '1',
+        '-kernel',
+        join(kernel.dir, 'vmlinuz'),
+        '-initrd',
+        initrd,
+        '-append',
+        append,
+        '-display',
+        'none',
+        '-monitor',
+        'none',
+        '-no-reboot',
+        '-serial',
+        `file:${join(work, 'console.log')}`,
+        '-serial',
+        'stdio',
+      ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     const vm = new Vm(qemu, work, kernel);
@@ -268,7 +343,10 @@ export class Vm {
     qemu.stdout!.on('data', (d: Buffer) => vm.receive(d.toString('latin1')));
     const up = new Promise<void>((resolve, reject) => {
       vm.ready = resolve;
-      const timer = setTimeout(() => reject(new Error(`${kernel.release}: no answer from the guest in ${BOOT_TIMEOUT_MS / 1000}s\n${vm.consoleText()}`)), BOOT_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`${kernel.release}: no answer from the guest in ${BOOT_TIMEOUT_MS / 1000}s\n${vm.consoleText()}`)),
+        BOOT_TIMEOUT_MS,
+      );
       qemu.on('exit', (code) => {
         clearTimeout(timer);
         vm.exited = `qemu exited (${code}): ${stderr}`;
@@ -296,7 +374,11 @@ export class Vm {
       if (!m) continue;
       const w = this.waiting.get(m[1]!);
       this.waiting.delete(m[1]!);
-      w?.({ code: Number(m[2]), stdout: Buffer.from(m[3]!, 'base64').toString('utf8'), stderr: Buffer.from(m[4]!, 'base64').toString('utf8') });
+      w?.({
+        code: Number(m[2]),
+        stdout: Buffer.from(m[3]!, 'base64').toString('utf8'),
+        stderr: Buffer.from(m[4]!, 'base64').toString('utf8'),
+      });
     }
   }
 
@@ -335,7 +417,11 @@ export class Vm {
   /** /proc/modules names, sorted. */
   async modules(): Promise<string[]> {
     const r = await this.sh('cat /proc/modules');
-    return r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0]!).sort();
+    return r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[0]!)
+      .sort();
   }
 
   async close(): Promise<void> {
@@ -385,7 +471,9 @@ export function describeKernels(title: string, boot: (debian: number) => BootOpt
   const missing = root === undefined ? missingTools() : [];
   const ready = readiness({ root, missing: missing.length ? `missing: ${missing.join(', ')}` : undefined });
   if (ready.kind !== 'ready') {
-    describeReady('vm tests', title, ready, () => body({ vm: () => undefined as never, debian: 0, version: () => ({ major: 0, minor: 0 }) }));
+    describeReady('vm tests', title, ready, () =>
+      body({ vm: () => undefined as never, debian: 0, version: () => ({ major: 0, minor: 0 }) }),
+    );
     return;
   }
   // CC_VM_SUITES=bookworm boots one kernel only, while working on a test.
@@ -395,7 +483,9 @@ export function describeKernels(title: string, boot: (debian: number) => BootOpt
       let vm: Vm | undefined;
       beforeAll(async () => {
         vm = await Vm.boot(fetchKernel(suite), boot(debian));
-        console.info(`[vm tests] ${title}: Debian ${debian} (${vm.kernel.release}) booted in ${(vm.bootMs / 1000).toFixed(1)} s (${accelerator()})`);
+        console.info(
+          `[vm tests] ${title}: Debian ${debian} (${vm.kernel.release}) booted in ${(vm.bootMs / 1000).toFixed(1)} s (${accelerator()})`,
+        );
       });
       afterAll(async () => {
         await vm?.close();

@@ -56,13 +56,17 @@ for i in $(seq 1 120); do [ -s /tmp/full.out ] && [ -s /tmp/over.out ] && break;
       const vm = ctx.vm();
       const flood = await vm.sh(`a=$(${uptime}); /usr/bin/node /opt/cc/flood-kmsg.cjs ${FLOOD}; b=$(${uptime}); echo "$a $b"`);
       expect(flood.code, describeStep(flood)).toBe(0);
-      const grep = await vm.sh(`a=$(${uptime}); n=$(/usr/bin/dmesg | tee /tmp/dmesg | grep -c 'table full'); b=$(${uptime}); echo "$n $a $b"; wc -l < /tmp/dmesg`);
+      const grep = await vm.sh(
+        `a=$(${uptime}); n=$(/usr/bin/dmesg | tee /tmp/dmesg | grep -c 'table full'); b=$(${uptime}); echo "$n $a $b"; wc -l < /tmp/dmesg`,
+      );
       const [expected, g0, g1] = grep.stdout.split('\n')[0]!.split(' ').map(Number);
       const records = Number(grep.stdout.split('\n')[1]);
       expect(records).toBeGreaterThan(FLOOD);
       // Emulated (TCG), the guest runs many times slower than a real host: the
       // time is reported against the default 10 s, not asserted.
-      const scan = await vm.sh(`a=$(${uptime}); /usr/bin/node /opt/cc/check_conntrack --no-state -t 60 -v > /tmp/scan.out; echo "$? $a $(${uptime})"; cat /tmp/scan.out`);
+      const scan = await vm.sh(
+        `a=$(${uptime}); /usr/bin/node /opt/cc/check_conntrack --no-state -t 60 -v > /tmp/scan.out; echo "$? $a $(${uptime})"; cat /tmp/scan.out`,
+      );
       const [code, s0, s1] = scan.stdout.split('\n')[0]!.split(' ').map(Number);
       expect(code, describeStep(scan)).toBe(2);
       expect(scan.stdout).toContain(`kernel log (/dev/kmsg): ${expected} 'table full' messages in the last 1h`);
@@ -74,7 +78,11 @@ for i in $(seq 1 120); do [ -s /tmp/full.out ] && [ -s /tmp/over.out ] && break;
     });
 
     it('the single executable runs with no node at all', async () => {
-      const r = await ctx.vm().sh('rm /usr/bin/node && ! command -v node && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /opt/cc/check_conntrack-sea --no-state -t 60');
+      const r = await ctx
+        .vm()
+        .sh(
+          'rm /usr/bin/node && ! command -v node && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /opt/cc/check_conntrack-sea --no-state -t 60',
+        );
       expect(r.stdout, describeStep(r)).toMatch(/^CONNTRACK CRITICAL - 100\.0% of table used \(8 of 8 entries\)/);
     });
   },

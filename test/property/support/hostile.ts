@@ -155,13 +155,27 @@ export const garbage: fc.Arbitrary<string> = fc.oneof(
 export function tokenSoup(tokens: fc.Arbitrary<string>): fc.Arbitrary<string> {
   const separator = fc.constantFrom(' ', ' ', ' ', '  ', '\t', '\n', '\n', '\r\n', ',', '=', ':', '');
   return fc
-    .array(fc.tuple(fc.oneof({ weight: 3, arbitrary: tokens }, { weight: 1, arbitrary: snippet }, { weight: 1, arbitrary: garbage }), separator), {
-      maxLength: 60,
-    })
+    .array(
+      fc.tuple(fc.oneof({ weight: 3, arbitrary: tokens }, { weight: 1, arbitrary: snippet }, { weight: 1, arbitrary: garbage }), separator),
+      {
+        maxLength: 60,
+      },
+    )
     .map((pairs) => pairs.map(([t, s]) => t + s).join(''));
 }
 
-type MutationKind = 'truncate' | 'cut' | 'insert' | 'replace-char' | 'replace-token' | 'dup-line' | 'drop-line' | 'swap-lines' | 'drop-header' | 'crlf' | 'nul-fill';
+type MutationKind =
+  | 'truncate'
+  | 'cut'
+  | 'insert'
+  | 'replace-char'
+  | 'replace-token'
+  | 'dup-line'
+  | 'drop-line'
+  | 'swap-lines'
+  | 'drop-header'
+  | 'crlf'
+  | 'nul-fill';
 
 interface Mutation {
   kind: MutationKind;
@@ -171,7 +185,19 @@ interface Mutation {
 }
 
 const mutation: fc.Arbitrary<Mutation> = fc.record({
-  kind: fc.constantFrom<MutationKind>('truncate', 'cut', 'insert', 'replace-char', 'replace-token', 'dup-line', 'drop-line', 'swap-lines', 'drop-header', 'crlf', 'nul-fill'),
+  kind: fc.constantFrom<MutationKind>(
+    'truncate',
+    'cut',
+    'insert',
+    'replace-char',
+    'replace-token',
+    'dup-line',
+    'drop-line',
+    'swap-lines',
+    'drop-header',
+    'crlf',
+    'nul-fill',
+  ),
   a: fc.nat(),
   b: fc.nat({ max: 200 }),
   text: fc.oneof({ weight: 3, arbitrary: snippet }, { weight: 1, arbitrary: garbage }),

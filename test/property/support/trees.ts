@@ -38,11 +38,45 @@ export const specialFile: fc.Arbitrary<Content> = fc.oneof(
 const text = (a: fc.Arbitrary<string>): fc.Arbitrary<Content> => a.map((t) => ({ kind: 'text', text: t }));
 const bytes: fc.Arbitrary<Content> = fc.uint8Array({ maxLength: 2000 }).map((b) => ({ kind: 'bytes', bytes: b }));
 const longLine = (prefixes: string[]): fc.Arbitrary<Content> =>
-  fc.record({ kind: fc.constant('long-line' as const), char: fc.constantFrom('9', ' ', 'a', '\0', 'f', '['), bytes: fc.constantFrom(MB, MB + 1, 70_000), prefix: fc.constantFrom(...prefixes) });
+  fc.record({
+    kind: fc.constant('long-line' as const),
+    char: fc.constantFrom('9', ' ', 'a', '\0', 'f', '['),
+    bytes: fc.constantFrom(MB, MB + 1, 70_000),
+    prefix: fc.constantFrom(...prefixes),
+  });
 
 /** A sysctl holding one number: right, wrong, huge, negative, empty, binary... */
 export const numberFile: fc.Arbitrary<Content> = fc.oneof(
-  { weight: 3, arbitrary: text(fc.oneof(fc.nat().map((n) => `${n}\n`), fc.maxSafeNat().map((n) => `${n}\n`), fc.constantFrom('0\n', '1\n', '262144\n', '4294967295\n', '4294967296\n', '18446744073709551615\n', '99999999999999999999999999\n', '-1\n', '-262144\n', '1e6\n', '0x40000\n', ' 42 \n', '42\0\n', '\0', '', '\n', '262144\n262144\n', '12.5\n', '\u0661\u0662\n'))) },
+  {
+    weight: 3,
+    arbitrary: text(
+      fc.oneof(
+        fc.nat().map((n) => `${n}\n`),
+        fc.maxSafeNat().map((n) => `${n}\n`),
+        fc.constantFrom(
+          '0\n',
+          '1\n',
+          '262144\n',
+          '4294967295\n',
+          '4294967296\n',
+          '18446744073709551615\n',
+          '99999999999999999999999999\n',
+          '-1\n',
+          '-262144\n',
+          '1e6\n',
+          '0x40000\n',
+          ' 42 \n',
+          '42\0\n',
+          '\0',
+          '',
+          '\n',
+          '262144\n262144\n',
+          '12.5\n',
+          '\u0661\u0662\n',
+        ),
+      ),
+    ),
+  },
   { weight: 2, arbitrary: text(fc.oneof(snippet, garbage)) },
   { weight: 1, arbitrary: bytes },
   { weight: 1, arbitrary: longLine(['', '1']) },
@@ -52,7 +86,15 @@ export const numberFile: fc.Arbitrary<Content> = fc.oneof(
 const STAT = fixtureTexts('stat').filter((t) => !t.includes('cpu='));
 export const statFile: fc.Arbitrary<Content> = fc.oneof(
   { weight: 4, arbitrary: text(fc.oneof(mutatedFixture(STAT), truncatedFixture(STAT))) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('stat-rows' as const), rows: fc.constantFrom(4096, 4097, 65536, 65537), seed: fc.nat(), broken: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('stat-rows' as const),
+      rows: fc.constantFrom(4096, 4097, 65536, 65537),
+      seed: fc.nat(),
+      broken: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: text(garbage) },
   { weight: 1, arbitrary: bytes },
   { weight: 1, arbitrary: longLine(['entries found drop\n', '', 'drop\n']) },
@@ -69,7 +111,22 @@ export const modulesFile: fc.Arbitrary<Content> = fc.oneof(
 );
 
 export const releaseFile: fc.Arbitrary<Content> = fc.oneof(
-  { weight: 2, arbitrary: text(fc.constantFrom('6.8.0-45-generic\n', '2.6.18\n', '99999.99999.0\n', '0.0\n', '\n', '6.8\x1b[31mred\n', '6.8\0hidden\n', '6.8|x=1\n', '6.8 \u202etxt.exe\n')) },
+  {
+    weight: 2,
+    arbitrary: text(
+      fc.constantFrom(
+        '6.8.0-45-generic\n',
+        '2.6.18\n',
+        '99999.99999.0\n',
+        '0.0\n',
+        '\n',
+        '6.8\x1b[31mred\n',
+        '6.8\0hidden\n',
+        '6.8|x=1\n',
+        '6.8 \u202etxt.exe\n',
+      ),
+    ),
+  },
   { weight: 2, arbitrary: text(fc.oneof(snippet, garbage)) },
   { weight: 1, arbitrary: longLine(['6.8.', '']) },
   { weight: 1, arbitrary: specialFile },
@@ -112,10 +169,24 @@ export const treeSpec: fc.Arbitrary<TreeSpec> = fc.record(
     osrelease: releaseFile,
     initstate: text(fc.oneof(fc.constantFrom('live\n', 'coming\n', 'going\n', ''), garbage)),
     uptime: text(fc.oneof(fc.constantFrom('12345.67 23456.78\n', '1e308 0\n', '-5 0\n', 'NaN\n', '99999999999999999999999 0\n'), garbage)),
-    bootId: text(fc.oneof(fc.uuid().map((u) => `${u}\n`), garbage)),
+    bootId: text(
+      fc.oneof(
+        fc.uuid().map((u) => `${u}\n`),
+        garbage,
+      ),
+    ),
     entries: entriesFile,
     meminfo: fc.oneof(
-      text(fc.constantFrom('MemTotal: 99999999999999999999999 kB\n', 'MemTotal: -1 kB\n', 'MemTotal: 0 kB\n', 'MemTotal:\n', 'MemTotal: 1e308 kB\n', 'MemTotal: 65842372 MB\n')),
+      text(
+        fc.constantFrom(
+          'MemTotal: 99999999999999999999999 kB\n',
+          'MemTotal: -1 kB\n',
+          'MemTotal: 0 kB\n',
+          'MemTotal:\n',
+          'MemTotal: 1e308 kB\n',
+          'MemTotal: 65842372 MB\n',
+        ),
+      ),
       text(garbage),
       specialFile,
     ),
@@ -125,7 +196,10 @@ export const treeSpec: fc.Arbitrary<TreeSpec> = fc.record(
 );
 
 function statRows(rows: number, seed: number, broken: boolean): string {
-  const names = 'entries clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error expect_new expect_create expect_delete search_restart'.split(' ');
+  const names =
+    'entries clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error expect_new expect_create expect_delete search_restart'.split(
+      ' ',
+    );
   const out = [names.join(' ')];
   let x = seed >>> 0;
   for (let cpu = 0; cpu < rows; cpu += 1) {
@@ -241,7 +315,11 @@ export function checkRun(r: BundleRun, e: Expectation, context: string): void {
   const [, perf, ...more] = r.status.split('|');
   expect(more, `a second '|' in the status line: ${where}`).toEqual([]);
   if (perf !== undefined) {
-    for (const item of perf.trim().split(' ').filter((i) => i !== '')) expect(item, `perfdata item: ${where}`).toMatch(PERF_ITEM);
+    for (const item of perf
+      .trim()
+      .split(' ')
+      .filter((i) => i !== ''))
+      expect(item, `perfdata item: ${where}`).toMatch(PERF_ITEM);
   }
   for (const line of r.lines.slice(1)) expect(line, `'|' in long output: ${where}`).not.toContain('|');
 }
@@ -258,7 +336,12 @@ export function runBundleCapped(args: readonly string[], options: { timeoutMs?: 
     execFile(
       process.execPath,
       [BUNDLE, ...args],
-      { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeout: options.timeoutMs ?? 30_000, maxBuffer: 256 * 1024 * 1024 },
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        timeout: options.timeoutMs ?? 30_000,
+        maxBuffer: 256 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number' && !error.killed) {
           reject(error);
