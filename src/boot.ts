@@ -1,6 +1,6 @@
 import { Script } from 'node:vm';
 import { buildId, code } from 'check-conntrack:main';
-import { codeCacheDirectory, codeCachePath, readCodeCache, saveCodeCache } from './state/code-cache';
+import { codeCacheDirectory, codeCachePath, readCodeCache, saveCodeCache } from './code-cache';
 
 /**
  * The bundle's entry: compiles the plugin (src/main.ts, carried as a string)

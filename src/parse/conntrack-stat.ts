@@ -1,4 +1,4 @@
-import { preview } from './decimal';
+import { preview } from './printable';
 
 export interface ConntrackStats {
   /** The `entries` column (the namespace's count), taken once from the first row; undefined when absent (conntrack -S has none). */

@@ -1,4 +1,4 @@
-import { preview } from './decimal';
+import { preview } from './printable';
 
 /** One rule that matters to conntrack, and why. */
 export interface RuleRef {

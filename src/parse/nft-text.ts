@@ -1,4 +1,4 @@
-import { preview } from './decimal';
+import { preview } from './printable';
 import { CONNTRACK_MATCHES, CONNTRACK_TARGETS, emptyScan, ruleText, type RuleScan, type RuleScanParse } from './iptables-save';
 
 /**

@@ -1,4 +1,4 @@
-import { preview } from './decimal';
+import { preview } from './printable';
 
 /** One line of /proc/modules. */
 export interface ModuleInfo {

@@ -16,7 +16,7 @@ import { DMESG, journalKernel, journalKernelBefore, type CommandSpec } from './c
 import type { RunIdentity } from './identity';
 import type { Privileges } from './privileges';
 import { streamCommand } from './run-command';
-import { preview } from '../parse/decimal';
+import { preview } from '../parse/printable';
 
 export type LogChoice = 'auto' | 'kmsg' | 'dmesg' | 'journal' | 'none' | { file: string };
 

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { preview } from '../parse/decimal';
+import { preview } from '../parse/printable';
 import { parseKernelRelease } from '../parse/kernel-release';
 import { cmdlineOptions, modprobeOptions, parseBoolParam } from '../parse/modprobe-conf';
 import { parseProcModules, type ModuleInfo } from '../parse/proc-modules';

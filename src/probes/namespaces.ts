@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerFromCgroup, unitFromCgroup, type ContainerRef } from '../parse/cgroup';
-import { preview } from '../parse/decimal';
+import { preview } from '../parse/printable';
 import { parseProcPidStat, type PidStat } from '../parse/proc-pid-stat';
 import { nameContainers } from './container-names';
 import { procPath, type HostPaths } from './host-paths';

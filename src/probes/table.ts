@@ -1,4 +1,4 @@
-import { preview } from '../parse/decimal';
+import { preview } from '../parse/printable';
 import { readSmallFile, pathExists } from './file-read';
 import { procPath, sysPath, type HostPaths } from './host-paths';
 import { readSysctlNumber, type SysctlReading } from './sysctl';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { parseDuration } from '../checks/duration';
+import { parseDuration } from '../parse/duration';
 import type { LogChoice } from '../probes/kernel-log';
 import { parseRange, RangeSyntaxError, type Range } from '../nagios/range';
 import { parseStateName, State } from '../nagios/state';

@@ -1,4 +1,4 @@
-import type { RunIdentity } from '../probes/identity';
+import type { RunIdentity } from '../run-identity';
 import type { SavedCounters, SavedLogPosition, SavedNotice, SavedState } from './schema';
 import type { StateLoad } from './state-file';
 

@@ -1,4 +1,4 @@
-import { preview } from '../parse/decimal';
+import { preview } from '../parse/printable';
 
 /**
  * What one run leaves for the next, so that alerts are about what happened

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/checks/duration';
+import { parseDuration } from '../../src/parse/duration';
 import { formatRange, parseRange, RangeSyntaxError } from '../../src/nagios/range';
 import { containerFromCgroup, unitFromCgroup } from '../../src/parse/cgroup';
 import { parseDockerConfig, parsePodmanContainers, podFromLogDirs } from '../../src/parse/container-state';

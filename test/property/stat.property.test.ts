@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConntrackStatistics, parseProcStat, type ConntrackStats, type StatParse } from '../../src/parse/conntrack-stat';
-import { parseUnsignedDecimal, preview } from '../../src/parse/decimal';
+import { parseUnsignedDecimal } from '../../src/parse/decimal';
+import { preview } from '../../src/parse/printable';
 import { CONTROL, fixtureTexts, hex, hostileText, isUint32, snippet } from './support/hostile';
 
 const RUNS = { numRuns: 600, interruptAfterTimeLimit: 8_000 };

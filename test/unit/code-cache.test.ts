@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { codeCacheDirectory, codeCachePath, readCodeCache, saveCodeCache } from '../../src/state/code-cache';
+import { codeCacheDirectory, codeCachePath, readCodeCache, saveCodeCache } from '../../src/code-cache';
 
 const UID = process.getuid!();
 const OTHER = 65534;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseUnsignedDecimal, preview } from '../../src/parse/decimal';
+import { parseUnsignedDecimal } from '../../src/parse/decimal';
+import { preview } from '../../src/parse/printable';
 
 describe('parseUnsignedDecimal: a sysctl value', () => {
   it.each([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../src/checks/duration';
+import { formatDuration } from '../../src/checks/duration';
+import { parseDuration } from '../../src/parse/duration';
 
 describe('parseDuration', () => {
   it.each([

@@ -4,7 +4,7 @@
  * reported instead of hanging the suite. Bundled with esbuild by watchdog.ts.
  */
 import { parentPort } from 'node:worker_threads';
-import { parseDuration } from '../../../src/checks/duration';
+import { parseDuration } from '../../../src/parse/duration';
 import { parseRange } from '../../../src/nagios/range';
 import { containerFromCgroup, unitFromCgroup } from '../../../src/parse/cgroup';
 import { parseEntryLine } from '../../../src/parse/conntrack-entry-line';

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { readPrivateFile, writePrivateFile, type PrivateRead, type PrivateWrite } from './private-file';
-import { chooseStateDirectory } from './state-file';
+import { readPrivateFile, writePrivateFile, type PrivateRead, type PrivateWrite } from './state/private-file';
+import { chooseStateDirectory } from './state/state-file';
 
 /**
  * V8's compiled code for the plugin, kept beside the state: with it a run
