@@ -174,7 +174,8 @@ export async function collect(options: Options, signal: AbortSignal): Promise<Co
       staleState: options.staleModules,
     }),
     ...(namespaces ? [namespaces.result] : []),
-    ...(breakdown ? [checkBreakdown(breakdown)] : []),
+    // What fills the table is worth changing only when it is under pressure.
+    ...(breakdown ? [checkBreakdown(breakdown, alerting(tableResult) || lost)] : []),
   ];
 
   if (table.count.status === 'ok' && table.max.status === 'ok') {
