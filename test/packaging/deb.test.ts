@@ -142,6 +142,8 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
       let keeper: { forget(): void } | undefined;
 
       beforeAll(() => {
+        // Only the cron conffile left by an interrupted run (dpkg -r keeps conffiles): ours to purge.
+        if (installedStatus().startsWith('rc')) must([DPKG, '-P', 'check-conntrack'], { timeoutMs: 120_000 });
         const status = installedStatus();
         if (status !== 'not known to dpkg' && !status.startsWith('un')) {
           throw new Error(

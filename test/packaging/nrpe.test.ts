@@ -134,7 +134,8 @@ describeWith(
       try {
         await daemon?.stop();
       } finally {
-        if (installedHere) run([DPKG, '-r', 'check-conntrack'], { timeoutMs: 120_000 });
+        // Purged, not only removed: the cron example is a conffile, which dpkg -r keeps.
+        if (installedHere) run([DPKG, '-P', 'check-conntrack'], { timeoutMs: 120_000 });
         keeper?.forget();
         dir.dispose();
       }
