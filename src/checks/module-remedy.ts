@@ -67,7 +67,7 @@ function plural(n: number, word: string): string {
  * but references (an xt target with a rule, a table with rules) is held by
  * something outside the list and is blocked. A module that has module users and
  * more references than users is not blocked: on 2.6 kernels nf_nat took a second
- * reference on nf_conntrack_ipv4 that goes with it (seed 004: count 3, users
+ * reference on nf_conntrack_ipv4 that goes with it (a 3.x NAT host: count 3, users
  * iptable_nat and nf_nat, and the rmmod sequence worked), so the extra
  * references may leave with the users; if they do not, rmmod refuses that one
  * module, which does no harm. Whatever a blocked module uses stays too, and is

@@ -31,7 +31,7 @@ export function defaultRatio(kernel: { major: number; minor: number } | undefine
   return kernel && isAtLeast(kernel, 5, 15) ? 1 : 4;
 }
 
-/** Seed 002's rule of thumb: RAM / 16384 / (arch bits / 32). */
+/** The operators' rule of thumb: RAM / 16384 / (arch bits / 32). */
 export function memoryBoundMax(memTotalBytes: number, archBits: number): number {
   return Math.floor(memTotalBytes / 16384 / (archBits / 32));
 }
