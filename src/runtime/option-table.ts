@@ -51,29 +51,25 @@ export interface OptionSpec<K extends string, V> {
 
 const define = <K extends string, V>(spec: OptionSpec<K, V>): OptionSpec<K, V> => spec;
 
+/** A threshold range, with the parser that says what it may count. */
+const threshold =
+  (parse: (value: string) => Range) =>
+  <K extends string>(key: K, flags: string, help: string, group: OptionGroup, json: string, def?: string, shown?: string) =>
+    define<K, Range | undefined>({
+      key,
+      flags,
+      help,
+      group,
+      parse,
+      ...(def !== undefined ? { default: parseRange(def), shown: shown ?? def } : {}),
+      json: { name: json, kind: 'range' },
+    });
+
 /** A threshold on usage or a ratio: a % makes it a share of nf_conntrack_max. */
-const usage = <K extends string>(key: K, flags: string, help: string, group: OptionGroup, json: string, def?: string) =>
-  define<K, Range | undefined>({
-    key,
-    flags,
-    help,
-    group,
-    parse: rangeArgument,
-    ...(def !== undefined ? { default: parseRange(def), shown: def } : {}),
-    json: { name: json, kind: 'range' },
-  });
+const usage = threshold(rangeArgument);
 
 /** A threshold on an increase since the last check: it counts events, so no %. */
-const events = <K extends string>(key: K, flags: string, help: string, group: OptionGroup, json: string, def?: string, shown?: string) =>
-  define<K, Range | undefined>({
-    key,
-    flags,
-    help,
-    group,
-    parse: countRangeArgument,
-    ...(def !== undefined ? { default: parseRange(def), shown: shown ?? def } : {}),
-    json: { name: json, kind: 'range' },
-  });
+const events = threshold(countRangeArgument);
 
 const flag = <K extends string>(key: K, flags: string, help: string, group: OptionGroup, json?: string) =>
   define<K, boolean>({ key, flags, help, group, default: false, ...(json ? { json: { name: json, kind: 'flag' as const } } : {}) });
