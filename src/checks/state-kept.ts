@@ -1,5 +1,5 @@
 import { State } from '../nagios/state';
-import { stateNotKept } from '../state/state-file';
+import type { StateLoad, StateSave } from '../state/state-file';
 import type { Check } from './measurements';
 
 /**
@@ -26,3 +26,14 @@ export const stateCheck: Check = (m) => {
     },
   ];
 };
+
+/**
+ * The status-line words when this run could not keep its state, so the next
+ * one has nothing to compare with; undefined when it was kept (or not wanted).
+ */
+export function stateNotKept(load: StateLoad | undefined, save: StateSave | undefined): string | undefined {
+  // A file this run could read but not use is replaced when it is ours: only the save decides then.
+  const problem = save ? (save.status === 'failed' ? save : undefined) : load?.status === 'unusable' ? load : undefined;
+  if (!problem) return undefined;
+  return `state could not be kept: ${problem.reason}${problem.fix ? `, fix: ${problem.fix}` : ''}`;
+}
