@@ -6,19 +6,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  classifyMessage,
-  forEachCandidateLine,
-  LogScanner,
-  mightMatter,
-  mightMatterBytes,
-  parseDmesgLine,
-  parseJournalLine,
-  parseKmsgRecord,
-  parseSyslogLine,
-  type LogEvent,
-  type LogRecord,
-} from '../../src/parse/kernel-log';
+import { parseDmesgLine, parseJournalLine, parseKmsgRecord, parseSyslogLine, type LogRecord } from '../../src/parse/log-lines';
+import { classifyMessage, mightMatter, mightMatterBytes, type LogEvent } from '../../src/parse/log-message';
+import { forEachCandidateLine, LogScanner } from '../../src/parse/log-scanner';
 import { chunked, fixtureTexts, garbage, hostileText, isCount, snippet } from './support/hostile';
 
 const RUNS = { numRuns: 800, interruptAfterTimeLimit: 8_000 };

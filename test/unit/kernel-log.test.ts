@@ -1,18 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  classifyMessage,
-  forEachCandidateLine,
-  LogScanner,
-  mightMatter,
-  parseDmesgLine,
-  parseJournalLine,
-  parseKmsgRecord,
-  parseSyslogLine,
-  type LogEvent,
-  type LogRecord,
-} from '../../src/parse/kernel-log';
+import { parseDmesgLine, parseJournalLine, parseKmsgRecord, parseSyslogLine, type LogRecord } from '../../src/parse/log-lines';
+import { classifyMessage, mightMatter, type LogEvent } from '../../src/parse/log-message';
+import { forEachCandidateLine, LogScanner } from '../../src/parse/log-scanner';
 import { FIXTURES } from '../support/fixtures';
 
 const LOGS = join(FIXTURES, 'logs');
