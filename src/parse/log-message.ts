@@ -19,17 +19,6 @@ export function mightMatter(line: string): boolean {
   return typeof line === 'string' && (line.includes(TABLE_FULL) || line.includes(SUPPRESSED));
 }
 
-const TABLE_FULL_BYTES = Buffer.from(TABLE_FULL);
-const SUPPRESSED_BYTES = Buffer.from(SUPPRESSED);
-
-/**
- * mightMatter for raw bytes, before they are decoded: the needles are ASCII,
- * so this is never false where mightMatter of the decoded text is true.
- */
-export function mightMatterBytes(raw: Buffer): boolean {
-  return raw.includes(TABLE_FULL_BYTES) || raw.includes(SUPPRESSED_BYTES);
-}
-
 // The prefix is looked for only in the few characters before "table full", so its
 // length must be bounded: 1 + 13 + 4 + 13 + 4 = 35 characters at most, which the
 // window of 40 covers; a match can then only touch ^ at the real start of the text.
