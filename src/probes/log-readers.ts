@@ -236,10 +236,22 @@ export async function readLogFile(path: string, request: LogRequest, cutoff: Cut
     /** End of the last complete line: a line still being written is read whole next time. */
     let consumed = start;
     let lastLine = '';
+    /** Why reading stopped before the end, when it did: the count is then a lower bound. */
+    let cut: string | undefined;
     for (let n = 1; ; n++) {
+      // The reads are synchronous, so the run's timer fires only when the loop
+      // yields: it watches the deadline itself, as the kmsg reader does.
+      if ((n === 1 || n % 32 === 0) && Date.now() >= request.deadlineMs) {
+        if (n === 1) return { source: path, reason: 'no line read before the check ran out of time' };
+        cut = 'at the time limit (raise -t/--timeout)';
+        break;
+      }
       if (n % 256 === 0) {
         await new Promise((resolve) => setImmediate(resolve));
-        if (request.signal.aborted) break;
+        if (request.signal.aborted) {
+          cut = 'when the check was stopped';
+          break;
+        }
       }
       const bytesRead = readSync(fd, chunk, 0, chunk.length, at);
       if (bytesRead === 0) break;
@@ -254,10 +266,12 @@ export async function readLogFile(path: string, request: LogRequest, cutoff: Cut
       }
       at += bytesRead;
       if (at - start >= MAX_FILE_BYTES) {
-        notes.push(`stopped reading ${path} after ${at - start} bytes`);
+        cut = 'at as much as it reads in one check';
         break;
       }
     }
+    if (cut)
+      notes.push(`reading ${path} stopped ${cut}, after ${at - start} bytes: later lines were not read, so the count is a lower bound`);
     const last = lastLine ? parse(lastLine) : undefined;
     if (last) c.advance(last);
     const scan = finish('file', path, c, request, cutoff, notes);
