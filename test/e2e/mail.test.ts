@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeRun, runBundle, type BundleRun } from '../support/bundle';
-import { copyFixture, fixture, rootArgs } from '../support/fixtures';
+import { copyFixture, fixture, keptStateArgs, rootArgs } from '../support/fixtures';
 import { describeReady, notRootReason, readiness } from '../support/readiness';
 
 const UNSHARE = '/usr/bin/unshare';
@@ -87,19 +87,7 @@ describeReady(
 
       const check = (count: string) => {
         tree.write('proc/sys/net/netfilter/nf_conntrack_count', count);
-        return withoutSendmail([
-          '--proc',
-          join(tree.dir, 'proc'),
-          '--sys',
-          join(tree.dir, 'sys'),
-          '--kernel-log',
-          'none',
-          '--state-file',
-          join(work, 'state.json'),
-          '--changes-only',
-          '--mail-to',
-          'root',
-        ]);
+        return withoutSendmail([...keptStateArgs(tree.dir, join(work, 'state.json')), '--changes-only', '--mail-to', 'root']);
       };
 
       it('the problem and the recovery each say it; the quiet runs in between stay quiet; the exit codes are the real state', () => {

@@ -10,7 +10,7 @@
 import { chownSync, chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { copyFixture } from '../support/fixtures';
+import { copyFixture, keptStateArgs } from '../support/fixtures';
 import {
   asUser,
   BUNDLE,
@@ -105,21 +105,7 @@ describeWith(
       const to = args.indexOf('--mail-to');
       expect(args[to + 1]).toBe('root');
       args[to + 1] = MAIL_USER;
-      return [
-        NODE,
-        BUNDLE,
-        ...args,
-        ...[
-          '--proc',
-          join(tree.dir, 'proc'),
-          '--sys',
-          join(tree.dir, 'sys'),
-          '--kernel-log',
-          'none',
-          '--state-file',
-          join(state, 's.json'),
-        ],
-      ];
+      return [NODE, BUNDLE, ...args, ...keptStateArgs(tree.dir, join(state, 's.json'))];
     };
     const at = (count: number, argv: string[], wrap = (a: string[]) => asUser(user, a)): Run => {
       tree.write(COUNT, `${count}\n`);
