@@ -88,7 +88,8 @@ export async function sendMail(address: string, state: State, output: string, de
   if (outcome.status === 'not-installed')
     return `${lead}: ${outcome.reason}: install a mail transfer agent (exim4, postfix) that provides /usr/sbin/sendmail, or leave --mail-to out`;
   const why = outcome.reason ?? (outcome.status === 'timed-out' ? `no answer within ${SENDMAIL_SECONDS}s` : outcome.status);
+  if (outcome.status !== 'failed') return clean(`${lead}: ${outcome.label}: ${why}`);
   return clean(
-    `${lead}: ${outcome.label}: ${why}; the mail transfer agent's log says more (a setuid or setgid sendmail cannot queue mail from a process with no new privileges, such as a systemd service with NoNewPrivileges=yes: see man 8 check_conntrack)`,
+    `${lead}: ${outcome.label}: ${why}; the mail transfer agent's log says more (a setuid or setgid sendmail cannot queue mail from a systemd service with NoNewPrivileges=yes or ProtectSystem=strict: see man 8 check_conntrack)`,
   );
 }
