@@ -3,9 +3,11 @@
  * (packaging/systemd/mail.conf) and the real exim4. PID 1 here is not systemd,
  * so no timer or service can really run: systemd-analyze merges the unit with
  * the drop-in as systemd would and verifies it, and the merged ExecStart runs
- * as the unit's User through setpriv, against a fixture host whose count goes
- * OK -> CRITICAL -> CRITICAL -> OK. The same command with no new privileges,
- * as the hardened unit alone runs it, shows why the drop-in exists.
+ * as the unit's User through setpriv, with /usr and /etc read-only as its
+ * ProtectSystem=full leaves them (a private mount namespace per run), against
+ * a fixture host whose count goes OK -> CRITICAL -> CRITICAL -> OK. The same command with no new privileges,
+ * as the hardened unit alone runs it, and with a read-only /var, as its
+ * ProtectSystem=strict leaves it, show why the drop-in exists.
  */
 import { chownSync, chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +32,8 @@ import {
 } from './support';
 
 const ANALYZE = '/usr/bin/systemd-analyze';
+const UNSHARE = '/usr/bin/unshare';
+const SH = '/bin/sh';
 const UNIT = 'check_conntrack.service';
 const PLUGIN = '/usr/lib/nagios/plugins/check_conntrack';
 const MAIL_USER = 'ccmaildrop';
@@ -111,6 +115,15 @@ describeWith(
       tree.write(COUNT, `${count}\n`);
       return run(wrap(argv));
     };
+    /**
+     * What ProtectSystem= leaves writable, as far as mail goes, in a mount namespace of the run's own:
+     * full makes /usr and /etc read-only, strict (here) /var as well, where the mail queue is.
+     */
+    const protectSystem = (level: 'full' | 'strict') => {
+      const dirs = level === 'full' ? ['/usr', '/etc'] : ['/usr', '/etc', '/var'];
+      const script = `${dirs.map((d) => `mount --bind ${d} ${d} && mount -o remount,bind,ro ${d}`).join(' && ')} && exec "$@"`;
+      return (argv: string[]) => [UNSHARE, '--mount', '--propagation', 'private', SH, '-c', script, 'sh', ...argv];
+    };
     /** Headers and body of one delivered message. */
     const parse = (message: string) => {
       const split = message.indexOf('\n\n');
@@ -146,9 +159,10 @@ describeWith(
       expect(broken.stderr).toMatch(/mail\.conf:\d+: Failed to parse boolean value, ignoring: maybe/);
     });
 
-    it('OK -> CRITICAL -> CRITICAL -> OK: one problem mail and one recovery mail, each exactly what was printed', async () => {
+    it('OK -> CRITICAL -> CRITICAL -> OK under ProtectSystem=full: one problem mail and one recovery mail, each exactly what was printed', async () => {
       const argv = execStart(stateDir('state'));
-      const runs = [1000, 250000, 250000, 1000].map((count) => at(count, argv));
+      const full = protectSystem('full');
+      const runs = [1000, 250000, 250000, 1000].map((count) => at(count, argv, (a) => full(asUser(user, a))));
       expect(
         runs.map((r) => r.code),
         runs.map((r) => r.stdout + r.stderr).join('\n'),
@@ -181,6 +195,19 @@ describeWith(
       expect(line).toMatch(
         new RegExp(
           `^--mail-to: the CRITICAL output was not mailed to ${MAIL_USER}: ${SENDMAIL} -oi -- ${MAIL_USER}: .*Permission denied; .*NoNewPrivileges=yes`,
+        ),
+      );
+      expect(inbox.messages()).toHaveLength(before);
+    });
+
+    it('the same command with /var read-only, as ProtectSystem=strict leaves it, cannot mail either and says so', () => {
+      const before = inbox.messages().length;
+      const strict = protectSystem('strict');
+      const r = at(250000, execStart(stateDir('state-ro')), (a) => strict(asUser(user, a)));
+      expect(r.code, r.stdout).toBe(2);
+      expect(r.stdout.split('\n').find((l) => l.startsWith('--mail-to: '))).toMatch(
+        new RegExp(
+          `^--mail-to: the CRITICAL output was not mailed to ${MAIL_USER}: ${SENDMAIL} -oi -- ${MAIL_USER}: .*ProtectSystem=strict`,
         ),
       );
       expect(inbox.messages()).toHaveLength(before);
