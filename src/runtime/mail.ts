@@ -13,8 +13,8 @@ export const SUBJECT_CHARS = 200;
 /**
  * --mail-to mails what the plugin prints, when cron would: with --changes-only
  * every print (a problem, a change, a reminder, a recovery, a run whose state
- * could not be kept), without it every run that is not OK. An OK run never
- * mails unless it is a recovery someone is waiting for.
+ * could not be kept), without it every run that is not OK. An OK run mails
+ * only when --changes-only prints it.
  */
 export function mailsThisRun(state: State, notice: NoticeDecision | undefined): boolean {
   return notice ? notice.print : state !== State.OK;
