@@ -22,8 +22,8 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Writes all of `text` to stdout synchronously, by `writeByMs` at the latest.
- * process.stdout would load Node's stream machinery (some 5 ms of every run)
- * to write one short text, and a synchronous write is complete before the
+ * process.stdout would load Node's stream machinery, a noticeable part of a
+ * short run, to write one short text, and a synchronous write is complete before the
  * process exits.
  */
 function writeOut(text: string, writeByMs: number): void {

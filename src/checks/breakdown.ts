@@ -2,7 +2,9 @@ import { plainNumber } from '../nagios/number';
 import type { Result } from '../nagios/result';
 import { State } from '../nagios/state';
 import type { BreakdownMeasurement } from '../probes/breakdown';
-import type { TableMeasurement } from '../probes/table';
+import type { Check } from './measurements';
+import { packetsLost } from './packet-loss';
+import { tableCheck } from './table-usage';
 
 const share = (part: number, whole: number) => (whole > 0 ? `${plainNumber(Math.round((part * 1000) / whole) / 10, 1)}%` : '0%');
 /** "TIME_WAIT 37 (100%)": the count a person can compare with conntrack -L, and its share. */
@@ -93,21 +95,9 @@ export function checkBreakdown(m: BreakdownMeasurement, pressing = true): Result
   };
 }
 
-/**
- * --exclude-unreplied: how many [UNREPLIED] entries (scans, dead peers, DNS)
- * to leave out of the count the thresholds see. Only a complete breakdown can
- * say; undefined when it cannot.
- */
-export function unrepliedToExclude(table: TableMeasurement, breakdown: BreakdownMeasurement | undefined): number | undefined {
-  if (breakdown?.status !== 'ok' || breakdown.summary.truncated || table.count.status !== 'ok') return undefined;
-  return Math.min(table.count.value, breakdown.summary.unreplied);
-}
-
-export function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {
-  if (breakdown?.status !== 'ok')
-    return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
-  if (breakdown.summary.truncated)
-    return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
-  const n = breakdown.summary.unreplied;
-  return `--exclude-unreplied: ${n} [UNREPLIED] ${n === 1 ? 'entry is' : 'entries are'} left out of the usage`;
-}
+/** With --breakdown: what fills the table, and what to change only when it is under pressure. */
+export const breakdownCheck: Check = (m, options) => {
+  if (!m.breakdown) return [];
+  const alerting = tableCheck(m, options).some((r) => r.state === State.WARNING || r.state === State.CRITICAL);
+  return [checkBreakdown(m.breakdown, alerting || packetsLost(m, options))];
+};

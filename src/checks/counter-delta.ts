@@ -1,3 +1,5 @@
+import { REPORTED_COUNTERS, type ConntrackStats } from '../parse/conntrack-stat';
+
 /**
  * How much a per-CPU kernel counter grew between two runs. The kernel keeps
  * each CPU's value in 32 bits, so a CPU's counter may wrap; a counter that went
@@ -40,4 +42,41 @@ export function counterIncrease(
   if (!before || !now) return undefined;
   const d = counterDelta(before, now);
   return d.kind === 'delta' ? d.value : undefined;
+}
+
+export type CounterGrowth =
+  { kind: 'growth'; increases: Record<string, number>; recreated?: string } | { kind: 'incomparable'; reason: string };
+
+/**
+ * How each reported counter grew since a saved baseline. One counter going
+ * down means the namespace behind this inode is not the one last seen
+ * (recreated, its inode reused): everything it counted happened since the last
+ * check, so its totals are the increase. Counters that cannot be compared at
+ * all (the CPU rows changed) start a new baseline.
+ */
+export function compareCounters(previous: Record<string, number[]>, stats: ConntrackStats): CounterGrowth {
+  let recreated: string | undefined;
+  for (const [name, before] of Object.entries(previous)) {
+    const now = stats.perCpu[name];
+    if (!now) continue;
+    const d = counterDelta(before, now);
+    if (d.kind === 'reset' && !d.recreated) return { kind: 'incomparable', reason: `${name}: ${d.reason}` };
+    if (d.kind === 'reset') {
+      recreated = `${name} ${d.reason}`;
+      break;
+    }
+  }
+  const increases: Record<string, number> = {};
+  for (const name of REPORTED_COUNTERS) {
+    const before = previous[name];
+    const now = stats.perCpu[name];
+    if (!now) continue;
+    if (recreated) increases[name] = stats.totals[name]!;
+    else if (before) {
+      const d = counterDelta(before, now);
+      // Every counter was compared above: none resets here.
+      if (d.kind === 'delta') increases[name] = d.value;
+    }
+  }
+  return { kind: 'growth', increases, recreated };
 }

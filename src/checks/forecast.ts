@@ -2,6 +2,7 @@ import { plainNumber } from '../nagios/number';
 import type { Result } from '../nagios/result';
 import { State } from '../nagios/state';
 import { formatDuration } from './duration';
+import type { Check } from './measurements';
 
 export interface ForecastOptions {
   /** Alert when the table will be full sooner than this many seconds. */
@@ -78,3 +79,11 @@ export function checkForecast(f: Forecast, count: number, max: number | undefine
     data: { rate_per_minute: f.ratePerMinute, seconds_to_full: f.secondsToFull ?? null, samples: f.samples },
   };
 }
+
+export const forecastCheck: Check = (m, options) => {
+  if (m.table.count.status !== 'ok' || m.table.max.status !== 'ok') return [];
+  const count = m.table.count.value;
+  const max = m.table.max.value;
+  const f = forecast(m.baseline.state ? (m.baseline.counters?.history ?? []) : [], m.identity.nowMs, count, max);
+  return [checkForecast(f, count, max, options)];
+};

@@ -4,7 +4,10 @@ import type { NamespaceInfo } from '../probes/namespaces';
 import type { SavedCounters } from '../state/schema';
 import type { Result } from '../nagios/result';
 import { State } from '../nagios/state';
-import { compareCounters } from './packet-loss';
+import { compareCounters } from './counter-delta';
+import { formatDuration } from './duration';
+import type { Check, Measurements } from './measurements';
+import { namespaceLabel } from './namespace-label';
 
 /**
  * What says whether a namespace could have logged a 'table full' message: every
@@ -196,3 +199,47 @@ export function checkForeignDrops(foreign: readonly ForeignDrops[], state: State
     data: { messages: total, sources: foreign.map((f) => ({ netns: f.netns ?? null, label: f.label, messages: f.count })) },
   };
 }
+
+/** When the messages counted were logged: since the last check, or within the window searched. */
+export function describeLog(scan: Extract<LogScan, { status: 'ok' }>, windowSeconds: number): string {
+  return scan.sinceLastRun ? 'since last check' : `in the last ${formatDuration(windowSeconds)}`;
+}
+
+/**
+ * Each message given to its namespace, from every namespace there is now and
+ * what its counters say; undefined when the log was not read.
+ */
+export function logOwnersOf(m: Measurements): LogOwners | undefined {
+  if (m.log.status !== 'ok') return undefined;
+  const bootMs = m.identity.uptimeSeconds !== undefined ? m.identity.nowMs - m.identity.uptimeSeconds * 1000 : undefined;
+  const read = new Map(m.namespaceEntries.map((e) => [e.info.inode, e.stats.status === 'ok' ? e.stats.stats : undefined]));
+  const others = new Map<number, Candidate>();
+  let ownCreated: number | undefined;
+  for (const info of m.seen?.namespaces ?? []) {
+    const created = creationTime(info, bootMs);
+    if (info.inode === m.identity.netns) ownCreated = created;
+    else
+      others.set(info.inode, {
+        label: namespaceLabel(info),
+        evidence: dropEvidence(read.get(info.inode), m.baseline.state?.namespaces[String(info.inode)], created),
+      });
+  }
+  return assignLogOwners({
+    scan: m.log,
+    own: {
+      inode: m.identity.netns,
+      evidence: dropEvidence(m.counters.status === 'ok' ? m.counters.stats : undefined, m.baseline.counters, ownCreated),
+    },
+    others,
+    judgedElsewhere: m.inventory !== undefined,
+    complete: m.seen !== undefined && m.seen.hiddenProcesses === 0,
+  });
+}
+
+/** Messages of other namespaces: never this table's drops, but losses on this host all the same. */
+export const foreignDropsCheck: Check = (m, options) => {
+  const owners = logOwnersOf(m);
+  if (!owners || m.log.status !== 'ok') return [];
+  const found = checkForeignDrops(owners.foreign, options.otherNamespacesDrops, describeLog(m.log, options.logWindowSeconds));
+  return found ? [found] : [];
+};

@@ -4,17 +4,18 @@ import type { Range } from '../nagios/range';
 import type { Result } from '../nagios/result';
 import { severity, State, STATE_NAMES, worst } from '../nagios/state';
 import { evaluate } from '../nagios/thresholds';
-import { isRuntimeNetnsName } from '../parse/container-state';
-import type { NamespaceStats } from '../probes/namespace-stats';
+import type { NamespaceEntry } from '../probes/namespace-stats';
 import type { NamespaceInfo, NamespaceInventory } from '../probes/namespaces';
 import type { SavedCounters } from '../state/schema';
 import { percentToEntries } from './entry-ranges';
-import { compareCounters, judgeGrowth, savedCounters, type PacketLossOptions } from './packet-loss';
+import { namespaceLabel } from './namespace-label';
+import { compareCounters } from './counter-delta';
+import { logOwnersOf } from './log-owner';
+import type { Check } from './measurements';
+import { judgeGrowth, lossOptions, type PacketLossOptions } from './packet-loss';
 
-export interface NamespaceEntry {
-  readonly info: NamespaceInfo;
-  readonly stats: NamespaceStats;
-}
+export type { NamespaceEntry };
+export { namespaceLabel };
 
 export interface NamespacesInput {
   /** The namespace the plugin runs in: the host checks cover it. */
@@ -35,38 +36,12 @@ export interface NamespacesInput {
   readonly nowMs: number;
 }
 
-export interface NamespacesOutcome {
-  readonly result: Result;
-  /** Baselines for the next run, by inode: the namespaces read now, and the last good one of those that could not be read. */
-  readonly counters: Record<string, SavedCounters>;
-  /** The highest count of any namespace read: a table can fill in one of them while the host's is low. */
-  readonly highestCount?: number;
-}
-
 interface Judged {
   readonly info: NamespaceInfo;
   readonly state: State;
   readonly count: number;
   readonly usage?: number;
   readonly text: string;
-}
-
-/**
- * How an operator recognises a namespace: the name someone gave it with `ip
- * netns add`, its container or pod as `podman ps` or `kubectl get pods` shows
- * it, else the container's id, a runtime's own /run/netns name, its service,
- * or its oldest command.
- */
-export function namespaceLabel(info: NamespaceInfo): string {
-  const given = info.names.find((n) => !isRuntimeNetnsName(n));
-  const c = info.container;
-  if (given === undefined && c !== undefined) {
-    if (c.pod) return `pod ${c.pod.namespace}/${c.pod.name} (${c.id}, netns ${info.inode})`;
-    if (c.name !== undefined)
-      return c.name === c.id ? `${c.runtime} ${c.name} (netns ${info.inode})` : `${c.runtime} ${c.name} (${c.id}, netns ${info.inode})`;
-  }
-  const name = given ?? (c ? `${c.runtime} ${c.id}` : undefined) ?? info.names[0] ?? info.unit ?? info.command ?? 'netns';
-  return `netns ${name} (${info.inode})`;
 }
 
 function judge(entry: NamespaceEntry, input: NamespacesInput): Judged | undefined {
@@ -110,7 +85,7 @@ function judge(entry: NamespaceEntry, input: NamespacesInput): Judged | undefine
  * namespace decides and leads; perfdata stays the same size however many
  * namespaces there are.
  */
-export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
+export function checkNamespaces(input: NamespacesInput): Result {
   const others = input.entries.filter((e) => e.info.inode !== input.own);
   const judged = others.map((e) => judge(e, input)).filter((j): j is Judged => j !== undefined);
   const unread = others.filter((e) => e.stats.status !== 'ok');
@@ -168,45 +143,34 @@ export function checkNamespaces(input: NamespacesInput): NamespacesOutcome {
     );
   const summary = parts.join('; ');
 
-  const counters: Record<string, SavedCounters> = {};
-  for (const e of others) {
-    const key = String(e.info.inode);
-    if (e.stats.status === 'ok')
-      counters[key] = { perCpu: savedCounters(e.stats.stats.perCpu), count: e.stats.stats.entries, timeMs: input.nowMs };
-    else if (input.baselines?.[key]) counters[key] = input.baselines[key]!;
-  }
   return {
-    result: {
-      check: 'namespaces',
-      // A namespace that could not be read is not known to be fine.
-      state: worst([...judged.map((j) => j.state), ...(unread.length || unseen ? [State.UNKNOWN] : [])]),
-      summary,
-      details,
-      notes,
-      trace: input.inventory.namingTrace ?? [],
-      perfdata,
-      data: {
-        found: input.inventory.namespaces.length,
-        hidden_processes: input.inventory.hiddenProcesses,
-        hidden_namespaces: unseen,
-        checked: ranked.map((j) => ({
-          inode: j.info.inode,
-          label: namespaceLabel(j.info),
-          container: containerData(j.info),
-          state: STATE_NAMES[j.state],
-          entries: j.count,
-          usage_percent: j.usage ?? null,
-          finding: j.text,
-        })),
-        not_read: unread.map((e) => ({
-          inode: e.info.inode,
-          label: namespaceLabel(e.info),
-          reason: e.stats.status === 'unread' ? e.stats.reason : '',
-        })),
-      },
+    check: 'namespaces',
+    // A namespace that could not be read is not known to be fine.
+    state: worst([...judged.map((j) => j.state), ...(unread.length || unseen ? [State.UNKNOWN] : [])]),
+    summary,
+    details,
+    notes,
+    trace: input.inventory.namingTrace ?? [],
+    perfdata,
+    data: {
+      found: input.inventory.namespaces.length,
+      hidden_processes: input.inventory.hiddenProcesses,
+      hidden_namespaces: unseen,
+      checked: ranked.map((j) => ({
+        inode: j.info.inode,
+        label: namespaceLabel(j.info),
+        container: containerData(j.info),
+        state: STATE_NAMES[j.state],
+        entries: j.count,
+        usage_percent: j.usage ?? null,
+        finding: j.text,
+      })),
+      not_read: unread.map((e) => ({
+        inode: e.info.inode,
+        label: namespaceLabel(e.info),
+        reason: e.stats.status === 'unread' ? e.stats.reason : '',
+      })),
     },
-    counters,
-    highestCount: judged.length ? Math.max(...judged.map((j) => j.count)) : undefined,
   };
 }
 
@@ -216,3 +180,24 @@ function containerData(info: NamespaceInfo): Record<string, string | null> | nul
   if (!c) return null;
   return { runtime: c.runtime, id: c.id, name: c.name ?? null, pod: c.pod ? `${c.pod.namespace}/${c.pod.name}` : null };
 }
+
+/** With --namespaces all: every other namespace against the same thresholds. */
+export const namespacesCheck: Check = (m, options) =>
+  m.inventory
+    ? [
+        checkNamespaces({
+          own: m.identity.netns,
+          inventory: m.inventory,
+          entries: m.namespaceEntries,
+          max: m.table.max.status === 'ok' ? m.table.max.value : undefined,
+          warning: options.warning,
+          critical: options.critical,
+          loss: lossOptions(options, m.privileges.user),
+          baselines: m.baseline.state?.namespaces,
+          logByNetns: logOwnersOf(m)?.byNamespace ?? {},
+          top: options.top,
+          uid: m.privileges.uid,
+          nowMs: m.identity.nowMs,
+        }),
+      ]
+    : [];

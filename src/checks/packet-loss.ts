@@ -1,26 +1,16 @@
-import { REPORTED_COUNTERS, type ConntrackStats } from '../parse/conntrack-stat';
-
-/**
- * Kept between runs: the reported counters, plus two that grow with every
- * connection and so betray a namespace that was recreated under a reused inode.
- */
-export const SAVED_COUNTERS: readonly string[] = [...REPORTED_COUNTERS, 'found', 'insert'];
-
-/** The per-CPU values worth keeping for the next run: a 4096-CPU host would otherwise write 70,000 numbers a run. */
-export function savedCounters(perCpu: Record<string, number[]>): Record<string, number[]> {
-  const kept: Record<string, number[]> = {};
-  for (const name of SAVED_COUNTERS) if (perCpu[name]) kept[name] = perCpu[name];
-  return kept;
-}
+import { REPORTED_COUNTERS } from '../parse/conntrack-stat';
 import type { Perfdata } from '../nagios/perfdata';
 import type { Result } from '../nagios/result';
 import { State, worst } from '../nagios/state';
 import { evaluate, type Thresholds } from '../nagios/thresholds';
 import type { CountersMeasurement } from '../probes/counters';
 import type { LogScan } from '../probes/kernel-log';
+import type { Options } from '../runtime/option-table';
 import type { Baseline } from '../state/baseline';
-import { counterDelta } from './counter-delta';
+import { compareCounters } from './counter-delta';
 import { formatDuration } from './duration';
+import { describeLog, logOwnersOf } from './log-owner';
+import { stateLost, type Check, type Measurements } from './measurements';
 
 export interface PacketLossOptions {
   readonly drop: Thresholds;
@@ -58,43 +48,6 @@ function counterPerfdata(m: CountersMeasurement): Perfdata[] {
     value: m.stats.totals[name]!,
     uom: 'c' as const,
   }));
-}
-
-export type CounterGrowth =
-  { kind: 'growth'; increases: Record<string, number>; recreated?: string } | { kind: 'incomparable'; reason: string };
-
-/**
- * How each reported counter grew since a saved baseline. One counter going
- * down means the namespace behind this inode is not the one last seen
- * (recreated, its inode reused): everything it counted happened since the last
- * check, so its totals are the increase. Counters that cannot be compared at
- * all (the CPU rows changed) start a new baseline.
- */
-export function compareCounters(previous: Record<string, number[]>, stats: ConntrackStats): CounterGrowth {
-  let recreated: string | undefined;
-  for (const [name, before] of Object.entries(previous)) {
-    const now = stats.perCpu[name];
-    if (!now) continue;
-    const d = counterDelta(before, now);
-    if (d.kind === 'reset' && !d.recreated) return { kind: 'incomparable', reason: `${name}: ${d.reason}` };
-    if (d.kind === 'reset') {
-      recreated = `${name} ${d.reason}`;
-      break;
-    }
-  }
-  const increases: Record<string, number> = {};
-  for (const name of REPORTED_COUNTERS) {
-    const before = previous[name];
-    const now = stats.perCpu[name];
-    if (!now) continue;
-    if (recreated) increases[name] = stats.totals[name]!;
-    else if (before) {
-      const d = counterDelta(before, now);
-      // Every counter was compared above: none resets here.
-      if (d.kind === 'delta') increases[name] = d.value;
-    }
-  }
-  return { kind: 'growth', increases, recreated };
 }
 
 /** The watched counters' increases against their thresholds, with the words for each. */
@@ -182,10 +135,6 @@ export function checkCounters(m: CountersMeasurement, baseline: Baseline, option
     notes,
     perfdata,
   };
-}
-
-export function describeLog(scan: Extract<LogScan, { status: 'ok' }>, windowSeconds: number): string {
-  return scan.sinceLastRun ? 'since last check' : `in the last ${formatDuration(windowSeconds)}`;
 }
 
 export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Result | undefined {
@@ -293,4 +242,37 @@ export function checkPacketLoss(
     });
   }
   return results;
+}
+
+/** The thresholds on losses, from the options: the host's and every namespace's. */
+export function lossOptions(options: Options, user?: string): PacketLossOptions {
+  return {
+    drop: { warning: options.dropWarning, critical: options.dropCritical },
+    earlyDrop: { warning: options.earlyDropWarning, critical: options.earlyDropCritical },
+    insertFailed: { warning: options.insertFailedWarning, critical: options.insertFailedCritical },
+    logDrops: { warning: options.logDropsWarning, critical: options.logDropsCritical },
+    logWindowSeconds: options.logWindowSeconds,
+    user,
+  };
+}
+
+/** The log as this namespace's finding must count it: without the messages other namespaces logged. */
+function ownLog(m: Measurements): LogScan {
+  return logOwnersOf(m)?.own ?? m.log;
+}
+
+export const packetLossCheck: Check = (m, options) =>
+  checkPacketLoss(m.counters, ownLog(m), m.baseline, lossOptions(options, m.privileges.user), m.identity.nowMs, stateLost(m));
+
+/**
+ * Whether this namespace lost packets: its counters alert, or its own messages
+ * do. An UNKNOWN is not a loss, nor a message another namespace logged.
+ */
+export function packetsLost(m: Measurements, options: Options): boolean {
+  const log = ownLog(m);
+  const ownMessages = log.status === 'ok' && ((log.byNetns[''] ?? 0) > 0 || (log.byNetns[String(m.identity.netns)] ?? 0) > 0);
+  return packetLossCheck(m, options).some(
+    (r) =>
+      (r.check === 'counters' || (r.check === 'kernel-log' && ownMessages)) && (r.state === State.WARNING || r.state === State.CRITICAL),
+  );
 }

@@ -6,6 +6,8 @@ import { State } from '../nagios/state';
 import { evaluate } from '../nagios/thresholds';
 import type { SizingMeasurement } from '../probes/sizing';
 import { formatDuration } from './duration';
+import type { Check } from './measurements';
+import { packetsLost } from './packet-loss';
 
 /** Slab object (248-320 B) plus extensions: the upper end, so estimates err on the side of caution. */
 export const BYTES_PER_ENTRY = 320;
@@ -147,3 +149,26 @@ export function checkSizing(input: SizingInput): Result {
 export function underPressure(peak: number, max: number, packetsLost: boolean): boolean {
   return packetsLost || (max > 0 && peak >= 0.7 * max);
 }
+
+export const sizingCheck: Check = (m, options) => {
+  if (m.table.count.status !== 'ok' || m.table.max.status !== 'ok' || m.table.max.value <= 0) return [];
+  const count = m.table.count.value;
+  const max = m.table.max.value;
+  const history = m.baseline.state ? (m.baseline.counters?.history ?? []) : [];
+  // A table can fill in a namespace while the host's own count is low.
+  const namespaces = m.namespaceEntries.map((e) => (e.stats.status === 'ok' ? (e.stats.stats.entries ?? 0) : 0));
+  const peak = Math.max(count, ...namespaces, ...history.map(([, c]) => c));
+  return [
+    checkSizing({
+      count,
+      max,
+      buckets: m.table.buckets.status === 'ok' ? m.table.buckets.value : undefined,
+      kernel: m.modules.kernel,
+      sizing: m.sizing,
+      peak,
+      archBits: m.archBits,
+      bucketsWarning: options.bucketsWarning,
+      pressing: underPressure(peak, max, packetsLost(m, options)),
+    }),
+  ];
+};

@@ -6,6 +6,8 @@ import { State } from '../nagios/state';
 import type { ModulesMeasurement } from '../probes/modules';
 import type { RulesMeasurement } from '../probes/rules';
 import type { TableMeasurement } from '../probes/table';
+import { counterIncrease } from './counter-delta';
+import type { Check } from './measurements';
 import { blacklistLines, unloadOrder } from './module-remedy';
 
 export interface StaleModulesInput {
@@ -175,3 +177,14 @@ export function checkStaleModules(input: StaleModulesInput): Result {
     remedy(modules, loaded, builtin, hooks),
   );
 }
+
+export const staleModulesCheck: Check = (m, options) => [
+  checkStaleModules({
+    table: m.table,
+    modules: m.modules,
+    rules: m.rules,
+    newEntries: counterIncrease(m.baseline.counters?.perCpu, m.counters.status === 'ok' ? m.counters.stats.perCpu : undefined, 'insert'),
+    previousCount: m.baseline.counters?.count,
+    staleState: options.staleModules,
+  }),
+];

@@ -4,9 +4,11 @@ import { formatRange, type Range } from '../nagios/range';
 import type { Result } from '../nagios/result';
 import { State } from '../nagios/state';
 import { evaluate } from '../nagios/thresholds';
+import type { BreakdownMeasurement } from '../probes/breakdown';
 import type { SysctlReading } from '../probes/sysctl';
 import type { TableMeasurement } from '../probes/table';
 import { entriesToPercent, percentToEntries } from './entry-ranges';
+import type { Check } from './measurements';
 import { describeRange } from './range-words';
 
 export interface TableCheckOptions {
@@ -210,3 +212,30 @@ function unlimited(m: TableMeasurement, options: TableCheckOptions, count: numbe
     ],
   };
 }
+
+/**
+ * --exclude-unreplied: how many [UNREPLIED] entries (scans, dead peers, DNS)
+ * to leave out of the count the thresholds see. Only a complete breakdown can
+ * say; undefined when it cannot.
+ */
+export function unrepliedToExclude(table: TableMeasurement, breakdown: BreakdownMeasurement | undefined): number | undefined {
+  if (breakdown?.status !== 'ok' || breakdown.summary.truncated || table.count.status !== 'ok') return undefined;
+  return Math.min(table.count.value, breakdown.summary.unreplied);
+}
+
+export function unrepliedNote(breakdown: BreakdownMeasurement | undefined): string {
+  if (breakdown?.status !== 'ok')
+    return '--exclude-unreplied: the entries could not be read, so [UNREPLIED] entries are counted like the rest';
+  if (breakdown.summary.truncated)
+    return '--exclude-unreplied: the breakdown stopped early, so [UNREPLIED] entries are counted like the rest';
+  const n = breakdown.summary.unreplied;
+  return `--exclude-unreplied: ${n} [UNREPLIED] ${n === 1 ? 'entry is' : 'entries are'} left out of the usage`;
+}
+
+/** The host's table (or the namespace the check runs in); beside namespace findings, its line says whose it is. */
+export const tableCheck: Check = (m, options) => {
+  const excludedUnreplied = options.excludeUnreplied ? unrepliedToExclude(m.table, m.breakdown) : undefined;
+  const checked = checkTable(m.table, { ...options, excludedUnreplied });
+  const noted = options.excludeUnreplied ? { ...checked, notes: [...(checked.notes ?? []), unrepliedNote(m.breakdown)] } : checked;
+  return [m.inventory && noted.summary ? { ...noted, summary: `host: ${noted.summary}` } : noted];
+};

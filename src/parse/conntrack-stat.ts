@@ -83,8 +83,8 @@ function fieldsOf(line: string): string[] {
 /**
  * The fields of a procfs row as numbers, NaN for a field that is not 1 to 8
  * hex digits (%08x of an unsigned int never has more, so a value never exceeds
- * 2^32 - 1). A hand scan rather than split and parseInt: several times faster,
- * which matters on hosts with thousands of CPU rows.
+ * 2^32 - 1). A hand scan rather than split and parseInt, which make a string
+ * of every field first: a host may have thousands of CPU rows.
  */
 function hexRow(line: string): number[] {
   const values: number[] = [];

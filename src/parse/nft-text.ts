@@ -1,5 +1,6 @@
 import { preview } from './printable';
-import { CONNTRACK_MATCHES, CONNTRACK_TARGETS, emptyScan, ruleText, type RuleScan, type RuleScanParse } from './iptables-save';
+import { classifyNftWords } from './rule-policy';
+import { emptyScan, ruleText, type RuleScan, type RuleScanParse } from './rule-scan';
 
 /**
  * `nft list ruleset` / `nft list table F N` as text, read a line at a time:
@@ -61,26 +62,6 @@ const OBJECT_BLOCKS: ReadonlySet<string> = new Set([
 ]);
 /** Lines of a chain that describe it rather than being rules. */
 const CHAIN_ATTRIBUTES: ReadonlySet<string> = new Set(['type', 'policy', 'comment', 'devices', 'flags']);
-/** Words whose next word is a name (a chain, a prefix, a comment), never a keyword. */
-const NAMES_NEXT: ReadonlySet<string> = new Set(['jump', 'goto', 'comment', 'prefix', 'to']);
-/** Statements and expressions that need conntrack, as nft prints them, with the reason a scan gives. */
-const NEED_WORDS: ReadonlyMap<string, string> = new Map([
-  ['masquerade', 'masquerade'],
-  ['snat', 'snat'],
-  ['dnat', 'dnat'],
-  ['redirect', 'redirect'],
-  // Flowtable offload and SYN proxying both work on conntrack entries.
-  ['flow', 'flow offload'],
-  ['synproxy', 'synproxy'],
-]);
-const CT_KEYS: ReadonlyMap<string, string> = new Map([
-  ['count', 'ct count'],
-  ['helper', 'ct helper'],
-  ['timeout', 'ct timeout'],
-  ['expectation', 'ct expectation'],
-]);
-const XT_MATCHES: ReadonlySet<string> = new Set(CONNTRACK_MATCHES);
-const XT_TARGETS: ReadonlySet<string> = new Set(CONNTRACK_TARGETS);
 /** A rule line nft prints is a few hundred characters; a longer one is cut (the classification sees only its start). */
 const MAX_LINE = 64 * 1024;
 
@@ -121,38 +102,6 @@ function words(line: string): { words: string[]; depth: number } {
     out.push(line.slice(start, i));
   }
   return { words: out, depth };
-}
-
-/** What one rule (its words) does to conntrack; a rule that exempts exempts, as in the iptables scan. */
-export function classifyNftWords(ws: readonly string[]): { need?: string; exempt?: string } {
-  let need: string | undefined;
-  // Inside braces are set elements and map values (`{ 22, 80 }`, `{ 0 : goto x }`): data, not statements.
-  let braces = 0;
-  for (let i = 0; i < ws.length; i += 1) {
-    const w = ws[i]!;
-    if (w === '{' || w === '}') {
-      braces = Math.max(0, braces + (w === '{' ? 1 : -1));
-      continue;
-    }
-    if (NAMES_NEXT.has(w)) {
-      // `dnat to 10.0.0.1:80` is still dnat: only the word after `to` is skipped.
-      i += 1;
-      continue;
-    }
-    // `icmp type redirect` is a message type, not the statement.
-    if (braces > 0 || ws[i - 1] === 'type' || ws[i - 1] === 'code') continue;
-    if (w === 'notrack') return { exempt: 'notrack' };
-    if (need !== undefined) continue;
-    if (w === 'ct') need = CT_KEYS.get(ws[i + 1] ?? '') ?? 'ct expression';
-    else if (w === 'xt') {
-      // iptables-nft's compat expressions: `xt match "conntrack"`, `xt target "MASQUERADE"`.
-      const kind = ws[i + 1];
-      const name = (ws[i + 2] ?? '').replace(/^"|"$/g, '');
-      if (kind === 'target' && name === 'NOTRACK') return { exempt: 'NOTRACK target (xt)' };
-      if ((kind === 'match' && XT_MATCHES.has(name)) || (kind === 'target' && XT_TARGETS.has(name))) need = `${name} ${kind} (xt)`;
-    } else need = NEED_WORDS.get(w);
-  }
-  return need === undefined ? {} : { need };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { classifyMessage, type LogRecord } from '../parse/kernel-log';
+import type { LogRecord } from '../parse/log-lines';
+import { classifyMessage } from '../parse/log-message';
 import type { SavedLogPosition } from '../state/schema';
 import type { RunIdentity } from '../run-identity';
 import type { LogAttempt, LogDrops, LogMatch, LogRequest, LogScan } from './log-scan';

@@ -1,15 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import {
-  LogScanner,
-  mightMatter,
-  namesSender,
-  mightMatterBytes,
-  parseDmesgLine,
-  parseJournalLine,
-  parseKmsgRecord,
-  parseSyslogLine,
-  type LogRecord,
-} from '../parse/kernel-log';
+import { namesSender, parseDmesgLine, parseJournalLine, parseKmsgRecord, parseSyslogLine, type LogRecord } from '../parse/log-lines';
+import { mightMatter, mightMatterBytes } from '../parse/log-message';
+import { LogScanner } from '../parse/log-scanner';
 import { DMESG, journalKernel, journalKernelBefore, type CommandSpec } from './commands';
 import { streamCommand } from './run-command';
 import { preview } from '../parse/printable';

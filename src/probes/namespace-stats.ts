@@ -10,6 +10,12 @@ export type NamespaceStats =
   | { readonly status: 'ok'; readonly source: string; readonly stats: ConntrackStats }
   | { readonly status: 'unread'; readonly reason: string };
 
+/** One namespace and what could be read in it. */
+export interface NamespaceEntry {
+  readonly info: NamespaceInfo;
+  readonly stats: NamespaceStats;
+}
+
 export interface NamespaceStatsRequest {
   readonly privileges: Privileges;
   readonly signal: AbortSignal;

@@ -1,4 +1,5 @@
-import { IptablesSaveScan, mergeScans, type RuleScan, type RuleScanParse } from '../parse/iptables-save';
+import { IptablesSaveScan } from '../parse/iptables-save';
+import { mergeScans, type RuleScan, type RuleScanParse } from '../parse/rule-scan';
 import { NftTextScan, parseNftTables } from '../parse/nft-text';
 import { NFT_RULESET, NFT_TABLE_NAME, NFT_TABLES, nftListTable, RULE_LISTINGS, RULE_LISTINGS_PLAIN, type CommandSpec } from './commands';
 import { listingGates } from './listing-gates';

@@ -1,4 +1,5 @@
 import type { RunIdentity } from '../run-identity';
+import { savedCounters } from './kept-counters';
 import type { SavedCounters, SavedLogPosition, SavedNotice, SavedState } from './schema';
 import type { StateLoad } from './state-file';
 
@@ -43,7 +44,8 @@ export function chooseBaseline(load: StateLoad | undefined, identity: RunIdentit
 export function nextState(
   baseline: Baseline,
   identity: RunIdentity,
-  counters: Record<string, number[]> | undefined,
+  /** This namespace's per-CPU counters as read now: only those worth comparing are kept. */
+  counters: Readonly<Record<string, number[]>> | undefined,
   count: number | undefined,
   log: SavedLogPosition | undefined,
   /** With --namespaces all: every other namespace's baseline; namespaces that are gone are dropped. */
@@ -61,7 +63,7 @@ export function nextState(
   if (counters || count !== undefined) {
     const key = namespaceKey(identity);
     namespaces[key] = {
-      perCpu: counters ?? own?.perCpu ?? {},
+      perCpu: counters ? savedCounters(counters) : (own?.perCpu ?? {}),
       count,
       timeMs: counters ? identity.nowMs : (own?.timeMs ?? identity.nowMs),
       history: appendSample(own?.history, identity.nowMs, count),

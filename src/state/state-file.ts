@@ -97,14 +97,3 @@ export async function saveState(path: string, state: SavedState, uid: number): P
 function looksLikeState(text: string): boolean {
   return parseState(text).ok || /^\{"version":\d+,"(bootId|savedAtMs)":/.test(text);
 }
-
-/**
- * The status-line words when this run could not keep its state, so the next
- * one has nothing to compare with; undefined when it was kept (or not wanted).
- */
-export function stateNotKept(load: StateLoad | undefined, save: StateSave | undefined): string | undefined {
-  // A file this run could read but not use is replaced when it is ours: only the save decides then.
-  const problem = save ? (save.status === 'failed' ? save : undefined) : load?.status === 'unusable' ? load : undefined;
-  if (!problem) return undefined;
-  return `state could not be kept: ${problem.reason}${problem.fix ? `, fix: ${problem.fix}` : ''}`;
-}

@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BUNDLE, NODES } from '../support/bundle';
+import { describeReady, notRootReason, readiness } from '../support/readiness';
 
 /**
  * execa is bundled into the plugin but evaluated only when the first program
@@ -15,14 +16,10 @@ import { BUNDLE, NODES } from '../support/bundle';
  */
 const EXECA_BUILTINS = ['node:child_process', 'node:tty', 'node:timers/promises', 'node:stream/promises'];
 const SETPRIV = '/usr/bin/setpriv';
-const root = process.getuid?.() === 0;
-const ci = !!process.env.CI && process.env.CI !== '0' && process.env.CI.toLowerCase() !== 'false';
-const skip = !root
-  ? `not root (uid ${process.getuid?.()}): the default run must be run as nobody through ${SETPRIV}`
-  : !existsSync(SETPRIV)
-    ? `${SETPRIV} is missing (util-linux)`
-    : undefined;
-if (skip && ci) throw new Error(`lazy-execa e2e cannot run under CI: ${skip}`);
+const READY = readiness({
+  root: notRootReason(`the default run must be run as nobody through ${SETPRIV}`),
+  missing: existsSync(SETPRIV) ? undefined : `${SETPRIV} is missing (util-linux)`,
+});
 
 let dir: string;
 beforeAll(() => {
@@ -55,9 +52,8 @@ function loadsOf(
   return { loads: readFileSync(file, 'utf8').split('\n'), stdout: r.stdout, code: r.status };
 }
 
-describe.skipIf(skip !== undefined).each(NODES)(
-  `execa is evaluated only when a program starts, on $name${skip ? ` [skipped: ${skip}]` : ''}`,
-  ({ path: node }) => {
+for (const { name, path: node } of NODES) {
+  describeReady('lazy-execa', `execa is evaluated only when a program starts, on ${name}`, READY, () => {
     it('the unprivileged default run starts no program and does not evaluate execa', () => {
       const r = loadsOf(node, [SETPRIV, '--reuid=65534', '--regid=65534', '--clear-groups', '--'], ['--no-state']);
       expect(r.stdout, r.stdout).toMatch(/^CONNTRACK (OK|WARNING|CRITICAL)/);
@@ -69,5 +65,5 @@ describe.skipIf(skip !== undefined).each(NODES)(
       expect(r.stdout, r.stdout).toMatch(/^CONNTRACK /);
       expect(EXECA_BUILTINS.filter((m) => !r.loads.includes(m))).toEqual([]);
     });
-  },
-);
+  });
+}

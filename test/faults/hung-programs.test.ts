@@ -11,6 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
+import { itReady, readiness, type Readiness } from '../support/readiness';
 import {
   deadDevice,
   describeFaults,
@@ -57,6 +58,9 @@ function target(name: string, args: readonly string[], extra: { hideProcNet?: bo
   const unavailable = !path ? `${name} is not installed (the plugin would not run it)` : extra.needs;
   return { name, args, hideProcNet: extra.hideProcNet, unavailable };
 }
+
+/** A program this machine lacks: a skip on a developer's machine, a failure under CI. */
+const lacking = (missing: string | undefined): Readiness => readiness({ missing });
 
 const TARGETS: readonly Target[] = [
   target('dmesg', ['--kernel-log', 'dmesg']),
@@ -133,9 +137,10 @@ describeFaults(
   () => {
     for (const t of TARGETS) {
       for (const { kind, what } of KINDS) {
-        it.skipIf(t.unavailable !== undefined)(
-          `${t.name} that ${what}${t.unavailable ? ` [skipped: ${t.unavailable}]` : ''}`,
-          { timeout: 60_000 },
+        itReady(
+          'faults',
+          `${t.name} that ${what}`,
+          lacking(t.unavailable),
           async () => {
             const path = programPath(t.name)!;
             const { run: r, work } = await run(`${kind}-${t.name}`, (w) => ({
@@ -156,6 +161,7 @@ describeFaults(
                   .toBeLessThan(FLOOD_BYTES);
             }
           },
+          60_000,
         );
       }
     }
@@ -182,9 +188,10 @@ describeFaults(
     // listings in a row, again longer than the run's own timeout.
     const nftChain = ['nft', 'iptables-nft-save'].map((n) => TARGETS.find((t) => t.name === n)!);
     const nftChainSkip = nftChain.find((t) => t.unavailable)?.unavailable;
-    it.skipIf(nftChainSkip !== undefined)(
-      `nft hangs, then iptables-nft-save hangs${nftChainSkip ? ` [skipped: ${nftChainSkip}]` : ''}`,
-      { timeout: 60_000 },
+    itReady(
+      'faults',
+      `nft hangs, then iptables-nft-save hangs`,
+      lacking(nftChainSkip),
       async () => {
         const { run: r, work } = await run('nft-chain', (w) => ({
           substitutions: nftChain.map((t) => ({ fake: renderFake(w, 'hang', t.name), target: programPath(t.name)! })),
@@ -196,6 +203,7 @@ describeFaults(
           nftChain.map((t) => programPath(t.name)!),
         );
       },
+      60_000,
     );
 
     // --kernel-log auto tries /dev/kmsg, then dmesg, then the journal, one after
@@ -203,9 +211,10 @@ describeFaults(
     // run's own timeout must fire, kill journalctl, and still say who hung.
     const chain = TARGETS.filter((t) => t.name === 'dmesg' || t.name === 'journalctl');
     const chainSkip = chain.find((t) => t.unavailable)?.unavailable ?? (existsSync(MKNOD) ? undefined : `${MKNOD} is missing`);
-    it.skipIf(chainSkip !== undefined)(
-      `--kernel-log auto with /dev/kmsg unreadable: dmesg hangs, then journalctl hangs (the run's own timeout fires)${chainSkip ? ` [skipped: ${chainSkip}]` : ''}`,
-      { timeout: 60_000 },
+    itReady(
+      'faults',
+      `--kernel-log auto with /dev/kmsg unreadable: dmesg hangs, then journalctl hangs (the run's own timeout fires)`,
+      lacking(chainSkip),
       async () => {
         const { run: r, work } = await run('auto-chain', (w) => ({
           substitutions: [
@@ -217,14 +226,16 @@ describeFaults(
         }));
         await expectContained(r, work, [programPath('dmesg')!, programPath('journalctl')!]);
       },
+      60_000,
     );
 
     // A program that leaves a helper behind in its process group (a wrapper
     // script, a pager): killing only the program leaves the helper running.
     const dmesg = TARGETS.find((t) => t.name === 'dmesg')!;
-    it.skipIf(dmesg.unavailable !== undefined)(
-      `dmesg that starts a helper sharing its output, then hangs${dmesg.unavailable ? ` [skipped: ${dmesg.unavailable}]` : ''}`,
-      { timeout: 60_000 },
+    itReady(
+      'faults',
+      `dmesg that starts a helper sharing its output, then hangs`,
+      lacking(dmesg.unavailable),
       async () => {
         const { run: r, work } = await run('orphan-dmesg', (w) => ({
           substitutions: [{ fake: renderFake(w, 'orphan', 'dmesg'), target: programPath('dmesg')! }],
@@ -232,6 +243,7 @@ describeFaults(
         }));
         await expectContained(r, work, [programPath('dmesg')!]);
       },
+      60_000,
     );
   },
   [MKNOD],

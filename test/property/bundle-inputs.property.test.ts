@@ -283,7 +283,7 @@ describe('the bundle with a random command line', () => {
         },
       ),
       // Found by this property: usage errors echoed the argument whole, control characters (a tab too) included.
-      { ...RUNS, examples: [[['-w', 'x'.repeat(5000)]], [['--top', '\x1b[31m']], [['-w', 'a\tb']]] },
+      { ...RUNS, examples: [[['-w', 'x'.repeat(5000)]], [['--top', '\x1b[31m']], [['-w', 'a\tb']], [['-V']]] },
     );
   }, 120_000);
 });

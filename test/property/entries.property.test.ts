@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEntryLine, type ConntrackEntry } from '../../src/parse/conntrack-entry-line';
 import { EntryTally, type TallySummary } from '../../src/parse/entry-tally';
 import { compactAddress } from '../../src/parse/ipv6-text';
-import { chunked, fixtureTexts, hostileText, isCount, snippet } from './support/hostile';
+import { chunked, fixtureTexts, hostileText, isCount, randomBytes, snippet } from './support/hostile';
 
 const RUNS = { numRuns: 500, interruptAfterTimeLimit: 8_000 };
 const ENTRIES = fixtureTexts('entries');
@@ -263,6 +263,23 @@ describe('EntryTally', () => {
         expect(summary.skipped).toBe(length > MiB ? 1 : 0);
       }),
       { numRuns: 15 },
+    );
+  });
+
+  it('reads random bytes, up to 1 MiB in the 64 KiB chunks of the reader, as lines parseEntryLine refuses', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 1 << 20 }), (seed, length) => {
+        const bytes = randomBytes(seed, length);
+        const chunks: Uint8Array[] = [];
+        for (let at = 0; at < length; at += 65536) chunks.push(bytes.subarray(at, at + 65536));
+        const summary = tallyOf(chunks);
+        const lines = bytes.toString('latin1').split('\n');
+        const rejected = lines.filter((l) => parseEntryLine(l) === undefined);
+        expect(summary.entries).toBe(lines.length - rejected.length);
+        expect(summary.skipped).toBeGreaterThanOrEqual(rejected.filter((l) => l.trim() !== '').length);
+        expect(summary.skipped).toBeLessThanOrEqual(rejected.filter((l) => !/^[ \t\r]*$/.test(l)).length);
+      }),
+      { numRuns: 10, examples: [[13, 1 << 20]] },
     );
   });
 });

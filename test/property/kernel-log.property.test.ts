@@ -6,20 +6,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  classifyMessage,
-  forEachCandidateLine,
-  LogScanner,
-  mightMatter,
-  mightMatterBytes,
-  parseDmesgLine,
-  parseJournalLine,
-  parseKmsgRecord,
-  parseSyslogLine,
-  type LogEvent,
-  type LogRecord,
-} from '../../src/parse/kernel-log';
-import { chunked, fixtureTexts, garbage, hostileText, isCount, snippet } from './support/hostile';
+import { parseDmesgLine, parseJournalLine, parseKmsgRecord, parseSyslogLine, type LogRecord } from '../../src/parse/log-lines';
+import { classifyMessage, mightMatter, mightMatterBytes, type LogEvent } from '../../src/parse/log-message';
+import { forEachCandidateLine, LogScanner } from '../../src/parse/log-scanner';
+import { chunked, fixtureTexts, garbage, hostileText, isCount, randomBytes, snippet } from './support/hostile';
 
 const RUNS = { numRuns: 800, interruptAfterTimeLimit: 8_000 };
 const LOGS = fixtureTexts('logs');
@@ -49,6 +39,50 @@ const logToken = fc.oneof(
   fc.stringMatching(/^\d{1,22}$/),
   snippet,
 );
+/**
+ * Pieces of real lines with their own spaces and punctuation, glued in any order:
+ * a mix is mostly a near miss of a real line, such as a message in the wrong place.
+ */
+const glued = fc
+  .array(
+    fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom(
+          'nf_conntrack: ',
+          'ip_conntrack:',
+          'table full',
+          ' in netns ',
+          ', dropping packet',
+          ' callbacks',
+          ' suppressed',
+          'printk:',
+          '<4>',
+          '[  152.332874] ',
+          '[',
+          ']',
+          '<',
+          '>',
+          ';',
+          ',',
+          ':',
+          ' ',
+          '\uffff',
+          '-- ',
+          'kernel: ',
+          'Dec 14 15:00:05 ',
+          '2024-05-01T10:00:00.123456+02:00 ',
+          '1700000000.123456 ',
+          'host ',
+          '4,350,152332874,-;',
+          'message repeated 3 times: [ ',
+        ),
+      },
+      { weight: 1, arbitrary: snippet },
+    ),
+    { minLength: 1, maxLength: 12 },
+  )
+  .map((pieces) => pieces.join(''));
 /** One line: a real one cut or mutated, a plausible one, or garbage. */
 const line = hostileText(LOG_LINES, logToken);
 /** A message text as classifyMessage gets it. */
@@ -89,15 +123,39 @@ function checkEvent(e: LogEvent | undefined): void {
 }
 
 describe('line parsers', () => {
-  it('parseKmsgRecord, parseDmesgLine, parseJournalLine and parseSyslogLine never throw and give safe integers', () => {
+  /** Every line parser on one line, and classifyMessage on the text of what it gives, as a reader does. */
+  const checkLine = (text: string, now: Date): void => {
+    for (const record of [parseKmsgRecord(text), parseDmesgLine(text), parseJournalLine(text), parseSyslogLine(text, now)]) {
+      checkRecord(record);
+      if (record !== undefined) checkEvent(classifyMessage(record.text));
+    }
+  };
+
+  it('parseKmsgRecord, parseDmesgLine, parseJournalLine and parseSyslogLine never throw, give safe integers and text that classifies', () => {
+    fc.assert(fc.property(line, dates, checkLine), RUNS);
+  });
+
+  it('the same, and classifyMessage on the whole line, on pieces of real lines glued in any order', () => {
     fc.assert(
-      fc.property(line, dates, (text, now) => {
-        checkRecord(parseKmsgRecord(text));
-        checkRecord(parseDmesgLine(text));
-        checkRecord(parseJournalLine(text));
-        checkRecord(parseSyslogLine(text, now));
+      fc.property(glued, dates, (text, now) => {
+        checkLine(text, now);
+        const event = classifyMessage(text);
+        checkEvent(event);
+        if (event !== undefined) expect(mightMatter(text)).toBe(true);
       }),
-      RUNS,
+      { numRuns: 3000, interruptAfterTimeLimit: 8_000 },
+    );
+  });
+
+  it('the same on 4 KiB of random bytes, read as latin1 or as UTF-8', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.boolean(), dates, (seed, latin1, now) => {
+        const bytes = randomBytes(seed, 4096);
+        const text = bytes.toString(latin1 ? 'latin1' : 'utf8');
+        checkLine(text, now);
+        checkEvent(classifyMessage(text));
+      }),
+      { numRuns: 200, interruptAfterTimeLimit: 8_000 },
     );
   });
 

@@ -10,15 +10,8 @@ import { parseDuration } from '../../src/parse/duration';
 import { formatRange, parseRange, RangeSyntaxError } from '../../src/nagios/range';
 import { containerFromCgroup, unitFromCgroup } from '../../src/parse/cgroup';
 import { parseDockerConfig, parsePodmanContainers, podFromLogDirs } from '../../src/parse/container-state';
-import {
-  classifyRule,
-  declaredChains,
-  mergeScans,
-  parseIptablesSave,
-  tokenizeRule,
-  type RuleScan,
-  type RuleScanParse,
-} from '../../src/parse/iptables-save';
+import { classifyRule, declaredChains, parseIptablesSave, tokenizeRule } from '../../src/parse/iptables-save';
+import { mergeScans, type RuleScan, type RuleScanParse } from '../../src/parse/rule-scan';
 import { parseKernelRelease } from '../../src/parse/kernel-release';
 import { parseNftTables, parseNftText } from '../../src/parse/nft-text';
 import { isConntrackModule, parseProcModules, PERMANENT } from '../../src/parse/proc-modules';

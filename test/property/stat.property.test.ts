@@ -232,6 +232,21 @@ describe('parseConntrackStatistics', () => {
   });
 });
 
+describe('parseProcStat and parseConntrackStatistics', () => {
+  // Only the characters the two parsers split on and read: dense with near misses of a row.
+  const dense = fc.string({ unit: fc.constantFrom(...' \t\n\r0123456789abcdefxyz_\u0000='), maxLength: 200 });
+
+  it('return a consistent parse or a reason for any text of the characters they read', () => {
+    fc.assert(
+      fc.property(dense, (text) => {
+        checkShape(parseProcStat(text));
+        checkShape(parseConntrackStatistics(text));
+      }),
+      RUNS,
+    );
+  });
+});
+
 describe('parseUnsignedDecimal and preview', () => {
   it('parseUnsignedDecimal gives a safe integer >= 0 or a reason, for any text', () => {
     fc.assert(

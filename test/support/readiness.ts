@@ -53,3 +53,19 @@ export function describeReady(label: string, title: string, ready: Readiness, bo
   console.warn(`[${label}] SKIPPING "${title}": ${ready.reason}`);
   describe.skipIf(true)(`${title} [skipped: ${ready.reason}]`, body);
 }
+
+/** it() by readiness, for a test whose needs differ from its suite's: the same three outcomes as describeReady. */
+export function itReady(label: string, title: string, ready: Readiness, fn: () => unknown, timeout?: number): void {
+  if (ready.kind === 'ready') {
+    it(title, fn, timeout);
+    return;
+  }
+  if (ready.kind === 'fail') {
+    it(`${title} [cannot run: ${ready.reason}]`, () => {
+      throw new Error(ready.reason);
+    });
+    return;
+  }
+  console.warn(`[${label}] SKIPPING "${title}": ${ready.reason}`);
+  it.skip(`${title} [skipped: ${ready.reason}]`, fn, timeout);
+}

@@ -1,7 +1,7 @@
 /** Rule dumps from the fixtures, and the two outcomes of parsing one, for the rule parsers' tests. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RuleScan, RuleScanParse } from '../../src/parse/iptables-save';
+import type { RuleScan, RuleScanParse } from '../../src/parse/rule-scan';
 import { FIXTURES } from './fixtures';
 
 export const sample = (name: string) => readFileSync(join(FIXTURES, 'rules', name), 'utf8');

@@ -14,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { codeCacheDirectory, codeCachePath, readCodeCache, saveCodeCache } from '../../src/code-cache';
+import { itReady, notRootReason, readiness } from '../support/readiness';
 
 const UID = process.getuid!();
 const OTHER = 65534;
-const ROOT = UID === 0;
+const AS_ROOT = readiness({ root: notRootReason('needs root to chown') });
 const V20 = { version: 'v20.20.2', arch: 'x64' };
 
 let root: string;
@@ -117,7 +118,7 @@ describe('readCodeCache and saveCodeCache', () => {
     });
   });
 
-  it.skipIf(!ROOT)(`a cache another user owns is refused${ROOT ? '' : ' [skipped: needs root to chown]'}`, () => {
+  itReady('code-cache', 'a cache another user owns is refused', AS_ROOT, () => {
     mkdirSync(dir, { mode: 0o700 });
     const path = codeCachePath(dir, 'b1', V20);
     writeFileSync(path, data, { mode: 0o600 });
@@ -143,7 +144,7 @@ describe('readCodeCache and saveCodeCache', () => {
     expect(readdirSync(dir).sort()).toEqual([...keep, 'code-new-v20.20.2-x64.cache'].sort());
   });
 
-  it.skipIf(!ROOT)(`another user's file of an old build stays${ROOT ? '' : ' [skipped: needs root to chown]'}`, () => {
+  itReady('code-cache', "another user's file of an old build stays", AS_ROOT, () => {
     mkdirSync(dir, { mode: 0o700 });
     const theirs = join(dir, 'code-old-v20.20.2-x64.cache');
     writeFileSync(theirs, 'x', { mode: 0o600 });

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classifyRule,
-  CONNTRACK_MATCHES,
-  CONNTRACK_TARGETS,
-  MAX_RULE_TEXT,
-  mergeScans,
-  parseIptablesSave,
-  tokenizeRule,
-  type RuleScan,
-} from '../../src/parse/iptables-save';
+import { classifyRule, parseIptablesSave, tokenizeRule } from '../../src/parse/iptables-save';
+import { CONNTRACK_MATCHES, CONNTRACK_TARGETS } from '../../src/parse/rule-policy';
+import { MAX_RULE_TEXT, mergeScans, type RuleScan } from '../../src/parse/rule-scan';
 import { reason, sample, scan } from '../support/rule-scans';
 
 /** One table holding the given rule lines, as iptables-save prints it. */

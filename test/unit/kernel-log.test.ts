@@ -1,18 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  classifyMessage,
-  forEachCandidateLine,
-  LogScanner,
-  mightMatter,
-  parseDmesgLine,
-  parseJournalLine,
-  parseKmsgRecord,
-  parseSyslogLine,
-  type LogEvent,
-  type LogRecord,
-} from '../../src/parse/kernel-log';
+import { parseDmesgLine, parseJournalLine, parseKmsgRecord, parseSyslogLine, type LogRecord } from '../../src/parse/log-lines';
+import { classifyMessage, mightMatter, type LogEvent } from '../../src/parse/log-message';
+import { forEachCandidateLine, LogScanner } from '../../src/parse/log-scanner';
 import { FIXTURES } from '../support/fixtures';
 
 const LOGS = join(FIXTURES, 'logs');
@@ -348,104 +339,26 @@ describe('parseSyslogLine: RFC 3339', () => {
   });
 });
 
-describe('never throws', () => {
-  // A fixed generator, so a failure can be reproduced.
-  let seed = 12345;
-  const random = (): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648;
-  };
-  const pieces = [
-    'nf_conntrack: ',
-    'ip_conntrack:',
-    'table full',
-    ' in netns ',
-    ', dropping packet',
-    ' callbacks',
-    ' suppressed',
-    'printk:',
-    '<4>',
-    '[  152.332874] ',
-    '[',
-    ']',
-    '<',
-    '>',
-    ';',
-    ',',
-    ':',
-    ' ',
-    '\u0000',
-    '\uffff',
-    '\ud800',
-    '\n',
-    '\r',
-    '-- ',
-    'kernel: ',
-    'Dec 14 15:00:05 ',
-    '2024-05-01T10:00:00.123456+02:00 ',
-    '1700000000.123456 ',
-    'host ',
-    '4,350,152332874,-;',
-    '99999999999999999999',
-    '-1',
-    '9007199254740993',
-    'message repeated 3 times: [ ',
-    'x'.repeat(50),
-  ];
+describe('hostile input', () => {
   const now = new Date(2025, 0, 1);
-  const all = (line: string): unknown[] => [
-    mightMatter(line),
-    classifyMessage(line),
-    parseKmsgRecord(line),
-    parseDmesgLine(line),
-    parseJournalLine(line),
-    parseSyslogLine(line, now),
-  ];
 
-  it('on random mixes of message fragments, and on what they parse to', () => {
-    for (let i = 0; i < 3000; i++) {
-      let line = '';
-      const n = 1 + Math.floor(random() * 12);
-      for (let j = 0; j < n; j++) line += pieces[Math.floor(random() * pieces.length)] ?? '';
-      expect(() => all(line)).not.toThrow();
-      for (const record of [parseKmsgRecord(line), parseDmesgLine(line), parseJournalLine(line), parseSyslogLine(line, now)]) {
-        if (record) expect(() => classifyMessage(record.text)).not.toThrow();
-      }
-    }
-  });
-
-  it('on binary bytes', () => {
-    const bytes = Buffer.alloc(4096);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
-    const line = bytes.toString('latin1');
-    expect(() => all(line)).not.toThrow();
-    expect(() => all(bytes.toString('utf8'))).not.toThrow();
-  });
-
-  it('on 1 MB lines, and still finds the message at their end', () => {
+  it('a 1 MB line: the message at its end is found, the text after its tag kept whole', () => {
     const big = 'a'.repeat(1 << 20);
-    const spaces = ' '.repeat(1 << 20);
-    const needles = 'table full suppressed '.repeat(50_000);
-    for (const line of [
-      big,
-      spaces,
-      needles,
-      `Dec 14 15:00:05 ${big}`,
-      `4,1,1,-;${big}`,
-      `<4>[ ${'9'.repeat(1 << 20)}.1] x`,
-      `${big}:1 callbacks suppressed`,
-    ]) {
-      expect(() => all(line)).not.toThrow();
-    }
     expect(classifyMessage(`${big} nf_conntrack: table full, dropping packet`)).toEqual({ kind: 'table-full' });
     expect(parseSyslogLine(`Dec 14 15:00:05 host kernel: ${big}`, now)?.text).toBe(big);
   });
 
-  it('on values that are not strings', () => {
+  it('values that are not strings give nothing', () => {
     for (const value of [undefined, null, 42, {}, []] as never[]) {
-      expect(() => all(value)).not.toThrow();
-      expect(classifyMessage(value)).toBeUndefined();
       expect(mightMatter(value)).toBe(false);
+      expect(classifyMessage(value)).toBeUndefined();
+      expect(parseKmsgRecord(value)).toBeUndefined();
+      expect(parseDmesgLine(value)).toBeUndefined();
+      expect(parseJournalLine(value)).toBeUndefined();
+      expect(parseSyslogLine(value, now)).toBeUndefined();
+      const seen: string[] = [];
+      forEachCandidateLine(value, (line) => seen.push(line));
+      expect(seen).toEqual([]);
     }
   });
 });

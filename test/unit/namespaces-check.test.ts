@@ -7,6 +7,7 @@ import { State } from '../../src/nagios/state';
 import type { ConntrackStats } from '../../src/parse/conntrack-stat';
 import type { NamespaceInfo } from '../../src/probes/namespaces';
 import { chooseBaseline, nextState } from '../../src/state/baseline';
+import { namespaceBaselines } from '../../src/state/kept-counters';
 
 const HOST = 4026531840;
 const NOW = 1_795_329_668_000;
@@ -112,7 +113,7 @@ describe('checkNamespaces', () => {
     const calm = info(4026532317, { names: ['calm'] });
     const entries = [entry(calm, stats(2)), entry(full, stats(10, [10, 6])), entry(warm, stats(9))];
     const baselines = { '4026532315': { perCpu: { drop: [0, 0], early_drop: [0, 0] }, timeMs: NOW - 60_000 } };
-    const { result } = checkNamespaces(input(entries, { baselines, logByNetns: { '4026532315': 3 } }));
+    const result = checkNamespaces(input(entries, { baselines, logByNetns: { '4026532315': 3 } }));
     expect(result.state).toBe(State.CRITICAL);
     expect(result.summary).toBe(
       "netns web-7f9c (4026532315): 100.0% of table used (10 of 10 entries), 16 packets dropped since last check (table full), 3 'table full' messages in the kernel log (and 1 more namespace not OK)",
@@ -125,7 +126,7 @@ describe('checkNamespaces', () => {
   it('keeps perfdata the same size with 500 namespaces, and the output within its limits', () => {
     // Every one of them over its warning: 500 lines of long output that must be cut.
     const entries = Array.from({ length: 500 }, (_, i) => entry(info(4026532000 + i, { names: [`pod-${i}`] }), stats(9 + (i % 2))));
-    const { result } = checkNamespaces(input(entries));
+    const result = checkNamespaces(input(entries));
     expect(result.perfdata.map(formatPerfdata)).toEqual(['namespaces=501', 'worst_entries=10;;;0;10', 'worst_usage=100%;;;0;100']);
     expect(result.summary).toMatch(
       /^netns pod-\d+ \(\d+\): 100\.0% of table used \(10 of 10 entries\) \(and 499 more namespaces not OK\)$/,
@@ -142,7 +143,7 @@ describe('checkNamespaces', () => {
       info(4026532400, { names: ['b'], processes: 0, oldestPid: undefined }),
       "no process of it could be seen (81 processes are hidden from uid 65534): reading it by name needs 'ip netns exec b', which needs root",
     );
-    const { result } = checkNamespaces(
+    const result = checkNamespaces(
       input([unread, entry(info(4026532401), stats(1))], {
         uid: 65534,
         inventory: { namespaces: [info(HOST), unread.info, info(4026532401)], processesScanned: 90, hiddenProcesses: 81, problems: [] },
@@ -164,7 +165,12 @@ describe('checkNamespaces', () => {
       '12': { perCpu: { drop: [5, 5] }, timeMs: NOW - 60_000 },
       '99': { perCpu: { drop: [7, 7] }, timeMs: NOW - 60_000 },
     };
-    const { counters } = checkNamespaces(input([entry(a, stats(3, [2, 1])), entry(b, 'gone mid-scan')], { baselines }));
+    const readings = [
+      { inode: a.inode, read: { perCpu: { drop: [2, 1], early_drop: [0, 0], searched: [9, 9] }, entries: 3 } },
+      { inode: b.inode },
+    ];
+    const counters = namespaceBaselines(readings, baselines, NOW);
+    // Only the counters worth comparing are kept.
     expect(counters).toEqual({
       '11': { perCpu: { drop: [2, 1], early_drop: [0, 0] }, count: 3, timeMs: NOW },
       '12': baselines['12'],
@@ -197,7 +203,7 @@ describe('checkNamespaces with containers', () => {
     const db = info(4026532175, { container: { runtime: 'podman', id: '835c1c652674', name: 'db' } });
     const trace = ['container names: read /var/lib/containers/storage/overlay-containers/containers.json'];
     const base = input([entry(db, stats(2)), entry(web, stats(3))]);
-    const { result } = checkNamespaces({ ...base, inventory: { ...base.inventory, namingTrace: trace }, logByNetns: { '4026532174': 4 } });
+    const result = checkNamespaces({ ...base, inventory: { ...base.inventory, namingTrace: trace }, logByNetns: { '4026532174': 4 } });
     expect(result.state).toBe(State.CRITICAL);
     expect(result.summary).toBe(
       "podman web-7f9c (a3766ad18c56, netns 4026532174): 30.0% of table used (3 of 10 entries), 4 'table full' messages in the kernel log",
@@ -225,14 +231,14 @@ describe('checkNamespaces: namespaces known only through processes that cannot b
     });
 
   it('are UNKNOWN, counted in namespaces=, and said in the status line (a Docker host with an empty /run/netns)', () => {
-    const { result } = checkNamespaces(hidden(2));
+    const result = checkNamespaces(hidden(2));
     expect(result.state).toBe(State.UNKNOWN);
     expect(result.summary).toBe('2 more namespaces not checked: their processes are hidden from uid 110 (needs root)');
     expect(result.perfdata[0]).toEqual({ label: 'namespaces', value: 3 });
   });
 
   it('hidden processes all in known namespaces (root daemons in the host namespace): OK, only the note', () => {
-    const { result } = checkNamespaces(hidden(0));
+    const result = checkNamespaces(hidden(0));
     expect(result.state).toBe(State.OK);
     expect(result.summary).toBe('');
     expect(result.notes).toEqual([expect.stringMatching(/^115 processes could not be inspected/)]);

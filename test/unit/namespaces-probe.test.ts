@@ -25,6 +25,7 @@ import { discoverNamespaces, type NamespaceInfo, type NamespaceInventory } from 
 import { REPO } from '../support/bundle';
 import { FIXTURES } from '../support/fixtures';
 import { createNamespace, IP } from '../support/netns';
+import { itReady, notRootReason, readiness } from '../support/readiness';
 
 // Pass-through, so the fixture test can see which files the probe opens.
 vi.mock('node:fs', async (importOriginal) => {
@@ -35,19 +36,16 @@ vi.mock('node:fs', async (importOriginal) => {
 const SETPRIV = '/usr/bin/setpriv';
 const SLEEP = '/usr/bin/sleep';
 const NOBODY = 65534;
-const isRoot = process.getuid?.() === 0;
 const cgroupSample = (name: string): string => readFileSync(join(FIXTURES, 'cgroup', name), 'utf8');
 
-/** A skip that says why in the test's name and on stderr, so it is not read as a pass. */
-function skipReason(needs: readonly string[]): string | undefined {
-  if (!isRoot) return `not root (uid ${process.getuid?.()})`;
-  const missing = needs.filter((p) => !fs.existsSync(p));
-  return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
-}
+/** Root and the programs a test runs; a program missing under CI is a failure, not a skip. */
 function itNeeding(needs: readonly string[], title: string, fn: () => Promise<void> | void, timeout?: number): void {
-  const reason = skipReason(needs);
-  if (reason) console.warn(`[namespaces-probe] SKIPPING "${title}": ${reason}`);
-  it.skipIf(reason !== undefined)(reason ? `${title} [skipped: ${reason}]` : title, fn, timeout);
+  const missing = needs.filter((p) => !fs.existsSync(p));
+  const ready = readiness({
+    root: notRootReason('other users and namespaces need root'),
+    missing: missing.length > 0 ? `missing ${missing.join(', ')}` : undefined,
+  });
+  itReady('namespaces-probe', title, ready, fn, timeout);
 }
 
 // ------------------------------------------------------------ fixture tree

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IptablesSaveScan, parseIptablesSave } from '../../src/parse/iptables-save';
-import { classifyNftWords, NftTextScan, parseNftTables, parseNftText } from '../../src/parse/nft-text';
+import { NftTextScan, parseNftTables, parseNftText } from '../../src/parse/nft-text';
+import { classifyNftWords } from '../../src/parse/rule-policy';
 import { reason, sample, scan } from '../support/rule-scans';
 
 const refs = (rs: { table: string; chain: string; why: string }[]) => rs.map((r) => `${r.why}: ${r.table} ${r.chain}`);

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkCounters,
-  checkKernelLog,
-  checkPacketLoss,
-  logFix,
-  SAVED_COUNTERS,
-  type PacketLossOptions,
-} from '../../src/checks/packet-loss';
+import { checkCounters, checkKernelLog, checkPacketLoss, logFix, type PacketLossOptions } from '../../src/checks/packet-loss';
 import { parseRange } from '../../src/nagios/range';
+import { SAVED_COUNTERS } from '../../src/state/kept-counters';
 import { render } from '../../src/nagios/render';
 import type { Result } from '../../src/nagios/result';
 import { State, worst } from '../../src/nagios/state';

@@ -3,7 +3,7 @@ import { OUTPUT_LIMITS, render } from '../../src/nagios/render';
 import type { Result } from '../../src/nagios/result';
 import { State } from '../../src/nagios/state';
 
-const result = (over: Partial<Result>): Result => ({ check: 'x', state: State.OK, summary: '', details: [], perfdata: [], ...over });
+const result = (over: Partial<Result>): Result => ({ check: 'table', state: State.OK, summary: '', details: [], perfdata: [], ...over });
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
 describe('output limits', () => {

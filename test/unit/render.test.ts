@@ -3,7 +3,7 @@ import { render, renderUnknown } from '../../src/nagios/render';
 import type { Result } from '../../src/nagios/result';
 import { State } from '../../src/nagios/state';
 
-const result = (over: Partial<Result>): Result => ({ check: 'x', state: State.OK, summary: '', details: [], perfdata: [], ...over });
+const result = (over: Partial<Result>): Result => ({ check: 'table', state: State.OK, summary: '', details: [], perfdata: [], ...over });
 
 describe('render', () => {
   it('leads with the worst finding and keeps perfdata on the first line', () => {
@@ -16,7 +16,7 @@ describe('render', () => {
           perfdata: [{ label: 'entries', value: 1 }],
         }),
         result({
-          check: 'drops',
+          check: 'counters',
           state: State.CRITICAL,
           summary: '16 packets dropped since last check',
           perfdata: [{ label: 'drop', value: 16, uom: 'c' }],

@@ -3,7 +3,7 @@ import { checkStaleModules, STALE_SUMMARY, type StaleModulesInput } from '../../
 import { formatPerfdata } from '../../src/nagios/perfdata';
 import { State } from '../../src/nagios/state';
 import type { ModuleInfo } from '../../src/parse/proc-modules';
-import type { RuleScan } from '../../src/parse/iptables-save';
+import type { RuleScan } from '../../src/parse/rule-scan';
 import type { HookSetting, ModulesMeasurement } from '../../src/probes/modules';
 import type { RulesMeasurement } from '../../src/probes/rules';
 import type { TableMeasurement } from '../../src/probes/table';

@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseState, STATE_VERSION, type SavedState } from '../../src/state/schema';
-import { defaultStatePath, loadState, saveState, stateNotKept } from '../../src/state/state-file';
+import { stateNotKept } from '../../src/checks/state-kept';
+import { defaultStatePath, loadState, saveState } from '../../src/state/state-file';
 
 const UID = process.getuid!();
 const OTHER = 65534;

@@ -32,8 +32,9 @@ case "${0##*/}" in
     head=''
     line='cpu=0   	found=0 invalid=0 insert=0 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=0' ;;
   nft)
-    head='{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, '
-    line='{"rule": {"family": "ip", "table": "raw", "chain": "PREROUTING", "handle": 2, "expr": [{"notrack": null}]}}, ' ;;
+    # `nft list ruleset` as the plugin reads it: exemptions only, so nothing lets it stop before its cap.
+    head=$'table ip raw {\n\tchain PREROUTING {\n\t\ttype filter hook prerouting priority raw; policy accept;\n'
+    line=$'\t\tudp dport 53 notrack' ;;
   *save)
     head=$'*raw\n:PREROUTING ACCEPT [0:0]\n'
     line='-A PREROUTING -p udp -m udp --dport 53 -j CT --notrack' ;;
@@ -47,6 +48,9 @@ chunk=''
 while [ "${#chunk}" -lt 65536 ]; do chunk+="$line"$'\n'; done
 printf '%s' "$head" || exit 1
 sent=${#head}
+# Recorded before the first chunk too: a reader that rejects the first line may
+# stop the writer before one chunk is out, and that is a stop, not a fake that never wrote.
+echo "$sent" > "@WORK@/sent-$$"
 while [ "$sent" -lt "$total" ]; do
   printf '%s' "$chunk" || exit 1
   sent=$((sent + ${#chunk}))

@@ -12,15 +12,9 @@ import { EntryTally } from '../../../src/parse/entry-tally';
 import { parseConntrackStatistics, parseProcStat } from '../../../src/parse/conntrack-stat';
 import { parseUnsignedDecimal } from '../../../src/parse/decimal';
 import { classifyRule, declaredChains, parseIptablesSave, tokenizeRule } from '../../../src/parse/iptables-save';
-import {
-  classifyMessage,
-  forEachCandidateLine,
-  LogScanner,
-  parseDmesgLine,
-  parseJournalLine,
-  parseKmsgRecord,
-  parseSyslogLine,
-} from '../../../src/parse/kernel-log';
+import { parseDmesgLine, parseJournalLine, parseKmsgRecord, parseSyslogLine } from '../../../src/parse/log-lines';
+import { classifyMessage } from '../../../src/parse/log-message';
+import { forEachCandidateLine, LogScanner } from '../../../src/parse/log-scanner';
 import { parseKernelRelease } from '../../../src/parse/kernel-release';
 import { parseNftTables, parseNftText } from '../../../src/parse/nft-text';
 import { parseProcModules } from '../../../src/parse/proc-modules';

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { version } from '../../../package.json';
 import { BUNDLE, REPO, type BundleRun } from '../../support/bundle';
 import { copyFixture } from '../../support/fixtures';
 import { CONTROL, fixtureTexts, garbage, mutatedFixture, snippet, truncatedFixture } from './hostile';
@@ -289,7 +290,7 @@ export function checkRun(r: BundleRun, e: Expectation, context: string): void {
 
   if (e.mayBeInfo && !STATUS.test(r.status) && !r.status.startsWith('{')) {
     // --help or --version: text, and UNKNOWN as the guidelines say.
-    expect(r.stdout === '1.0.0\n' || r.stdout.startsWith('Usage: check_conntrack'), `info: ${where}`).toBe(true);
+    expect(r.stdout === `${version}\n` || r.stdout.startsWith('Usage: check_conntrack'), `info: ${where}`).toBe(true);
     expect(r.code, `info exit code: ${where}`).toBe(3);
     return;
   }

@@ -1,15 +1,10 @@
 /**
- * Kernel log lines about conntrack drops, from each place a check may read them:
- * /dev/kmsg, `dmesg -r`, `journalctl -k -o short-unix` and syslog files. A log can
- * hold millions of lines, so every parser looks at a bounded part of its line with
- * anchored or sticky regexes, `mightMatter` lets a caller skip nearly all lines with
- * two substring searches, and `LogScanner` skips them without even splitting them.
+ * Kernel log lines from each place a check may read them: /dev/kmsg, `dmesg -r`,
+ * `journalctl -k -o short-unix` and syslog files, each read into the message text
+ * and whatever position or time its source gives. Every parser looks at a bounded
+ * part of its line with anchored or sticky regexes, so a hostile line of a huge
+ * log costs no more than a real one.
  */
-
-import { LineCarry } from './line-carry';
-
-/** What a kernel log message says about conntrack drops. */
-export type LogEvent = { kind: 'table-full'; netns?: number } | { kind: 'suppressed'; count: number };
 
 /** One kernel message with whatever position/time its source gives. */
 export interface LogRecord {
@@ -27,86 +22,6 @@ export interface LogRecord {
    * then the inner message and this is N, so a caller counting drops can multiply.
    */
   repeated?: number;
-}
-
-// Both needles are in every message classifyMessage accepts, and in every line that
-// carries one, so a false from mightMatter can never hide an event.
-const TABLE_FULL = 'table full';
-const SUPPRESSED = 'suppressed';
-
-/** Cheap test to run before any parsing: true when a line might be a drop or suppression message. */
-export function mightMatter(line: string): boolean {
-  return typeof line === 'string' && (line.includes(TABLE_FULL) || line.includes(SUPPRESSED));
-}
-
-const TABLE_FULL_BYTES = Buffer.from(TABLE_FULL);
-const SUPPRESSED_BYTES = Buffer.from(SUPPRESSED);
-
-/**
- * mightMatter for raw bytes, before they are decoded: the needles are ASCII,
- * so this is never false where mightMatter of the decoded text is true.
- */
-export function mightMatterBytes(raw: Buffer): boolean {
-  return raw.includes(TABLE_FULL_BYTES) || raw.includes(SUPPRESSED_BYTES);
-}
-
-// The prefix is looked for only in the few characters before "table full", so its
-// length must be bounded: 1 + 13 + 4 + 13 + 4 = 35 characters at most, which the
-// window of 40 covers; a match can then only touch ^ at the real start of the text.
-// The character before the prefix may be anything but a word character or a quote:
-// "kernel: ", "<4>", "] " and the mangled "Kernel:ip_conntrack" pass, while a
-// user-space line quoting "'nf_conntrack: table full, ...'" does not.
-const DROP_PREFIX = /(?:^|[^\w'"`])(?:nf|ip)_conntrack:[ \t]{0,4}(?:(?:nf|ip)_conntrack:[ \t]{0,4})?$/i;
-const DROP_PREFIX_WINDOW = 40;
-// Case-insensitive for copies such as "table full, Dropping packet." seen in the wild;
-// "expectation table full" fails the prefix test, "falling back to vmalloc" never gets here.
-const DROP_REST = /table full(?: in netns (\d+))?,[ \t]{0,4}dropping packet/iy;
-
-// "<name>: N callbacks suppressed", the name being the ratelimit state's (net_ratelimit,
-// __ratelimit, a function name), and "printk: N messages suppressed." (2.6.18). Only
-// the name's last character is needed, which keeps the window bounded:
-// 1 + 1 + 4 + 16 + 4 + 9 = 35 characters.
-const SUPPRESSED_HEAD = /[^\s:]:[ \t]{0,4}(\d{1,16})[ \t]{1,4}(?:callbacks|messages)$/;
-const SUPPRESSED_WINDOW = 40;
-const SUPPRESSED_TAIL = ' ' + SUPPRESSED;
-
-// A real message holds one needle; a mangled copy that glued several messages into
-// one line holds a few. The cap keeps a hostile line of repeated needles cheap.
-const MAX_TRIES = 16;
-
-/** Classifies a message text (timestamp/prefix already removed). undefined for anything else. */
-export function classifyMessage(text: string): LogEvent | undefined {
-  if (typeof text !== 'string') return undefined;
-  let tries = 0;
-  for (let at = text.indexOf(TABLE_FULL); at !== -1 && tries < MAX_TRIES; at = text.indexOf(TABLE_FULL, at + 1), tries++) {
-    const event = dropAt(text, at);
-    if (event) return event;
-  }
-  tries = 0;
-  for (let at = text.indexOf(SUPPRESSED_TAIL); at !== -1 && tries < MAX_TRIES; at = text.indexOf(SUPPRESSED_TAIL, at + 1), tries++) {
-    const event = suppressedAt(text, at);
-    if (event) return event;
-  }
-  return undefined;
-}
-
-function dropAt(text: string, at: number): LogEvent | undefined {
-  if (!DROP_PREFIX.test(text.slice(Math.max(0, at - DROP_PREFIX_WINDOW), at))) return undefined;
-  DROP_REST.lastIndex = at;
-  const m = DROP_REST.exec(text);
-  if (!m) return undefined;
-  if (m[1] === undefined) return { kind: 'table-full' };
-  const netns = Number(m[1]);
-  // A namespace number is an inode number (32 bits); a longer one is corruption, but
-  // the packet was still dropped.
-  return Number.isSafeInteger(netns) ? { kind: 'table-full', netns } : { kind: 'table-full' };
-}
-
-function suppressedAt(text: string, at: number): LogEvent | undefined {
-  const m = SUPPRESSED_HEAD.exec(text.slice(Math.max(0, at - SUPPRESSED_WINDOW), at));
-  if (!m || m[1] === undefined) return undefined;
-  const count = Number(m[1]);
-  return Number.isSafeInteger(count) ? { kind: 'suppressed', count } : undefined;
 }
 
 /** A line read from a file or a pipe may keep its end-of-line characters. */
@@ -342,70 +257,4 @@ function rfc3339Time(line: string): LineTime | undefined {
   const offsetMs = zulu !== undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;
   const wallMs = utc.getTime() - offsetMs + Number((frac + '000').slice(0, 3));
   return Number.isSafeInteger(wallMs) ? { wallMs, length: m[0].length } : undefined;
-}
-
-// Splitting a big log into lines costs far more than searching it: on 1M syslog lines,
-// one regex pass of V8 over a one-byte string found both needles about 3 times faster
-// than mightMatter on every line, and faster than two Buffer.indexOf passes.
-const NEEDLES = /table full|suppressed/g;
-/** Kernel and syslog lines are at most a few KiB; anything longer is not a log line. */
-const MAX_LINE_BYTES = 1 << 20;
-
-/**
- * Calls `visit` with each line of `text` for which mightMatter is true, in order,
- * without splitting the text into lines: the cost is one regex scan of the text.
- */
-export function forEachCandidateLine(text: string, visit: (line: string) => void): void {
-  if (typeof text !== 'string') return;
-  scanRegion(text, 0, text.length, (from, to) => visit(text.slice(from, to)));
-}
-
-/** Finds needle hits in text[from, to) and reports the line around each once. */
-function scanRegion(text: string, from: number, to: number, report: (lineStart: number, lineEnd: number) => void): void {
-  NEEDLES.lastIndex = from;
-  for (let m = NEEDLES.exec(text); m !== null && m.index < to; m = NEEDLES.exec(text)) {
-    const lineStart = Math.max(from, text.lastIndexOf('\n', m.index) + 1);
-    const newline = text.indexOf('\n', m.index);
-    const lineEnd = newline < 0 || newline > to ? to : newline;
-    report(lineStart, lineEnd);
-    if (lineEnd >= to) break;
-    NEEDLES.lastIndex = lineEnd + 1;
-  }
-}
-
-/**
- * The same for a file read in chunks: feed each chunk to `push` and call `end` after
- * the last (128 KiB reads were the fastest on Node 18 and 20). Lines are decoded as
- * UTF-8 (bad bytes become U+FFFD, never an error); a line longer than 1 MiB is skipped
- * whole. The scanner copies what it keeps, so the caller may reuse its read buffer.
- */
-export class LogScanner {
-  private readonly carry = new LineCarry(MAX_LINE_BYTES);
-
-  constructor(private readonly visit: (line: string) => void) {}
-
-  push(chunk: Uint8Array): void {
-    this.carry.feed(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), this.carried, this.region);
-  }
-
-  end(): void {
-    const whole = this.carry.finish(Buffer.alloc(0));
-    if (whole !== undefined) this.carried(whole);
-  }
-
-  /** The line that began in an earlier chunk, now whole. */
-  private readonly carried = (whole: Buffer | 'overlong'): void => {
-    if (whole === 'overlong') return;
-    const line = whole.toString('utf8');
-    if (mightMatter(line)) this.visit(line);
-  };
-
-  private readonly region = (data: Buffer, start: number, end: number): void => {
-    // Bytes map one to one onto a latin1 string, so string positions are byte
-    // offsets, and the ASCII needles and newlines are found whatever the encoding.
-    const text = data.toString('latin1', start, end);
-    scanRegion(text, 0, text.length, (from, to) => {
-      if (to - from <= MAX_LINE_BYTES) this.visit(data.toString('utf8', start + from, start + to));
-    });
-  };
 }
