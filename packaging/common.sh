@@ -50,7 +50,7 @@ stage_files() {
   local root=$1 plugin_dir=$2
   local doc="$root/usr/share/doc/$PACKAGE"
   install -d -m 0755 "$root$plugin_dir" "$root/usr/share/man/man8" \
-    "$doc/examples/icinga2" "$doc/examples/nagios" "$doc/examples/nrpe" "$doc/examples/sudoers"
+    "$doc/examples/icinga2" "$doc/examples/nagios" "$doc/examples/nrpe" "$doc/examples/sudoers" "$doc/examples/systemd"
 
   # The bundle starts with '#!/usr/bin/env node'. Installed, it names the
   # packaged interpreter instead: monitoring cores, NRPE and cron run plugins
@@ -84,6 +84,9 @@ stage_files() {
   sed "s|/usr/lib/nagios/plugins|$plugin_dir|g" "$PACKAGING/systemd/check_conntrack.service" >"$root/usr/lib/systemd/system/check_conntrack.service"
   install -m 0644 "$PACKAGING/systemd/check_conntrack.timer" "$root/usr/lib/systemd/system/check_conntrack.timer"
   chmod 0644 "$root/usr/lib/systemd/system/check_conntrack.service"
+  # Mail from the timer needs a less hardened unit: a drop-in the admin copies, never active by itself.
+  sed "s|/usr/lib/nagios/plugins|$plugin_dir|g" "$PACKAGING/systemd/mail.conf" >"$doc/examples/systemd/mail.conf"
+  chmod 0644 "$doc/examples/systemd/mail.conf"
 }
 
 # clamp_times ROOT: every file's time to SOURCE_DATE_EPOCH.

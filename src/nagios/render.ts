@@ -15,7 +15,7 @@ export const OUTPUT_LIMITS = { brief: 1024, verbose: 8192 } as const;
  * too. Control characters (an escape sequence from a hostile file) would reach
  * a terminal or a web page: they become '?'.
  */
-function clean(text: string): string {
+export function clean(text: string): string {
   return (
     text
       .replace(/\|/g, '/')

@@ -99,6 +99,24 @@ export function syslogMessage(priority: (typeof SYSLOG_PRIORITIES)[number], mess
   };
 }
 
+/**
+ * The one recipient --mail-to takes: a local user (root) or user@domain, in
+ * characters no mail transfer agent reads as more than an address (no '|' or
+ * '/' that an alias file would take for a pipe or a file, no leading '-' that
+ * sendmail would take for an option). Several people: an alias in /etc/aliases.
+ */
+export const MAIL_ADDRESS =
+  /^(?=.{1,254}$)[A-Za-z0-9_][A-Za-z0-9_.+=-]*(?:@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)?$/;
+
+/**
+ * The mail transfer agent's sendmail front end, for --mail-to: the message on
+ * stdin, the recipient after `--`, and -oi so that a line with a lone dot does
+ * not end the message early. exim4 and postfix both install it here.
+ */
+export function sendmailTo(address: string): CommandSpec {
+  return { program: 'sendmail', args: ['-oi', '--', address] };
+}
+
 /** `ip netns` names are file names in /run/netns; these are the ones we pass on. */
 export const NETNS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
 
@@ -146,6 +164,10 @@ export const ALLOWED: ReadonlyArray<{ program: string; allows(args: readonly str
       (SYSLOG_PRIORITIES as readonly string[]).includes(a[4] ?? '') &&
       a[5] === '--' &&
       (a[6] ?? '').length <= SYSLOG_MAX_CHARS,
+  },
+  {
+    program: 'sendmail',
+    allows: (a) => a.length === 3 && a[0] === '-oi' && a[1] === '--' && MAIL_ADDRESS.test(a[2] ?? ''),
   },
   {
     program: 'ip',

@@ -19,6 +19,8 @@ export interface RunOptions {
   readonly deadlineMs: number;
   readonly maxBytes?: number;
   readonly sudo?: boolean;
+  /** What the program reads on stdin (a mail for sendmail); without it, stdin is closed. */
+  readonly input?: string;
 }
 
 const found = new Map<string, string | undefined>();
@@ -100,7 +102,7 @@ async function spawnPrepared(p: Prepared, options: RunOptions, stdout: StdoutMod
   const killSignal = sudo ? 'SIGTERM' : 'SIGKILL';
   const child = execa(p.file, p.args, {
     shell: false,
-    stdin: 'ignore',
+    ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' as const }),
     encoding: 'buffer',
     buffer: { stdout: stdout.buffer, stderr: false },
     maxBuffer: { stdout: stdout.buffer ? stdout.maxBytes : Number.MAX_SAFE_INTEGER },

@@ -9,6 +9,7 @@ import {
   alertStateArgument,
   formatArgument,
   kernelLogArgument,
+  mailAddressArgument,
   MAX_VERBOSITY,
   namespacesArgument,
   rangeArgument,
@@ -270,6 +271,13 @@ export const OPTION_TABLE = [
     "also send the status line of each change (or of every non-OK run) to syslog, facility daemon, through 'logger'",
     'output',
   ),
+  define<'mailTo', string | undefined>({
+    key: 'mailTo',
+    flags: '--mail-to <address>',
+    help: "also mail what is printed to this user or address through the mail transfer agent's /usr/sbin/sendmail: each change with --changes-only, else each non-OK run",
+    group: 'output',
+    parse: mailAddressArgument,
+  }),
   define<'stateFile', string | undefined>({
     key: 'stateFile',
     flags: '--state-file <path>',

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../parse/duration';
 import type { LogChoice } from '../probes/kernel-log';
+import { MAIL_ADDRESS } from '../probes/commands';
 import { parseRange, RangeSyntaxError, type Range } from '../nagios/range';
 import { parseStateName, State } from '../nagios/state';
 
@@ -94,4 +95,22 @@ export function countArgument(value: string): number {
 export function formatArgument(value: string): 'nagios' | 'json' {
   if (value === 'nagios' || value === 'json') return value;
   throw new InvalidArgumentError(`'${value}' is not nagios or json`);
+}
+
+/**
+ * One recipient, checked here so that a typo fails the run that sets it up
+ * rather than every mail that run would have sent.
+ */
+export function mailAddressArgument(value: string): string {
+  const shown = `'${value}'`;
+  if (value === '') throw new InvalidArgumentError('it is empty: give a user (root) or an address (ops@example.com)');
+  if (value.startsWith('-')) throw new InvalidArgumentError(`${shown} begins with '-': give a user (root) or an address (ops@example.com)`);
+  if (/\s/.test(value)) throw new InvalidArgumentError(`${shown} contains white space: give one address`);
+  if (/[,;]/.test(value))
+    throw new InvalidArgumentError(`${shown} is a list: give one address, an alias in /etc/aliases for several people`);
+  if (!MAIL_ADDRESS.test(value))
+    throw new InvalidArgumentError(
+      `${shown} is not a mail address such as root or ops@example.com (letters, digits, '.', '_', '+', '=', '-', one '@')`,
+    );
+  return value;
 }

@@ -11,6 +11,7 @@ import type { Options } from './options';
 import { parseCommandLine } from './cli';
 import { commandsStillRunning } from '../probes/run-command';
 import { collect } from './collect';
+import { mailsThisRun, sendMail } from './mail';
 import { sendToSyslog } from './syslog';
 import { TimeoutError, withTimeout } from './timeout';
 
@@ -61,7 +62,12 @@ export async function run(argv: readonly string[]): Promise<Rendered> {
   const silent = notice ? !notice.print : options.quietOk && options.format !== 'json' && out.state === State.OK;
   if (options.syslog && (notice ? notice.print && (notice.kind !== 'unkept' || out.state !== State.OK) : out.state !== State.OK)) {
     const failed = await sendToSyslog(out.state, out.text.split('\n', 1)[0]!, deadlineMs);
-    if (failed && !silent) out = { ...out, text: `${out.text}${failed}\n` };
+    if (failed && !silent) out = withLine(out, failed, options.format);
+  }
+  // The mail holds what is printed, so it goes last; only what went wrong with it is added after.
+  if (options.mailTo !== undefined && mailsThisRun(out.state, notice)) {
+    const failed = await sendMail(options.mailTo, out.state, out.text, deadlineMs);
+    if (failed) out = withLine(out, failed, options.format);
   }
   return silent ? { state: out.state, text: '' } : { ...out, writeByMs: deadlineMs };
 }
@@ -76,6 +82,22 @@ function renderText(results: Result[], options: Options, notice: NoticeDecision 
     notice.kind === 'recovery' ? Math.max(1, options.verbosity) : options.verbosity,
     lead,
   );
+}
+
+/** A line about the run itself (a log or mail that failed): in the long output, or among the advice of --format json, which stays JSON. */
+function withLine(out: Rendered, line: string, format: Options['format']): Rendered {
+  if (format === 'json') {
+    try {
+      const body = JSON.parse(out.text) as { advice?: unknown };
+      if (Array.isArray(body.advice)) {
+        body.advice.push(line);
+        return { ...out, text: `${JSON.stringify(body, null, 2)}\n` };
+      }
+    } catch {
+      // not JSON (an UNKNOWN line from a timeout): a line like any other
+    }
+  }
+  return { ...out, text: `${out.text}${line}\n` };
 }
 
 function describe(err: unknown): string {

@@ -79,6 +79,7 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
       `${DOC}/examples/nagios/commands.cfg`,
       `${DOC}/examples/nrpe/check_conntrack.cfg`,
       `${DOC}/examples/sudoers/check_conntrack`,
+      `${DOC}/examples/systemd/mail.conf`,
       ...SCHEDULER_FILES,
     ];
     for (const path of expected) expect(entries.get(path), path).toMatch(/^-rw-r--r-- root\/root /);
@@ -110,6 +111,8 @@ describeWith('the .deb', { programs: [[DPKG_DEB, 'dpkg']] }, () => {
     expect(cron).toMatch(/^#\*\/5 \* \* \* \* nagios \/usr\/lib\/nagios\/plugins\/check_conntrack --changes-only /m);
     const rows = must([DPKG_DEB, '-c', deb]).stdout;
     expect(rows).not.toMatch(/\.wants\//);
+    // The mail drop-in is an example under /usr/share/doc, in no directory systemd reads.
+    expect(rows).not.toMatch(/\.service\.d\//);
     // The one maintainer script makes the state directory; it enables and starts nothing.
     const postinst = must(['/bin/sh', '-c', `${DPKG_DEB} --ctrl-tarfile "$1" | tar -xO ./postinst`, 'sh', deb]).stdout;
     expect(postinst).toContain('/var/lib/check_conntrack');

@@ -22,10 +22,12 @@ import {
   describeWith,
   ensureUser,
   fixtureArgs,
+  mailbox,
   must,
   NODE,
   PACKAGING,
   run,
+  SENDMAIL,
   startDaemon,
   tempDir,
   waitFor,
@@ -34,11 +36,9 @@ import {
 
 const RSYSLOGD = '/usr/sbin/rsyslogd';
 const CRON = '/usr/sbin/cron';
-const SENDMAIL = '/usr/sbin/sendmail';
 const LOGGER = '/usr/bin/logger';
 const DEV_LOG = '/dev/log';
 const MAIL_USER = 'ccmailtest';
-const MAILBOX = `/var/mail/${MAIL_USER}`;
 const CRON_FILE = '/etc/cron.d/cctest_check_conntrack';
 
 /** rsyslog on /dev/log, writing `facility.severity tag message` lines to one file. */
@@ -139,7 +139,8 @@ describeWith(
 
     it('the packaged cron line mails one problem and one recovery while a namespace fills and empties, and logs both', async () => {
       ensureUser(MAIL_USER);
-      rmSync(MAILBOX, { force: true });
+      const inbox = mailbox(MAIL_USER);
+      inbox.clear();
       const stateDir = join(work.path, 'cron-state');
       mkdirSync(stateDir, { mode: 0o700 });
       const state = join(stateDir, 'state.json');
@@ -168,10 +169,6 @@ describeWith(
 
         const runs = () => (existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as { savedAtMs: number }).savedAtMs : 0);
         const nextRun = async (after: number) => waitFor('the next cron run', () => (runs() > after ? runs() : undefined), 75_000, 500);
-        const mails = () =>
-          readOr(MAILBOX)
-            .split('\n')
-            .filter((l) => l.startsWith('From ')).length;
 
         await withConntrackMax(20, async () => {
           cron = startDaemon([CRON, '-f']);
@@ -183,10 +180,9 @@ describeWith(
         // The table has room again: the third run mails the recovery.
         const before = runs();
         await nextRun(before);
-        await waitFor('two mails', () => (mails() >= 2 ? true : undefined), 20_000, 500);
-        const mailbox = readOr(MAILBOX);
-        expect(mails(), mailbox).toBe(2);
-        const bodies = mailbox.split(/^From /m).filter((m) => m.trim() !== '');
+        await waitFor('two mails', () => (inbox.messages().length >= 2 ? true : undefined), 20_000, 500);
+        const bodies = inbox.messages();
+        expect(bodies.length, bodies.join('\n')).toBe(2);
         expect(bodies[0]).toMatch(/^CONNTRACK CRITICAL - 95(?:\.0)?% of table used \(19 of 20 entries\)/m);
         expect(bodies[1]).toMatch(/^CONNTRACK OK - recovered after \d+[sm]/m);
         expect(bodies[1]).toMatch(/^was CRITICAL from .* UTC: 95(?:\.0)?% of table used \(19 of 20 entries\)/m);

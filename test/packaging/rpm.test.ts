@@ -87,6 +87,7 @@ describeWith(
         '/usr/share/doc/check-conntrack/examples/nagios/commands.cfg',
         '/usr/share/doc/check-conntrack/examples/nrpe/check_conntrack.cfg',
         '/usr/share/doc/check-conntrack/examples/sudoers/check_conntrack',
+        '/usr/share/doc/check-conntrack/examples/systemd/mail.conf',
         '/usr/share/licenses/check-conntrack/LICENSE',
         '/usr/share/licenses/check-conntrack/THIRD-PARTY-LICENSES',
         ...SCHEDULER_FILES,
@@ -151,6 +152,9 @@ describeWith(
       );
       expect(files.get(`.${CRON_FILE}`)!.toString()).toContain(` nagios ${PLUGIN} --changes-only `);
       expect(files.get('./usr/lib/systemd/system/check_conntrack.service')!.toString()).toContain(`ExecStart=${PLUGIN} --changes-only`);
+      expect(files.get('./usr/share/doc/check-conntrack/examples/systemd/mail.conf')!.toString()).toContain(
+        `ExecStart=${PLUGIN} --changes-only --syslog --mail-to root`,
+      );
     });
 
     describeWith('its scriptlets', { root: true, programs: [] }, () => {

@@ -24,6 +24,8 @@ export const VERSION: string = JSON.parse(readFileSync(join(REPO, 'package.json'
 
 export const SETPRIV = '/usr/bin/setpriv';
 export const BASH = '/bin/bash';
+/** The mail transfer agent's front end; exim4-daemon-light's delivers local mail to /var/mail without a daemon. */
+export const SENDMAIL = '/usr/sbin/sendmail';
 /** What monitoring daemons give their checks: the system directories, nothing else. */
 export const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -271,4 +273,25 @@ export async function sameOnHost(a: () => Run | Promise<Run>, b: () => Run | Pro
     await sleep(500);
   }
   return last!;
+}
+
+/**
+ * A local user's mailbox in /var/mail, where exim4 delivers: an mbox file,
+ * each message starting with a 'From ' line. `messages()` is each message,
+ * its headers and body, without that line and the blank line after it.
+ */
+export function mailbox(user: string): { readonly path: string; clear(): void; messages(): string[] } {
+  const path = `/var/mail/${user}`;
+  return {
+    path,
+    clear: () => rmSync(path, { force: true }),
+    messages: () =>
+      existsSync(path)
+        ? readFileSync(path, 'utf8')
+            .split(/^From .*\n/m)
+            .filter((m) => m.trim() !== '')
+            // The blank line after each message separates it from the next one.
+            .map((m) => m.replace(/\n\n$/, '\n'))
+        : [],
+  };
 }

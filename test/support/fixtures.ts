@@ -18,6 +18,11 @@ export function rootArgs(dir: string): string[] {
   return ['--proc', join(dir, 'proc'), '--sys', join(dir, 'sys'), '--no-state', '--kernel-log', 'none'];
 }
 
+/** rootArgs with a state file of the test's own instead of none: for runs that follow on from each other. */
+export function keptStateArgs(dir: string, stateFile: string): string[] {
+  return ['--proc', join(dir, 'proc'), '--sys', join(dir, 'sys'), '--kernel-log', 'none', '--state-file', stateFile];
+}
+
 /**
  * A writable copy of a fixture tree, for tests that change a file (a count at a
  * boundary, a mode git cannot store). The caller removes it with `dispose`.

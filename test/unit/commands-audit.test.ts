@@ -20,6 +20,7 @@ import {
   RULE_LISTINGS,
   RULE_LISTINGS_PLAIN,
   SEARCH_DIRS,
+  sendmailTo,
   SUDO_COMMANDS,
   syslogMessage,
   type CommandSpec,
@@ -70,8 +71,10 @@ describe('the catalogue', () => {
       'ip6tables-save',
       'nft',
       'logger',
+      'sendmail',
       'ip',
     ]);
+    expect(sendmailTo('root')).toStrictEqual(spec('sendmail', '-oi', '--', 'root'));
     expect(syslogMessage('daemon.crit', 'CONNTRACK CRITICAL - full')).toStrictEqual(
       spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.crit', '--', 'CONNTRACK CRITICAL - full'),
     );
@@ -117,6 +120,8 @@ describe('the catalogue', () => {
     ['ip netns exec with /bin/cat', netnsStat('cni-1f2e3d4c-5b6a', '/bin/cat')],
     ['logger, each severity', syslogMessage('daemon.warning', '-p kern.emerg')],
     ['logger, err', syslogMessage('daemon.err', 'CONNTRACK UNKNOWN - x')],
+    ['sendmail to root', sendmailTo('root')],
+    ['sendmail to an address', sendmailTo('ops+conntrack@mail.example.com')],
   ])('accepts %s', (_name, s) => {
     expect(isAllowed(s)).toBe(true);
   });
@@ -167,6 +172,15 @@ describe('the catalogue', () => {
       'logger, an over-long message',
       spec('logger', '--socket-errors=on', '-t', 'check_conntrack', '-p', 'daemon.info', '--', 'x'.repeat(1025)),
     ],
+    // sendmail: one plain recipient after --, the message on stdin, nothing the MTA reads as an option or a pipe
+    ['sendmail -t (recipients from the message)', spec('sendmail', '-t', '-oi')],
+    ['sendmail without --', spec('sendmail', '-oi', 'root')],
+    ['sendmail, an option as the recipient', spec('sendmail', '-oi', '--', '-bd')],
+    ['sendmail to a pipe', spec('sendmail', '-oi', '--', '|/bin/sh')],
+    ['sendmail to a file', spec('sendmail', '-oi', '--', '/etc/passwd')],
+    ['sendmail to two', spec('sendmail', '-oi', '--', 'root', 'ops')],
+    ['sendmail to a list', spec('sendmail', '-oi', '--', 'root,ops')],
+    ['sendmail, a queue run', spec('sendmail', '-q')],
     ['modprobe nf_conntrack', spec('modprobe', 'nf_conntrack')],
     ['sysctl -w', spec('sysctl', '-w', 'net.netfilter.nf_conntrack_max=10')],
     // dmesg: anything but -r, above all what clears or changes the buffer
@@ -331,7 +345,9 @@ describe('source scan: every child process goes through run-command.ts', () => {
     expect(calls.length).toBeGreaterThan(0);
     // rules.ts passes `spec` from its list of catalogue listings.
     for (const c of calls)
-      expect(c).toMatch(/: (?:DMESG|CONNTRACK_STATS|CONNTRACK_LIST|NFT_TABLES|journalKernel\(.*|netnsStat\(.*|syslogMessage\(.*|spec)$/);
+      expect(c).toMatch(
+        /: (?:DMESG|CONNTRACK_STATS|CONNTRACK_LIST|NFT_TABLES|journalKernel\(.*|netnsStat\(.*|syslogMessage\(.*|sendmailTo\(.*|spec)$/,
+      );
   });
 
   it('no file spawns processes some other way (process.binding, worker threads, shells)', () => {

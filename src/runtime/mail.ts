@@ -1,0 +1,95 @@
+import type { NoticeDecision } from '../nagios/changes';
+import { clean } from '../nagios/render';
+import { STATE_NAMES, State } from '../nagios/state';
+import { sendmailTo } from '../probes/commands';
+import { runCommand } from '../probes/run-command';
+
+/** sendmail queues a message in well under a second; a hung one must not eat the check's own time. */
+const SENDMAIL_SECONDS = 5;
+
+/** A subject a mail reader shows whole; the status line stays in the body in full. */
+export const SUBJECT_CHARS = 200;
+
+/**
+ * --mail-to mails what the plugin prints, when cron would: with --changes-only
+ * every print (a problem, a change, a reminder, a recovery, a run whose state
+ * could not be kept), without it every run that is not OK. An OK run mails
+ * only when --changes-only prints it.
+ */
+export function mailsThisRun(state: State, notice: NoticeDecision | undefined): boolean {
+  return notice ? notice.print : state !== State.OK;
+}
+
+/**
+ * The subject: the status line without its perfdata, or the summary of
+ * --format json, cut to SUBJECT_CHARS.
+ */
+export function mailSubject(output: string): string {
+  const first = output.split('\n', 1)[0] ?? '';
+  const line = first.startsWith('{') ? (jsonSummary(output) ?? first) : (first.split('|', 1)[0] ?? '');
+  const chars = [...line.trim()];
+  return chars.length > SUBJECT_CHARS ? `${chars.slice(0, SUBJECT_CHARS - 3).join('')}...` : chars.join('');
+}
+
+function jsonSummary(output: string): string | undefined {
+  try {
+    const summary: unknown = (JSON.parse(output) as { summary?: unknown }).summary;
+    return typeof summary === 'string' ? clean(summary) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A header value in plain ASCII, or RFC 2047 words of UTF-8 short enough for a 78-column header line. */
+function headerText(text: string): string {
+  if (/^[\x20-\x7e]*$/.test(text)) return text;
+  const words: string[] = [];
+  let chunk = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(chunk + ch) > 45) {
+      words.push(chunk);
+      chunk = '';
+    }
+    chunk += ch;
+  }
+  if (chunk !== '') words.push(chunk);
+  return words.map((w) => `=?utf-8?B?${Buffer.from(w).toString('base64')}?=`).join('\n ');
+}
+
+/** The whole message sendmail reads: headers, a blank line, and exactly what the plugin printed. */
+export function mailMessage(address: string, output: string): string {
+  return [
+    `To: ${address}`,
+    `Subject: ${headerText(mailSubject(output))}`,
+    // RFC 3834: no vacation or out-of-office answers to a machine's mail.
+    'Auto-Submitted: auto-generated',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    output.endsWith('\n') ? output : `${output}\n`,
+  ].join('\n');
+}
+
+/**
+ * Hands the output to the local mail transfer agent. Returns a line for the
+ * long output when it could not: a missing or failing sendmail is worth
+ * saying, never a reason to change the check's state.
+ */
+export async function sendMail(address: string, state: State, output: string, deadlineMs: number): Promise<string | undefined> {
+  const outcome = await runCommand(sendmailTo(address), {
+    signal: new AbortController().signal,
+    deadlineMs: Math.min(deadlineMs, Date.now() + SENDMAIL_SECONDS * 1000),
+    maxBytes: 4096,
+    input: mailMessage(address, output),
+  });
+  if (outcome.status === 'ok') return undefined;
+  const lead = `--mail-to: the ${STATE_NAMES[state]} output was not mailed to ${address}`;
+  if (outcome.status === 'not-installed')
+    return `${lead}: ${outcome.reason}: install a mail transfer agent (exim4, postfix) that provides /usr/sbin/sendmail, or leave --mail-to out`;
+  const why = outcome.reason ?? (outcome.status === 'timed-out' ? `no answer within ${SENDMAIL_SECONDS}s` : outcome.status);
+  if (outcome.status !== 'failed') return clean(`${lead}: ${outcome.label}: ${why}`);
+  return clean(
+    `${lead}: ${outcome.label}: ${why}; the mail transfer agent's log says more (a setuid or setgid sendmail cannot queue mail from a systemd service with NoNewPrivileges=yes or ProtectSystem=strict: see man 8 check_conntrack)`,
+  );
+}
