@@ -141,6 +141,8 @@ export function finish(
   request: LogRequest,
   cutoff: Cutoff,
   notes: string[] = [],
+  /** Reading stopped before the end: the count is a lower bound. */
+  partial = false,
 ): LogScan | LogAttempt {
   // Messages that cannot be placed in time cannot be called old: a log whose
   // matches are all undated has not shown that nothing was dropped.
@@ -164,5 +166,6 @@ export function finish(
     sinceLastRun: cutoff.sinceLastRun,
     attempts: [],
     notes,
+    ...(partial ? { partial } : {}),
   };
 }

@@ -107,7 +107,7 @@ export function readKmsg(request: LogRequest, cutoff: Cutoff): LogScan | LogAtte
   if (cutoff.seq !== undefined && firstSeq !== undefined && firstSeq > cutoff.seq + 1) {
     notes.push(`${firstSeq - cutoff.seq - 1} kernel messages were overwritten in the ring buffer before this check could read them`);
   }
-  return finish('kmsg', KMSG, collector, request, cutoff, notes);
+  return finish('kmsg', KMSG, collector, request, cutoff, notes, cut !== undefined);
 }
 
 /** What a log program may print before it is stopped: far more than any ring buffer holds. */
@@ -274,7 +274,7 @@ export async function readLogFile(path: string, request: LogRequest, cutoff: Cut
       notes.push(`reading ${path} stopped ${cut}, after ${at - start} bytes: later lines were not read, so the count is a lower bound`);
     const last = lastLine ? parse(lastLine) : undefined;
     if (last) c.advance(last);
-    const scan = finish('file', path, c, request, cutoff, notes);
+    const scan = finish('file', path, c, request, cutoff, notes, cut !== undefined);
     if ('status' in scan && scan.status === 'ok') {
       scan.position.file = { path, ino: st.ino, offset: consumed };
       scan.sinceLastRun = resumed || cutoff.sinceLastRun;

@@ -54,6 +54,8 @@ export type LogScan =
       /** Sources tried before this one, and why they failed. */
       attempts: LogAttempt[];
       notes: string[];
+      /** Reading stopped before the end (the deadline, a cap, an error): newer messages may be missing. */
+      partial?: boolean;
     }
   /** `requested`: the source the user named (--kernel-log FILE), whose silence is not to be taken for quiet. */
   | { status: 'unreadable'; attempts: LogAttempt[]; requested?: string };

@@ -41,6 +41,19 @@ describe('a kernel log file and the deadline', () => {
     expect(await scanKernelLog(request(Date.now() + 60_000))).toMatchObject({ status: 'ok', source: file, messages: 2, notes: [] });
   });
 
+  it('stopped part-way (here by an abort, looked for every 32 MiB) it is partial, and says the count is a lower bound', async () => {
+    const big = join(dir, 'big.log');
+    const line = '2026-12-07T08:59:10.123456+00:00 web1 kernel: [36010.123456] eth0: link up, 1000 Mbps, full duplex\n';
+    writeFileSync(big, line.repeat(Math.ceil((33 * 1024 * 1024) / line.length)));
+    const aborted = new AbortController();
+    aborted.abort();
+    const scan = await scanKernelLog({ ...request(Date.now() + 60_000), choice: { file: big }, signal: aborted.signal });
+    expect(scan).toMatchObject({ status: 'ok', messages: 0, partial: true });
+    expect(scan.status === 'ok' && scan.notes).toEqual([
+      `reading ${big} stopped when the check was stopped, after ${255 * 128 * 1024} bytes: later lines were not read, so the count is a lower bound`,
+    ]);
+  });
+
   it('past the deadline it reads nothing and says so: the log is unread, not quiet', async () => {
     expect(await scanKernelLog(request(Date.now() - 1))).toEqual({
       status: 'unreadable',

@@ -632,6 +632,27 @@ describe('checkPacketLoss: combining counters and log', () => {
     expect(worst(loud.map((r) => r.state))).toBe(State.CRITICAL);
   });
 
+  it('counters unavailable and a log read only in part that found nothing: UNKNOWN, for the newest messages were not read', () => {
+    const partial = okScan([], { source: '/dev/kmsg', partial: true });
+    const rs = checkPacketLoss(unavailable, partial, FIRST, DEFAULTS, NOW);
+    expect(rs.map((r) => [r.check, r.state])).toEqual([
+      ['counters', State.OK],
+      ['kernel-log', State.OK],
+      ['packet-loss', State.UNKNOWN],
+    ]);
+    expect(rs[2]!.summary).toBe(
+      'cannot tell whether packets were dropped: no drop counters, and the kernel log (/dev/kmsg) was read only in part',
+    );
+    // What it did find is a loss all the same; and the counters, when there are some, decide alone.
+    expect(
+      worst(checkPacketLoss(unavailable, okScan([{ count: 1, text: LINE }], { partial: true }), FIRST, DEFAULTS, NOW).map((r) => r.state)),
+    ).toBe(State.CRITICAL);
+    expect(checkPacketLoss(okCounters(two()), partial, baselineOf(two()), DEFAULTS, NOW).map((r) => r.check)).toEqual([
+      'counters',
+      'kernel-log',
+    ]);
+  });
+
   it('counters readable but log unreadable: no UNKNOWN, the fix at -v only', () => {
     const rs = checkPacketLoss(okCounters(two()), unreadable, baselineOf(two()), DEFAULTS, NOW);
     expect(rs.map((r) => r.check)).toEqual(['counters', 'kernel-log']);
