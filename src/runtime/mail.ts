@@ -56,8 +56,43 @@ function headerText(text: string): string {
   return words.map((w) => `=?utf-8?B?${Buffer.from(w).toString('base64')}?=`).join('\n ');
 }
 
-/** The whole message sendmail reads: headers, a blank line, and exactly what the plugin printed. */
+/** RFC 5322: a line of a message is at most 998 bytes; a relay may refuse or break a longer one. */
+const MAX_LINE_BYTES = 998;
+
+/**
+ * Quoted-printable (RFC 2045): bytes outside printable ASCII, '=' and a space
+ * or tab that ends a line become =XX, and soft breaks keep every line within
+ * 76 characters, so the text arrives whole whatever its lines.
+ */
+export function quotedPrintable(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const bytes = Buffer.from(line, 'utf8');
+    let current = '';
+    bytes.forEach((b, i) => {
+      const last = i === bytes.length - 1;
+      const literal = (b >= 33 && b <= 126 && b !== 61) || ((b === 32 || b === 9) && !last);
+      const piece = literal ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`;
+      // 75 and the '=' of the soft break make 76.
+      if (current.length + piece.length > 75) {
+        out.push(`${current}=`);
+        current = '';
+      }
+      current += piece;
+    });
+    out.push(current);
+  }
+  return out.join('\n');
+}
+
+/**
+ * The whole message sendmail reads: headers, a blank line, and exactly what
+ * the plugin printed: as it is, or quoted-printable when a line (a -v status
+ * line with much perfdata, a JSON field) is longer than a mail line may be.
+ */
 export function mailMessage(address: string, output: string): string {
+  const text = output.endsWith('\n') ? output : `${output}\n`;
+  const long = text.split('\n').some((line) => Buffer.byteLength(line) > MAX_LINE_BYTES);
   return [
     `To: ${address}`,
     `Subject: ${headerText(mailSubject(output))}`,
@@ -65,9 +100,9 @@ export function mailMessage(address: string, output: string): string {
     'Auto-Submitted: auto-generated',
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=utf-8',
-    'Content-Transfer-Encoding: 8bit',
+    `Content-Transfer-Encoding: ${long ? 'quoted-printable' : '8bit'}`,
     '',
-    output.endsWith('\n') ? output : `${output}\n`,
+    long ? quotedPrintable(text) : text,
   ].join('\n');
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decideNotice, type NoticeDecision } from '../../src/nagios/changes';
 import { State } from '../../src/nagios/state';
 import { parseCommandLine } from '../../src/runtime/cli';
-import { mailMessage, mailsThisRun, mailSubject } from '../../src/runtime/mail';
+import { mailMessage, mailsThisRun, mailSubject, quotedPrintable } from '../../src/runtime/mail';
 import { mailAddressArgument } from '../../src/runtime/options';
 import type { SavedNotice } from '../../src/state/schema';
 
@@ -71,6 +71,28 @@ describe('the mail', () => {
         output,
       ].join('\n'),
     );
+  });
+
+  it('goes quoted-printable when a line is longer than the 998 bytes a mail line may be, and decodes to exactly what was printed', () => {
+    const perf = Array.from({ length: 60 }, (_, i) => `ns_${i}_entries=${i * 1000};8000;9000;0;10000`).join(' ');
+    const output = `${STATUS} | ${perf}\nnamespace “café” = 95% full \t\n`;
+    expect(Buffer.byteLength(output.split('\n')[0]!)).toBeGreaterThan(998);
+    const message = mailMessage('root', output);
+    expect(message).toContain('Content-Transfer-Encoding: quoted-printable\n');
+    const body = message.slice(message.indexOf('\n\n') + 2);
+    expect(body.split('\n').every((line) => line.length <= 76 && /^[\x20-\x7e]*$/.test(line))).toBe(true);
+    // RFC 2045's decoding: soft breaks go, =XX are bytes.
+    const decoded = Buffer.from(
+      body.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      'latin1',
+    ).toString('utf8');
+    expect(decoded).toBe(output);
+    expect(quotedPrintable('a = b\t\n€ ')).toBe('a =3D b=09\n=E2=82=AC=20');
+  });
+
+  it('stays 8bit when every line fits', () => {
+    expect(mailMessage('root', `${'x'.repeat(998)}\n`)).toContain('Content-Transfer-Encoding: 8bit\n');
+    expect(mailMessage('root', `${'x'.repeat(999)}\n`)).toContain('Content-Transfer-Encoding: quoted-printable\n');
   });
 
   it('ends with a newline even when the output does not', () => {
