@@ -74,6 +74,8 @@ type StdoutMode = { buffer: true; maxBytes: number } | { buffer: false; onChunk:
 const STDERR_BYTES = 64 * 1024;
 
 const NO_TIME = 'no answer before the check ran out of time';
+/** Earlier sources used the time up: this one was never started, which is not the same as one that hung. */
+const NOT_STARTED = 'not started: the check had run out of time (raise -t/--timeout)';
 
 /** Started and not yet exited: pid, and whether it is sudo (which only SIGTERM may reach). */
 const live = new Map<number, boolean>();
@@ -95,7 +97,7 @@ process.on('exit', () => {
 async function spawnPrepared(p: Prepared, options: RunOptions, stdout: StdoutMode): Promise<CommandOutcome> {
   if (options.signal.aborted) return { label: p.label, status: 'cancelled', stdout: '' };
   const timeout = options.deadlineMs - Date.now();
-  if (timeout <= 0) return { label: p.label, status: 'timed-out', stdout: '', reason: NO_TIME };
+  if (timeout <= 0) return { label: p.label, status: 'timed-out', stdout: '', reason: NOT_STARTED };
   // Loaded only when a command really runs: most unprivileged checks run none.
   const { execa } = await import('execa');
   const sudo = options.sudo === true;

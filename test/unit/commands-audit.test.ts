@@ -263,6 +263,14 @@ describe('runCommand enforces the catalogue before running anything', () => {
     await expect(runCommand(s, { ...options(), sudo: true })).rejects.toThrow(message);
   });
 
+  it('does not start a catalogued program once the deadline has passed, and says it was not started (not that it hung)', async () => {
+    const journal = journalKernel(1);
+    const outcome = await runCommand(journal, { signal: new AbortController().signal, deadlineMs: Date.now() - 1 });
+    if (await findProgram('journalctl'))
+      expect(outcome).toMatchObject({ status: 'timed-out', reason: 'not started: the check had run out of time (raise -t/--timeout)' });
+    else expect(outcome.status).toBe('not-installed');
+  });
+
   it('refuses sudo for a catalogued command that is not a sudo command', async () => {
     const journal = journalKernel(1);
     const path = await findProgram('journalctl');
