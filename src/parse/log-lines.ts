@@ -44,6 +44,24 @@ function bootUsecOf(seconds: string, fraction: string): number | undefined {
 const KMSG_HEADER = /^(\d{1,10}),(\d{1,20}),(\d{1,20}),[^,;]*(?:,[^;]*)?$/;
 const KMSG_MAX_HEADER = 256;
 
+/**
+ * The priority at the head of a raw /dev/kmsg record ("prio,seq,..."), read
+ * from the bytes before any decoding: facility * 8 + level. -1 when the record
+ * does not start with digits. A record at 8 or above is user space's, which
+ * never counts, so a reader can pass it by without decoding it.
+ */
+export function kmsgPriority(raw: Uint8Array, length: number): number {
+  let prio = -1;
+  for (let i = 0; i < length; i++) {
+    const c = raw[i]!;
+    if (c < 48 || c > 57) break;
+    prio = (prio < 0 ? 0 : prio) * 10 + (c - 48);
+    // Past the facility bits nothing more is needed, and the number stays small.
+    if (prio >= 8) return prio;
+  }
+  return prio;
+}
+
 /** "4,350,152332874,-;text": /dev/kmsg record (ignore continuation lines starting with a space: return undefined). */
 export function parseKmsgRecord(record: string): LogRecord | undefined {
   if (typeof record !== 'string' || record.length === 0 || record.charCodeAt(0) === 32) return undefined;

@@ -1,5 +1,13 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { namesSender, parseDmesgLine, parseJournalLine, parseKmsgRecord, parseSyslogLine, type LogRecord } from '../parse/log-lines';
+import {
+  kmsgPriority,
+  namesSender,
+  parseDmesgLine,
+  parseJournalLine,
+  parseKmsgRecord,
+  parseSyslogLine,
+  type LogRecord,
+} from '../parse/log-lines';
 import { mightMatter } from '../parse/log-message';
 import { LogScanner } from '../parse/log-scanner';
 import { DMESG, journalKernel, journalKernelBefore, type CommandSpec } from './commands';
@@ -81,10 +89,12 @@ export function readKmsg(request: LogRequest, cutoff: Cutoff): LogScan | LogAtte
       }
       if (n === 0) break;
       records++;
-      // Every record is looked at, so this is the loop's cost: latin1 makes one
+      // Every record is looked at, so this is the loop's cost. User space's
+      // records (daemons write to /dev/kmsg too) never count: their priority,
+      // read from the bytes, passes them by. For the kernel's, latin1 makes one
       // character of each byte (the words looked for are ASCII, found as in the
       // bytes), and one string costs half of two searches of a view of the buffer.
-      if (firstSeq === undefined || mightMatter(buf.toString('latin1', 0, n))) {
+      if (firstSeq === undefined || (kmsgPriority(buf, n) < 8 && mightMatter(buf.toString('latin1', 0, n)))) {
         take(buf.subarray(0, n));
         unread = undefined;
       } else {

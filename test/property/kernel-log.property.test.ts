@@ -6,7 +6,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDmesgLine, parseJournalLine, parseKmsgRecord, parseSyslogLine, type LogRecord } from '../../src/parse/log-lines';
+import {
+  kmsgPriority,
+  parseDmesgLine,
+  parseJournalLine,
+  parseKmsgRecord,
+  parseSyslogLine,
+  type LogRecord,
+} from '../../src/parse/log-lines';
 import { classifyMessage, mightMatter, type LogEvent } from '../../src/parse/log-message';
 import { forEachCandidateLine, LogScanner } from '../../src/parse/log-scanner';
 import { chunked, fixtureTexts, garbage, hostileText, isCount, randomBytes, snippet } from './support/hostile';
@@ -186,6 +193,27 @@ describe('line parsers', () => {
           expect(parseKmsgRecord(`${prio},${seq},${usec},${flags};${msg}${tail}`)).toEqual({ text: msg, seq, bootUsec: usec, prio });
         },
       ),
+      RUNS,
+    );
+  });
+
+  it('kmsgPriority passes by only records the kernel-log finding would not count (user space, facility > 0)', () => {
+    const digits = fc.stringMatching(/^\d{1,14}$/);
+    const record = fc.oneof(
+      fc
+        .tuple(fc.oneof(digits, fc.integer({ min: 0, max: 191 }).map(String)), fc.maxSafeNat(), fc.maxSafeNat(), text)
+        .map(([prio, seq, usec, msg]) => `${prio},${seq},${usec},-;${msg}\n`),
+      fc.string({ maxLength: 60 }),
+    );
+    fc.assert(
+      fc.property(record, (raw) => {
+        const bytes = Buffer.from(raw, 'utf8');
+        // a record in a larger buffer, as the reader has it
+        const buf = Buffer.concat([bytes, Buffer.from('99999,1,2,-;table full')]);
+        const parsed = parseKmsgRecord(raw);
+        if (kmsgPriority(buf, bytes.length) >= 8) expect(parsed === undefined || parsed.prio! >> 3 !== 0).toBe(true);
+        if (parsed) expect(kmsgPriority(buf, bytes.length) >= 8).toBe(parsed.prio! >> 3 !== 0);
+      }),
       RUNS,
     );
   });
