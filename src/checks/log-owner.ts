@@ -211,6 +211,17 @@ export function describeLog(scan: Extract<LogScan, { status: 'ok' }>, windowSeco
  */
 export function logOwnersOf(m: Measurements): LogOwners | undefined {
   if (m.log.status !== 'ok') return undefined;
+  // Several checks ask about the same measurements, which never change once made.
+  const known = owners.get(m);
+  if (known) return known;
+  const found = assignOwners(m, m.log);
+  owners.set(m, found);
+  return found;
+}
+
+const owners = new WeakMap<Measurements, LogOwners>();
+
+function assignOwners(m: Measurements, scan: Extract<LogScan, { status: 'ok' }>): LogOwners {
   const bootMs = m.identity.uptimeSeconds !== undefined ? m.identity.nowMs - m.identity.uptimeSeconds * 1000 : undefined;
   const read = new Map(m.namespaceEntries.map((e) => [e.info.inode, e.stats.status === 'ok' ? e.stats.stats : undefined]));
   const others = new Map<number, Candidate>();
@@ -225,7 +236,7 @@ export function logOwnersOf(m: Measurements): LogOwners | undefined {
       });
   }
   return assignLogOwners({
-    scan: m.log,
+    scan,
     own: {
       inode: m.identity.netns,
       evidence: dropEvidence(m.counters.status === 'ok' ? m.counters.stats : undefined, m.baseline.counters, ownCreated),
