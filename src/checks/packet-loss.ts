@@ -202,6 +202,22 @@ export function checkKernelLog(scan: LogScan, options: PacketLossOptions): Resul
   };
 }
 
+/** What the loss checks cannot say, and why: an UNKNOWN, never a quiet OK. */
+function cannotTell(why: string): Result {
+  return {
+    check: 'packet-loss',
+    state: State.UNKNOWN,
+    summary: `cannot tell whether packets were dropped: ${why}`,
+    details: [],
+    perfdata: [],
+  };
+}
+
+/** Why the kernel log gave no answer. */
+function unread(scan: LogScan): string {
+  return scan.status === 'disabled' ? 'the kernel log is not searched (--kernel-log none)' : 'the kernel log is not readable';
+}
+
 /**
  * Never a false OK: when neither the counters nor the log could be read, the
  * check cannot say that no packets were lost.
@@ -224,32 +240,14 @@ export function checkPacketLoss(
   // Counters with nothing to compare with, run after run, would read OK for ever:
   // only a kernel log that answers for the interval can say nothing was dropped.
   if (stateLost !== undefined && !baseline.counters && counters.status === 'ok' && scan.status !== 'ok') {
-    results.push({
-      check: 'packet-loss',
-      state: State.UNKNOWN,
-      summary: `cannot tell whether packets were dropped: the state could not be kept, so the drop counters have nothing to compare with, and ${scan.status === 'disabled' ? 'the kernel log is not searched (--kernel-log none)' : 'the kernel log is not readable'}`,
-      details: [],
-      perfdata: [],
-    });
+    results.push(cannotTell(`the state could not be kept, so the drop counters have nothing to compare with, and ${unread(scan)}`));
   }
   // The newest messages are the ones a reader stopped early missed: a part read that was quiet says nothing.
   if (counters.status !== 'ok' && scan.status === 'ok' && scan.partial && scan.messages === 0) {
-    results.push({
-      check: 'packet-loss',
-      state: State.UNKNOWN,
-      summary: `cannot tell whether packets were dropped: no drop counters, and the kernel log (${scan.source}) was read only in part`,
-      details: [],
-      perfdata: [],
-    });
+    results.push(cannotTell(`no drop counters, and the kernel log (${scan.source}) was read only in part`));
   }
   if (counters.status !== 'ok' && scan.status !== 'ok') {
-    results.push({
-      check: 'packet-loss',
-      state: State.UNKNOWN,
-      summary: `cannot tell whether packets were dropped: no drop counters, and ${scan.status === 'disabled' ? 'the kernel log is not searched (--kernel-log none)' : 'the kernel log is not readable'}`,
-      details: [],
-      perfdata: [],
-    });
+    results.push(cannotTell(`no drop counters, and ${unread(scan)}`));
   }
   return results;
 }
